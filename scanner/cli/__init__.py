@@ -1,0 +1,67 @@
+"""The command line: the only place that parses arguments, prints and picks exit codes.
+
+Exit codes: 0 clean, 1 findings at/above the threshold (or a refused job / broken
+ledger), 2 usage error, unreadable config or a scan that could not run. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from scanner import __version__
+from scanner.cli import catalog_cmds, scan_cmds
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qgov",
+        description=(
+            "Compliance-as-code for quantum cloud workloads: scan repositories, browse the "
+            "control catalog, prove controls with a governed job."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"qgov {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    scan_cmds.register(sub)
+    catalog_cmds.register(sub)
+    _register_optional(sub)
+    return parser
+
+
+def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    import importlib
+
+    try:  # TEMP until the governed job lands
+        governed = importlib.import_module("scanner.cli.governed")
+    except ImportError:
+        return
+    governed.register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # argparse: --help (0) or usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return int(handler(args))
+    except KeyboardInterrupt:
+        print("qgov: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""`qgov controls list` and `qgov controls show ID`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from scanner.catalog import Catalog, CatalogError, Control, load_catalog
+from scanner.config import ConfigError, load_config_file
+from scanner.model import Domain
+
+FRAMEWORK_KEYS = ["iso27001", "soc2", "hipaa", "gdpr"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    controls = sub.add_parser("controls", help="browse the control catalog")
+    controls_sub = controls.add_subparsers(dest="controls_command", metavar="ACTION")
+    listing = controls_sub.add_parser("list", help="list controls")
+    listing.add_argument("--framework", choices=FRAMEWORK_KEYS)
+    listing.add_argument("--domain", choices=[d.value for d in Domain])
+    listing.add_argument("--format", choices=["text", "json"], default="text")
+    listing.add_argument("--config", metavar="FILE", help="config naming custom catalog folders")
+    listing.set_defaults(handler=run_list)
+    show = controls_sub.add_parser("show", help="show one control with its mappings and rules")
+    show.add_argument("control_id", metavar="ID")
+    show.add_argument("--format", choices=["text", "json"], default="text")
+    show.add_argument("--config", metavar="FILE")
+    show.set_defaults(handler=run_show)
+
+
+def _catalog(args: argparse.Namespace) -> Catalog | None:
+    try:
+        extra = []
+        if args.config:
+            settings = load_config_file(Path(args.config))
+            extra = [settings.resolve(p) for p in settings.custom_catalog]
+        return load_catalog(extra)
+    except (CatalogError, ConfigError) as exc:
+        print(f"qgov: error: {exc}", file=sys.stderr)
+        return None
+
+
+def control_dict(catalog: Catalog, control: Control) -> dict[str, Any]:
+    data = control.model_dump(mode="json")
+    data["frameworks"] = catalog.frameworks_for([control.id])
+    data["rules"] = sorted(r.id for r in catalog.rules.values() if control.id in r.controls)
+    return data
+
+
+def run_list(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    if catalog is None:
+        return 2
+    selected = [
+        control
+        for control in catalog.controls.values()
+        if (args.domain is None or control.domain.value == args.domain)
+        and (args.framework is None or catalog.frameworks_for([control.id]).get(args.framework))
+    ]
+    if args.format == "json":
+        payload = {"controls": [control_dict(catalog, c) for c in selected]}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return 0
+    for control in selected:
+        mapped = catalog.frameworks_for([control.id])
+        if args.framework:
+            tail = ", ".join(mapped.get(args.framework, []))
+        else:
+            tail = " ".join(sorted(mapped))
+        print(
+            f"{control.id:<8} {control.severity.value:<8} {control.domain.value:<13} "
+            f"{control.title}  [{tail}]"
+        )
+    print(f"\n{len(selected)} of {len(catalog.controls)} controls", file=sys.stderr)
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    if catalog is None:
+        return 2
+    control = catalog.controls.get(args.control_id.upper())
+    if control is None:
+        print(f"qgov: error: unknown control id {args.control_id}", file=sys.stderr)
+        return 2
+    data = control_dict(catalog, control)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    print(f"{control.id}  {control.title}")
+    print(f"domain: {control.domain.value}   default severity: {control.severity.value}")
+    print(f"tiers: {', '.join(t.value for t in control.tiers)}")
+    print(f"verified by: {', '.join(v.value for v in control.verification)}")
+    print(f"\nObjective: {control.objective}\n\nWhy: {control.rationale}")
+    print(f"\nHow to fix: {control.remediation}\n\nEvidence: {control.evidence}")
+    if data["frameworks"]:
+        print("\nFrameworks:")
+        for key, ids in data["frameworks"].items():
+            framework = catalog.frameworks[key]
+            for requirement_id in ids:
+                title = framework.requirement_title(requirement_id)
+                print(f"  {key:<9} {requirement_id:<22} {title}")
+    if data["rules"]:
+        print(f"\nRules: {', '.join(data['rules'])}")
+    return 0

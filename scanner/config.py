@@ -1,0 +1,124 @@
+"""Settings from `.qgov.yaml` or `[tool.qgov]` in pyproject.toml; command-line flags win.
+
+Unknown keys are errors (a typo must not silently disable a check).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scanner.catalog import Tier
+from scanner.detectors.notebooks import DEFAULT_REGULATED_PATHS
+from scanner.discover import DEFAULT_MAX_FILE_BYTES
+from scanner.model import Severity
+
+CONFIG_NAMES = (".qgov.yaml", ".qgov.yml")
+
+
+class ConfigError(Exception):
+    pass
+
+
+class EngineSwitches(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bandit: bool = True
+    semgrep: bool = True
+    vulnerabilities: bool = True
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fail_on: Severity | Literal["none"] = Severity.HIGH
+    format: Literal["text", "json", "sarif", "junit"] = "text"
+    exclude: list[str] = Field(default_factory=list)
+    max_file_size: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
+    regulated_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_REGULATED_PATHS))
+    tier: Tier = Tier.INTERNAL_PILOT
+    custom_catalog: list[str] = Field(default_factory=list)
+    baseline: str | None = None
+    disable_rules: list[str] = Field(default_factory=list)
+    engines: EngineSwitches = Field(default_factory=EngineSwitches)
+    osv_db: str | None = None
+    vuln_service: Literal["offline", "online"] = "offline"
+    jobs: int | None = Field(default=None, ge=1)
+    use_gitignore: bool = True
+
+    # Where the config came from, so relative paths in it resolve against its folder.
+    source_dir: str | None = Field(default=None, exclude=True)
+
+    def resolve(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        if not path.is_absolute() and self.source_dir:
+            path = Path(self.source_dir) / path
+        return path
+
+
+def _validate(raw: Any, origin: Path) -> Settings:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: configuration must be a mapping")
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{origin}: {where}: {first['msg']}") from exc
+    return settings.model_copy(update={"source_dir": str(origin.parent)})
+
+
+def load_config_file(path: Path) -> Settings:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from exc
+    if path.name == "pyproject.toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        return _validate(data.get("tool", {}).get("qgov", {}), path)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    return _validate(raw, path)
+
+
+def find_config(start: Path) -> Path | None:
+    """`.qgov.yaml` in the scanned folder, else a pyproject.toml there with [tool.qgov]."""
+    folder = start if start.is_dir() else start.parent
+    for name in CONFIG_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return None  # a broken pyproject is a scan finding, not a config error
+        if "qgov" in data.get("tool", {}):
+            return pyproject
+    return None
+
+
+def load_settings(explicit: Path | None, scan_root: Path, overrides: dict[str, Any]) -> Settings:
+    path = explicit if explicit is not None else find_config(scan_root)
+    settings = load_config_file(path) if path is not None else Settings()
+    cleaned = {k: v for k, v in overrides.items() if v is not None}
+    if not cleaned:
+        return settings
+    merged = settings.model_dump() | cleaned
+    try:
+        result = Settings.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    return result.model_copy(update={"source_dir": settings.source_dir})

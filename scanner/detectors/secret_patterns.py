@@ -1,0 +1,255 @@
+"""Credential patterns, mostly declarations: a rule id, a regex and what the match means.
+
+The regexes find candidates; ``is_placeholder`` and entropy decide whether a candidate is a
+real-looking value. ``find_secrets`` is shared by the file detector and the notebook
+detector (cell sources and stored outputs) so both report identical rule ids.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from scanner.model import Confidence
+
+
+@dataclass(frozen=True)
+class SecretPattern:
+    rule_id: str
+    label: str  # human name used in messages ("IBM Cloud API key")
+    regex: re.Pattern[str]
+    group: int = 0  # which group holds the secret value
+    confidence: Confidence = Confidence.HIGH
+    min_entropy: float = 0.0  # extra gate for context-only patterns
+    check_placeholder: bool = True
+
+
+@dataclass(frozen=True)
+class SecretMatch:
+    rule_id: str
+    label: str
+    value: str
+    start: int  # offset of the value in the scanned text
+    end: int
+    confidence: Confidence
+
+
+_Q = r"[\"']"  # a quote
+_ASSIGN = r"\s*(?:=|:|=>)\s*"
+
+PATTERNS: tuple[SecretPattern, ...] = (
+    SecretPattern(
+        "QG-SEC-012",
+        "private key",
+        re.compile(
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"
+            r"[\s\S]{16,8192}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY"
+        ),
+        check_placeholder=False,
+    ),
+    SecretPattern(
+        "QG-SEC-004",
+        "AWS access key id",
+        re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Z0-9])"),
+        group=1,
+    ),
+    SecretPattern(
+        "QG-SEC-005",
+        "AWS secret access key",
+        re.compile(
+            r"(?i)aws_?secret_?(?:access_?)?key[\"']?" + _ASSIGN + _Q
+            + r"?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+        ),
+        group=1,
+        min_entropy=3.5,
+    ),
+    SecretPattern(
+        "QG-SEC-007",
+        "Azure storage account key",
+        re.compile(r"AccountKey=([A-Za-z0-9+/]{86}==)"),
+        group=1,
+    ),
+    SecretPattern(
+        "QG-SEC-006",
+        "Azure Quantum access key",
+        re.compile(r"(?i)(?:ApiKey=|x-ms-quantum-api-key[\"']?" + _ASSIGN + _Q + r"?)"
+                   r"([A-Za-z0-9+/=_-]{24,})"),
+        group=1,
+        min_entropy=3.0,
+    ),
+    SecretPattern(
+        "QG-SEC-002",
+        "legacy IBM Quantum Experience token",
+        re.compile(r"(?<![0-9a-fA-F])([0-9a-f]{128})(?![0-9a-fA-F])"),
+        group=1,
+    ),
+    SecretPattern(
+        "QG-SEC-003",
+        "IBM Quantum token passed as a literal",
+        re.compile(
+            r"(?:QiskitRuntimeService|IBMQ\.enable_account|IBMQ\.save_account|save_account|"
+            r"IBMProvider)\s*\((?:[^()]{0,300}?\btoken\s*=\s*|\s*)" + _Q + r"([^\"'\s]{20,})" + _Q
+        ),
+        group=1,
+        min_entropy=3.0,
+    ),
+    SecretPattern(
+        "QG-SEC-009",
+        "D-Wave Leap API token",
+        re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,4}-[0-9a-f]{40,})(?![0-9a-f])"),
+        group=1,
+    ),
+    SecretPattern(
+        "QG-SEC-001",
+        "IBM Cloud API key",
+        re.compile(
+            r"(?i)(?:ibm|iam|cloud|qiskit|quantum|apikey|api_key|api-key|token|QE_TOKEN)"
+            r"[A-Za-z0-9_.-]{0,30}[\"']?" + _ASSIGN + _Q + r"?([A-Za-z0-9_-]{44})(?![A-Za-z0-9_-])"
+        ),
+        group=1,
+        min_entropy=3.5,
+    ),
+    SecretPattern(
+        "QG-SEC-008",
+        "IonQ API key",
+        re.compile(
+            r"(?:IONQ_API_KEY[\"']?" + _ASSIGN + r"|IonQProvider\s*\(\s*(?:token\s*=\s*)?)"
+            + _Q + r"?([A-Za-z0-9_.+/=-]{16,})"
+        ),
+        group=1,
+        min_entropy=3.0,
+    ),
+    SecretPattern(
+        "QG-SEC-011",
+        "Pasqal cloud credential",
+        re.compile(
+            r"(?:PASQAL_PULSER_ACCESS_TOKEN[\"']?" + _ASSIGN + _Q + r"?|"
+            r"PasqalCloudClient\s*\([^()]{0,300}?password\s*=\s*" + _Q + r")"
+            r"([^\s\"']{8,})"
+        ),
+        group=1,
+        min_entropy=2.5,
+    ),
+    SecretPattern(
+        "QG-SEC-010",
+        "bearer token (JWT, as used by Quantinuum and Rigetti)",
+        re.compile(
+            r"(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,})"
+        ),
+        group=1,
+    ),
+)
+
+# Names that make an assignment credential-like; the value must then be high-entropy.
+GENERIC_ASSIGNMENT = re.compile(
+    r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|"
+    r"access[_-]?key|private[_-]?key|client[_-]?secret|credential|auth[_-]?key)[A-Za-z0-9_.-]*)"
+    r"[\"']?\s*(?:=|:|=>)\s*(?:(\"|')([^\"'\n]{8,200})\2|([^\s\"'#,;{}()\[\]]{8,200}))"
+)
+
+# `os.environ.get("X", "literal")` / `os.getenv("X", "literal")`: the fallback ships the secret.
+ENV_FALLBACK = re.compile(
+    r"(?:os\.environ\.get|os\.getenv|environ\.get)\(\s*[\"']([A-Za-z0-9_]+)[\"']\s*,\s*"
+    r"(\"|')([^\"'\n]{8,200})\2"
+)
+
+_PLACEHOLDER = re.compile(
+    r"""(?ix)
+    ^(?:
+        <[^>]*> | \$\{[^}]*\} | \$\([^)]*\) | \{\{[^}]*\}\} | %\([^)]*\)s | \$[A-Z_][A-Z0-9_]*
+      | .*(?:your|my)[_-]?(?:token|key|secret|api|password) .*
+      | .*(?:placeholder|changeme|change[_-]me|replace[_-]?me|example|dummy|sample|redacted|
+             fake|foobar|insert|todo|not[_-]?a[_-]?real|xxxx|\*\*\*\*|\.\.\.) .*
+      | (?:none|null|true|false|undefined|secret|password|token)
+    )$
+    """
+)
+
+_CODE_REFERENCE = re.compile(
+    r"^(?:os\.environ|os\.getenv|environ|getenv|self\.|args\.|config\.|settings\.|request\.|"
+    r"secrets\.|vault\.|keyring\.|input\(|getpass)"
+)
+
+
+def shannon_entropy(value: str) -> float:
+    if not value:
+        return 0.0
+    counts: dict[str, int] = {}
+    for char in value:
+        counts[char] = counts.get(char, 0) + 1
+    length = len(value)
+    return -sum(c / length * math.log2(c / length) for c in counts.values())
+
+
+def is_placeholder(value: str) -> bool:
+    stripped = value.strip().strip("\"'")
+    if len(set(stripped.lower())) <= 2:  # "aaaaaaaa", "00000000", "xxxxxxxx"
+        return True
+    return bool(_PLACEHOLDER.match(stripped)) or bool(_CODE_REFERENCE.match(stripped))
+
+
+def _looks_random(value: str, minimum: float) -> bool:
+    return shannon_entropy(value) >= minimum
+
+
+def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatch]:
+    """Yield each credential-looking value in ``text`` once (most specific rule wins).
+
+    ``quoted_only`` is set for source code, where an unquoted right-hand side is an
+    expression (``token = load_token()``) rather than a literal.
+    """
+    taken: list[tuple[int, int]] = []
+
+    def overlaps(start: int, end: int) -> bool:
+        return any(start < t_end and end > t_start for t_start, t_end in taken)
+
+    for pattern in PATTERNS:
+        for match in pattern.regex.finditer(text):
+            value = match.group(pattern.group)
+            start, end = match.span(pattern.group)
+            if overlaps(start, end):
+                continue
+            if pattern.check_placeholder and is_placeholder(value):
+                continue
+            if pattern.min_entropy and not _looks_random(value, pattern.min_entropy):
+                continue
+            taken.append((start, end))
+            yield SecretMatch(pattern.rule_id, pattern.label, value, start, end, pattern.confidence)
+
+    for match in ENV_FALLBACK.finditer(text):
+        value = match.group(3)
+        start, end = match.span(3)
+        if overlaps(start, end) or is_placeholder(value) or not _looks_random(value, 3.0):
+            continue
+        taken.append((start, end))
+        yield SecretMatch(
+            "QG-SEC-016",
+            f"literal fallback for environment variable {match.group(1)}",
+            value,
+            start,
+            end,
+            Confidence.HIGH,
+        )
+
+    for match in GENERIC_ASSIGNMENT.finditer(text):
+        quoted = match.group(3) is not None
+        if quoted_only and not quoted:
+            continue
+        group = 3 if quoted else 4
+        value = match.group(group)
+        start, end = match.span(group)
+        if overlaps(start, end) or is_placeholder(value):
+            continue
+        if " " in value.strip() or not _looks_random(value, 3.3):
+            continue
+        taken.append((start, end))
+        yield SecretMatch(
+            "QG-SEC-013",
+            f"credential-like value assigned to {match.group(1)}",
+            value,
+            start,
+            end,
+            Confidence.MEDIUM,
+        )

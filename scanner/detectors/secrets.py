@@ -1,0 +1,81 @@
+"""Hard-coded credentials in any text file (notebooks have their own detector)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from scanner.detectors.interface import Detector
+from scanner.detectors.secret_patterns import SecretMatch, find_secrets
+from scanner.masking import mask
+from scanner.model import Confidence, FileKind, Finding, content_digest
+from scanner.source import SourceFile
+
+# Saving an account writes the token to ~/.qiskit on whoever runs the code next.
+CREDENTIAL_SAVE_CALL = re.compile(
+    r"\b(?:QiskitRuntimeService|IBMQ|IBMProvider|QiskitService)\s*\.\s*save_account\s*\("
+)
+
+_CODE_KINDS = frozenset({FileKind.PYTHON})
+
+
+def secret_finding(
+    source: SourceFile,
+    match: SecretMatch,
+    *,
+    line: int,
+    cell: int | None = None,
+    where: str = "",
+    control_ids: tuple[str, ...] = (),
+    rule_id: str | None = None,
+) -> Finding:
+    """Build a finding for a secret; the value itself only survives as a mask and a hash."""
+    location = f" {where}" if where else ""
+    return Finding(
+        rule_id=rule_id or match.rule_id,
+        message=f"Hard-coded {match.label}{location}",
+        path=source.path,
+        line=line,
+        cell=cell,
+        confidence=match.confidence,
+        evidence=mask(match.value),
+        content_hash=content_digest(match.value),
+        control_ids=control_ids,
+    )
+
+
+def credential_save_calls(text: str) -> Iterator[tuple[int, str]]:
+    """Offsets and call text of credential-saving calls in ``text``."""
+    for match in CREDENTIAL_SAVE_CALL.finditer(text):
+        yield match.start(), match.group(0)
+
+
+class SecretsDetector(Detector):
+    name = "secrets"
+    kinds = frozenset(FileKind) - {FileKind.NOTEBOOK, FileKind.BINARY}
+
+    def scan(self, source: SourceFile) -> Iterator[Finding]:
+        if source.kind is FileKind.QISKIT_CREDENTIALS:
+            yield Finding(
+                rule_id="QG-SEC-014",
+                message=(
+                    f"Provider credentials file {source.path.rsplit('/', 1)[-1]} is committed; "
+                    "it holds saved account tokens"
+                ),
+                path=source.path,
+                line=1,
+                content_hash=content_digest(source.text),
+            )
+        quoted_only = source.kind in _CODE_KINDS
+        for match in find_secrets(source.text, quoted_only=quoted_only):
+            yield secret_finding(source, match, line=source.line_of(match.start))
+        if source.kind in _CODE_KINDS:
+            for offset, call in credential_save_calls(source.text):
+                yield Finding(
+                    rule_id="QG-SEC-015",
+                    message=f"`{call.rstrip('(')}` writes provider credentials to disk",
+                    path=source.path,
+                    line=source.line_of(offset),
+                    confidence=Confidence.HIGH,
+                    content_hash=content_digest(source.lines[source.line_of(offset) - 1].strip()),
+                )

@@ -1,0 +1,177 @@
+"""The one vocabulary every pipeline stage shares: findings, scan problems, results.
+
+Findings are frozen; later stages (enrichment, suppression) derive new ones with
+``model_copy(update=...)`` instead of mutating, so data flows one way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def at_least(self, other: Severity) -> bool:
+        return self.rank >= other.rank
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Domain(StrEnum):
+    IDENTITY = "identity"
+    SECRETS = "secrets"
+    SUPPLY_CHAIN = "supply-chain"
+    SDLC = "sdlc"
+    NOTEBOOK = "notebook"
+    DATA = "data"
+    ENCRYPTION = "encryption"
+    LOGGING = "logging"
+    PROVENANCE = "provenance"
+    VENDOR = "vendor"
+    NETWORK = "network"
+    CICD = "cicd"
+    COST = "cost"
+    GOVERNANCE = "governance"
+
+
+class FileKind(StrEnum):
+    PYTHON = "python"
+    NOTEBOOK = "notebook"
+    TERRAFORM = "terraform"
+    CLOUDFORMATION = "cloudformation"
+    KUBERNETES = "kubernetes"
+    DOCKERFILE = "dockerfile"
+    GITHUB_WORKFLOW = "github-workflow"
+    GITLAB_CI = "gitlab-ci"
+    REQUIREMENTS = "requirements"
+    PYPROJECT = "pyproject"
+    DEPENDENCY_MANIFEST = "dependency-manifest"
+    VENDOR_PROFILE = "vendor-profile"
+    GOVERNANCE_POLICY = "governance-policy"
+    QISKIT_CREDENTIALS = "qiskit-credentials"
+    ENV_FILE = "env-file"
+    YAML = "yaml"
+    JSON = "json"
+    OTHER_TEXT = "other-text"
+    BINARY = "binary"
+
+
+class SuppressionKind(StrEnum):
+    INLINE = "inline"
+    BASELINE = "baseline"
+
+
+class Suppression(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: SuppressionKind
+    reason: str | None = None
+    until: str | None = None
+
+
+class Finding(BaseModel):
+    """One thing wrong at one place. Detectors fill the location and evidence;
+    enrichment adds controls, domain and frameworks from the catalog."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule_id: str
+    message: str
+    path: str
+    line: int | None = None
+    end_line: int | None = None
+    column: int | None = None
+    cell: int | None = None
+    severity: Severity = Severity.MEDIUM
+    confidence: Confidence = Confidence.HIGH
+    # Masked evidence only: a short prefix plus a hash, never the secret itself.
+    evidence: str | None = None
+    # Hash of the offending content; the fingerprint is built from it, not from the line.
+    content_hash: str = ""
+    title: str = ""
+    control_ids: tuple[str, ...] = ()
+    domain: Domain | None = None
+    frameworks: dict[str, list[str]] = Field(default_factory=dict)
+    remediation: str | None = None
+    engine: str = "qgov"
+    suppression: Suppression | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs and line moves: rule + path + content hash."""
+        material = f"{self.rule_id}\x00{self.path}\x00{self.content_hash}"
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+    @property
+    def suppressed(self) -> bool:
+        return self.suppression is not None
+
+
+ScanErrorReason = Literal[
+    "parse-error",
+    "binary",
+    "too-large",
+    "unreadable",
+    "symlink-loop",
+    "symlink-outside-root",
+    "engine-unavailable",
+    "engine-error",
+    "suppression-error",
+]
+
+
+class ScanError(BaseModel):
+    """A file (or engine) the scan could not fully examine. Reported, never silent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    reason: ScanErrorReason
+    message: str
+    line: int | None = None
+
+
+class ScanResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    roots: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    errors: tuple[ScanError, ...] = ()
+    files_scanned: int = 0
+    duration_seconds: float = 0.0
+    notices: tuple[str, ...] = ()
+
+    @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.suppressed)
+
+
+def content_digest(text: str) -> str:
+    """Short SHA-256 used for content hashes and masked evidence."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -1,0 +1,38 @@
+"""Shared fixtures: the real catalog, a scan helper through the CLI, fake-but-real-looking secrets."""
+
+from __future__ import annotations
+
+import random
+import string
+from pathlib import Path
+
+import pytest
+
+from scanner.catalog import Catalog, load_catalog
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+
+
+def _rand(alphabet: str, length: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+# Generated at import so no literal secret sits in the test sources themselves.
+IBM_KEY = _rand(string.ascii_letters + string.digits + "_-", 44, 1)
+LEGACY_TOKEN = _rand("0123456789abcdef", 128, 2)
+AWS_KEY_ID = "AKIA" + _rand(string.ascii_uppercase + string.digits, 16, 3)
+AWS_SECRET = _rand(string.ascii_letters + string.digits + "/+", 40, 4)
+IONQ_KEY = _rand(string.ascii_letters + string.digits, 32, 5)
+DWAVE_TOKEN = "DEV-" + _rand("0123456789abcdef", 40, 6)
+STORAGE_KEY = _rand(string.ascii_letters + string.digits + "+/", 86, 7) + "=="
+GENERIC = _rand(string.ascii_letters + string.digits, 32, 8)
+
+ALL_SECRETS = [IBM_KEY, LEGACY_TOKEN, AWS_KEY_ID, AWS_SECRET, IONQ_KEY, DWAVE_TOKEN, STORAGE_KEY,
+               GENERIC]
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()

@@ -1,0 +1,98 @@
+"""The secrets detector on small real payloads: what must flag, what must not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scanner.detectors.secrets import SecretsDetector
+from scanner.discover import classify
+from scanner.source import SourceFile
+from tests.conftest import (
+    AWS_KEY_ID,
+    AWS_SECRET,
+    DWAVE_TOKEN,
+    GENERIC,
+    IBM_KEY,
+    IONQ_KEY,
+    LEGACY_TOKEN,
+    STORAGE_KEY,
+)
+
+
+def scan(name: str, text: str) -> list[tuple[str, int | None]]:
+    source = SourceFile(name, Path(name), classify(name, text), text)
+    return [(f.rule_id, f.line) for f in SecretsDetector().scan(source)]
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "rule"),
+    [
+        ("a.py", f'service = QiskitRuntimeService(channel="ibm_quantum_platform", token="{IBM_KEY}")', "QG-SEC-003"),
+        ("a.py", f'QiskitRuntimeService.save_account(token="{IBM_KEY}", overwrite=True)', "QG-SEC-003"),
+        ("a.py", f'IBMQ.save_account("{LEGACY_TOKEN}")', "QG-SEC-002"),
+        ("a.py", f'IBMQ.enable_account("{IBM_KEY}")', "QG-SEC-003"),
+        ("a.py", f'IBM_CLOUD_API_KEY = "{IBM_KEY}"', "QG-SEC-001"),
+        (".env", f"QISKIT_IBM_TOKEN={IBM_KEY}", "QG-SEC-001"),
+        (".env", f"IONQ_API_KEY={IONQ_KEY}", "QG-SEC-008"),
+        ("a.py", f'provider = IonQProvider("{IONQ_KEY}")', "QG-SEC-008"),
+        ("dwave.conf", f"token = {DWAVE_TOKEN}", "QG-SEC-009"),
+        ("a.py", f'aws_access_key_id="{AWS_KEY_ID}"', "QG-SEC-004"),
+        ("creds", f"aws_secret_access_key = {AWS_SECRET}", "QG-SEC-005"),
+        ("s.yaml", f"conn: DefaultEndpointsProtocol=https;AccountName=q;AccountKey={STORAGE_KEY};", "QG-SEC-007"),
+        ("a.py", f'os.environ.get("QISKIT_IBM_TOKEN", "{GENERIC}")', "QG-SEC-016"),
+        ("settings.yaml", f"client_secret: {GENERIC}", "QG-SEC-013"),
+        ("Dockerfile", f"ENV IONQ_API_KEY={IONQ_KEY}", "QG-SEC-008"),
+        ("a.py", "-----BEGIN RSA PRIVATE KEY-----\n" + "A" * 8 + GENERIC * 3 + "\n-----END RSA PRIVATE KEY-----", "QG-SEC-012"),
+    ],
+)
+def test_real_looking_credentials_are_flagged(name: str, payload: str, rule: str) -> None:
+    found = [r for r, _ in scan(name, payload) if r != "QG-SEC-015"]  # save_account: own rule
+    assert found == [rule]
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        ("a.py", 'service = QiskitRuntimeService(channel="ibm_quantum_platform", token="<your-token>")'),
+        ("a.py", 'token = os.environ["QISKIT_IBM_TOKEN"]'),
+        ("a.py", 'token = os.environ.get("QISKIT_IBM_TOKEN")'),
+        ("a.py", 'token = os.getenv("IONQ_API_KEY", "")'),
+        ("a.py", "api_key = load_key_from_vault(name)"),
+        (".env", "IONQ_API_KEY=${IONQ_API_KEY}"),
+        (".env", "QISKIT_IBM_TOKEN=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+        ("c.yaml", "password: changeme-please"),
+        ("c.yaml", "token: '{{ vault_token }}'"),
+        ("a.py", "QiskitRuntimeService.save_account(token=token)"),  # reported by QG-SEC-015 only
+        ("README.md", "Set QISKIT_IBM_TOKEN to your API key (44 characters)."),
+    ],
+)
+def test_placeholders_and_references_are_not_secrets(name: str, payload: str) -> None:
+    assert [r for r, _ in scan(name, payload) if r != "QG-SEC-015"] == []
+
+
+def test_credential_saving_call_is_reported_even_without_literal() -> None:
+    assert scan("a.py", "QiskitRuntimeService.save_account(token=token)") == [("QG-SEC-015", 1)]
+
+
+def test_committed_qiskit_credentials_file() -> None:
+    text = f'{{"default": {{"channel": "ibm_quantum_platform", "token": "{IBM_KEY}"}}}}'
+    rules = [r for r, _ in scan("home/.qiskit/qiskit-ibm.json", text)]
+    assert "QG-SEC-014" in rules and "QG-SEC-001" in rules
+
+
+def test_line_numbers_point_at_the_secret() -> None:
+    text = f"import os\n\n\nTOKEN = '{IBM_KEY}'\n"
+    assert scan("a.py", text) == [("QG-SEC-001", 4)]
+
+
+def test_evidence_is_masked_and_fingerprint_ignores_line() -> None:
+    detector = SecretsDetector()
+    first = list(detector.scan(SourceFile("a.py", Path("a.py"), classify("a.py", ""),
+                                          f'IBM_API_KEY = "{IBM_KEY}"')))[0]
+    moved = list(detector.scan(SourceFile("a.py", Path("a.py"), classify("a.py", ""),
+                                          f'\n\n# moved\nIBM_API_KEY = "{IBM_KEY}"')))[0]
+    assert IBM_KEY not in (first.evidence or "")
+    assert first.evidence and first.evidence.startswith(IBM_KEY[:4])
+    assert first.fingerprint == moved.fingerprint and first.line != moved.line
