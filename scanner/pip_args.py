@@ -14,6 +14,8 @@ PIP_INSTALL_LINE = re.compile(
     r"^\s*(?:[%!]\s*)?(?:pip3?|python3?\s+-m\s+pip|%conda|conda|!conda)\s+install\b", re.I
 )
 
+_CONDA_PIN = re.compile(r"^[A-Za-z0-9._-]+=[^=<>~!]")
+
 # Options whose next argument is a value, not a package.
 _OPTIONS_WITH_VALUE = frozenset(
     {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url",
@@ -57,7 +59,7 @@ def unpinned_requirements(line: str) -> list[str]:
             (".whl", ".tar.gz", ".zip")
         ):
             continue  # paths and URLs are pinned (or not) by other means
-        if "=" in spec and "==" not in spec and ">=" not in spec and "<=" not in spec:
+        if _CONDA_PIN.match(spec):
             spec = spec.replace("=", "==", 1)  # conda's single '=' pin
         try:
             requirement = Requirement(spec)

@@ -69,6 +69,8 @@ def _load_cells(source: SourceFile) -> list[NotebookCell]:
         major, _minor = nbformat.reader.get_version(data)
     except Exception as exc:  # nbformat raises plain errors for missing keys
         raise ParseError("broken notebook: no nbformat version") from exc
+    if not isinstance(major, int):
+        raise ParseError("broken notebook: no nbformat version")
     if major < 4:
         try:
             data = dict(nbformat.convert(nbformat.from_dict(data), 4))
