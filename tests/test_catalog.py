@@ -8,9 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from scanner.catalog import Catalog, CatalogError, Tier, Verification, load_catalog
 from scanner.model import Domain
+from scanner.paths import data_dir
 
 # Id prefix of each domain (the catalog's naming contract; rules quote these ids).
 PREFIX = {
@@ -84,10 +86,6 @@ def test_control_numbers_are_contiguous_per_domain(real: Catalog) -> None:
 def test_control_ids_unique_across_files() -> None:
     # load_catalog rejects duplicates; count raw ids too, so a rename to an existing id is caught
     # even if the loader's check were ever relaxed.
-    import yaml
-
-    from scanner.paths import data_dir
-
     ids = [
         entry["id"]
         for path in sorted(data_dir("controls").glob("*.yaml"))
@@ -98,8 +96,6 @@ def test_control_ids_unique_across_files() -> None:
 
 
 def test_one_control_file_per_domain() -> None:
-    from scanner.paths import data_dir
-
     stems = {path.stem for path in data_dir("controls").glob("*.yaml")}
     assert stems == {domain.value for domain in Domain}
 

@@ -1,0 +1,229 @@
+"""Benchmark: build corpora, run cold scans, record time, per-stage time and peak memory.
+
+Corpora (generated under bench/corpus/, git-ignored):
+- notebooks: ~100 notebooks, ~25 MB, mostly embedded PNG plots and long outputs, the shape of
+  a real research folder (the case where entropy scanners drown in base64).
+- large: ~10k files: copies of samples/ plus generated Python, Terraform, Kubernetes,
+  workflow and notebook files.
+
+Each scan runs in a fresh subprocess (`qgov scan --format json --show-timings`) so the time
+includes start-up and catalog loading, and peak RSS is the child's own. Results are appended
+to bench/RESULTS.md.
+
+    python bench/run_bench.py [--corpus notebooks|large|all] [--no-engines]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+CORPUS = BENCH / "corpus"
+
+
+def _png(rng: random.Random, size: int) -> str:
+    # Random bytes behind a PNG header: as incompressible (and as entropy-rich) as a real plot.
+    return base64.b64encode(b"\x89PNG\r\n\x1a\n" + rng.randbytes(size)).decode()
+
+
+def _notebook(rng: random.Random, index: int) -> str:
+    cells = [new_markdown_cell(f"# Experiment {index}: VQE sweep\nNotes on ansatz depth.")]
+    for step in range(12):
+        outputs = [
+            new_output("stream", name="stdout",
+                       text="".join(f"iter {i:04d} energy={rng.uniform(-2, 0):.8f}\n"
+                                    for i in range(40))),
+        ]
+        if step % 2 == 0:
+            outputs.append(new_output("display_data", data={
+                "image/png": _png(rng, 28_000), "text/plain": "<Figure size 640x480 with 1 Axes>"}))
+        cells.append(new_code_cell(
+            "from qiskit import QuantumCircuit\n"
+            f"qc = QuantumCircuit({2 + step % 5})\nqc.h(0)\nresult = run(qc, shots=4000)\n",
+            outputs=outputs,
+        ))
+    return nbformat.writes(new_notebook(cells=cells))
+
+
+def build_notebooks(target: Path, count: int = 100) -> None:
+    rng = random.Random(42)
+    target.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        (target / f"experiment_{index:03d}.ipynb").write_text(_notebook(rng, index))
+
+
+_TF = """resource "aws_s3_bucket" "results_{i}" {{
+  bucket = "amazon-braket-results-{i}"
+}}
+
+resource "aws_security_group" "sg_{i}" {{
+  ingress {{
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+}}
+"""
+
+_K8S = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker-{i}
+spec:
+  template:
+    spec:
+      containers:
+        - name: worker
+          image: qgov/worker:latest
+          securityContext:
+            privileged: true
+"""
+
+_WORKFLOW = """name: ci-{i}
+on: [push]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: pip install qiskit
+"""
+
+_PY = '''"""Module {i}."""
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def run_{i}(circuit, shots: int = 1000):
+    log.info("running %d shots", shots)
+    return {{"00": shots // 2, "11": shots - shots // 2}}
+'''
+
+
+def build_large(target: Path, files: int = 10_000) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for copy in range(20):
+        shutil.copytree(REPO / "samples", target / f"samples_{copy:02d}", dirs_exist_ok=True)
+    rng = random.Random(7)
+    existing = sum(1 for p in target.rglob("*") if p.is_file())
+    kinds = ["py", "tf", "k8s", "wf", "py", "py"]
+    i = 0
+    while existing + i < files:
+        kind = kinds[i % len(kinds)]
+        folder = target / f"mod_{i // 200:03d}"
+        if kind == "py":
+            path, text = folder / f"m_{i}.py", _PY.format(i=i)
+        elif kind == "tf":
+            path, text = folder / "infra" / f"main_{i}.tf", _TF.format(i=i)
+        elif kind == "k8s":
+            path, text = folder / "k8s" / f"deploy_{i}.yaml", _K8S.format(i=i)
+        else:
+            path, text = folder / ".github" / "workflows" / f"ci_{i}.yml", _WORKFLOW.format(i=i)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        i += 1
+    # A few notebooks with real-shaped outputs among the code.
+    build_notebooks(target / "notebooks", count=20)
+    del rng
+
+
+def corpus_size(path: Path) -> tuple[int, int]:
+    files = [p for p in path.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def run_scan(path: Path, no_engines: bool) -> dict[str, object]:
+    qgov = Path(sys.executable).parent / "qgov"
+    command = [str(qgov), "scan", str(path), "--format", "json", "--fail-on", "none",
+               "--show-timings"]
+    if no_engines:
+        command.append("--no-engines")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"scan failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    doc = json.loads(proc.stdout)
+    timings = {}
+    for line in proc.stderr.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].endswith("s"):
+            try:
+                timings[parts[0]] = float(parts[1][:-1])
+            except ValueError:
+                pass
+    return {
+        "seconds": round(elapsed, 2),
+        # ru_maxrss is the largest single child so far; with fresh runs per corpus it is ours
+        "peak_rss_mb": round(max(peak_kb, before) / 1024, 1),
+        "findings": doc["summary"]["findings"],
+        "scan_errors": doc["summary"]["scan_errors"],
+        "files_scanned": doc["summary"]["files_scanned"],
+        "timings": timings,
+    }
+
+
+def record(name: str, path: Path, result: dict[str, object], no_engines: bool) -> str:
+    files, size = corpus_size(path)
+    timings = result["timings"]
+    assert isinstance(timings, dict)
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in sorted(timings.items(), key=lambda kv: -kv[1]))
+    return (
+        f"| {time.strftime('%Y-%m-%d')} | {name}{' (no engines)' if no_engines else ''} | "
+        f"{files:,} files, {size / 1e6:.1f} MB | {result['seconds']} s | "
+        f"{result['peak_rss_mb']} MB | {result['findings']} / {result['scan_errors']} | {stages} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", choices=["notebooks", "large", "all"], default="all")
+    parser.add_argument("--no-engines", action="store_true")
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    names = ["notebooks", "large"] if args.corpus == "all" else [args.corpus]
+    rows = []
+    for name in names:
+        target = CORPUS / name
+        if args.rebuild and target.exists():
+            shutil.rmtree(target)
+        if not target.exists():
+            (build_notebooks if name == "notebooks" else build_large)(target)
+        result = run_scan(target, args.no_engines)
+        row = record(name, target, result, args.no_engines)
+        print(row)
+        rows.append(row)
+    results = BENCH / "RESULTS.md"
+    if not results.exists():
+        results.write_text(
+            "# Benchmark results\n\nRecorded by `python bench/run_bench.py` on "
+            f"{platform.machine()} ({os.cpu_count()} cores). Cold scan = fresh process.\n\n"
+            "| date | corpus | size | wall time | peak RSS | findings / scan errors | "
+            "stage times |\n|---|---|---|---|---|---|---|\n"
+        )
+    with results.open("a") as handle:
+        handle.write("\n".join(rows) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
