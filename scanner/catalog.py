@@ -26,6 +26,10 @@ from scanner.model import Domain, FileKind, Severity
 from scanner.paths import data_dir
 
 
+# libyaml's safe loader when present: the catalog is loaded on every start.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class CatalogError(Exception):
     """The catalog on disk is malformed or inconsistent."""
 
@@ -185,7 +189,7 @@ def _natural_key(text: str) -> list[Any]:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read ({exc.strerror})") from exc
     except yaml.YAMLError as exc:

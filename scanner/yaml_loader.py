@@ -38,8 +38,12 @@ _CFN_FUNCTIONS = {
 }
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader plus tolerant tag handling; a subclass so the global loader is untouched."""
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[valid-type,misc]
+    """Safe loading (libyaml when present) plus tolerant tag handling; a subclass so the
+    global loaders are untouched."""
 
 
 def _construct_tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
