@@ -66,6 +66,8 @@ def test_real_looking_credentials_are_flagged(name: str, payload: str, rule: str
         ("c.yaml", "token: '{{ vault_token }}'"),
         ("a.py", "QiskitRuntimeService.save_account(token=token)"),  # reported by QG-SEC-015 only
         ("README.md", "Set QISKIT_IBM_TOKEN to your API key (44 characters)."),
+        ("SHA512SUMS", f"sha512: {LEGACY_TOKEN}  qiskit-2.1.0.tar.gz"),
+        ("lock.json", f'"hash": "{LEGACY_TOKEN}"'),
     ],
 )
 def test_placeholders_and_references_are_not_secrets(name: str, payload: str) -> None:

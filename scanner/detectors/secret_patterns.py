@@ -24,6 +24,8 @@ class SecretPattern:
     confidence: Confidence = Confidence.HIGH
     min_entropy: float = 0.0  # extra gate for context-only patterns
     check_placeholder: bool = True
+    # A match preceded (within a few characters) by this is not a credential, e.g. a digest.
+    not_after: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ PATTERNS: tuple[SecretPattern, ...] = (
         "legacy IBM Quantum Experience token",
         re.compile(r"(?<![0-9a-fA-F])([0-9a-f]{128})(?![0-9a-fA-F])"),
         group=1,
+        # SHA-512 digests have the same shape: lock files, checksums, integrity fields.
+        not_after=re.compile(r"(?i)(sha-?512|sha3|blake2|hash|digest|checksum)[^\n]{0,24}$"),
     ),
     SecretPattern(
         "QG-SEC-003",
@@ -214,6 +218,8 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
             if pattern.check_placeholder and is_placeholder(value):
                 continue
             if pattern.min_entropy and not _looks_random(value, pattern.min_entropy):
+                continue
+            if pattern.not_after and pattern.not_after.search(text, max(0, start - 40), start):
                 continue
             taken.append((start, end))
             yield SecretMatch(pattern.rule_id, pattern.label, value, start, end, pattern.confidence)
