@@ -27,6 +27,11 @@ demo: $(STAMP)
 	@echo
 	@echo "== qgov scan samples/governed-quantum-project (expect clean at medium and above) =="
 	$(BIN)/qgov scan samples/governed-quantum-project --fail-on medium
+	@echo
+	@echo "== governed job on the Aer simulator, then verify the audit ledger =="
+	$(BIN)/qgov job run samples/jobs/bell.yaml --policy samples/policy/org-policy.yaml
+	-$(BIN)/qgov job run samples/jobs/regulated-data-in-dev.yaml --policy samples/policy/org-policy.yaml
+	$(BIN)/qgov ledger verify .qgov/ledger.jsonl
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check scanner tests bench

@@ -225,7 +225,9 @@ def read_source(candidate: Candidate) -> SourceFile | ScanError:
 _CFN_MARKERS = re.compile(
     r"AWSTemplateFormatVersion|^\s*Type:\s*['\"]?AWS::|\"Type\"\s*:\s*\"AWS::", re.M
 )
-_K8S_MARKERS = re.compile(r"^apiVersion:\s*\S+", re.M)
+# qgov's own job specs also carry apiVersion/kind; they are not cluster manifests.
+_K8S_MARKERS = re.compile(r"^apiVersion:\s*(?!['\"]?qgov/)\S+", re.M)
+_JOB_SPEC_MARKER = re.compile(r"^apiVersion:\s*['\"]?qgov/", re.M)
 _K8S_KIND = re.compile(r"^kind:\s*\S+", re.M)
 _POLICY_MARKERS = re.compile(r"^(qgov_policy|governance|roles|exceptions):", re.M)
 _VENDOR_MARKERS = re.compile(r"^(vendor|qgov_vendor_profile):", re.M)
@@ -270,6 +272,8 @@ def classify(path: str, text: str) -> FileKind:
         head = text[:20000]
         if _CFN_MARKERS.search(head):
             return FileKind.CLOUDFORMATION
+        if is_yaml and _JOB_SPEC_MARKER.search(head):
+            return FileKind.JOB_SPEC
         if is_yaml and _K8S_MARKERS.search(head) and _K8S_KIND.search(head):
             return FileKind.KUBERNETES
         if is_yaml and _VENDOR_MARKERS.search(head):

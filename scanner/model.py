@@ -74,6 +74,7 @@ class FileKind(StrEnum):
     DEPENDENCY_MANIFEST = "dependency-manifest"
     VENDOR_PROFILE = "vendor-profile"
     GOVERNANCE_POLICY = "governance-policy"
+    JOB_SPEC = "job-spec"
     QISKIT_CREDENTIALS = "qiskit-credentials"
     ENV_FILE = "env-file"
     YAML = "yaml"

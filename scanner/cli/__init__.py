@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from scanner import __version__
-from scanner.cli import catalog_cmds, scan_cmds
+from scanner.cli import catalog_cmds, governed, scan_cmds
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -30,18 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     scan_cmds.register(sub)
     catalog_cmds.register(sub)
-    _register_optional(sub)
-    return parser
-
-
-def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    import importlib
-
-    try:  # TEMP until the governed job lands
-        governed = importlib.import_module("scanner.cli.governed")
-    except ImportError:
-        return
     governed.register(sub)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,24 @@
+"""The governed quantum job: a job runs on the Aer simulator only through policy, and every
+step lands in a tamper-evident ledger.
+
+Modules, in the order a job meets them:
+- ``spec``       the job spec (YAML): circuit file, dataset, project, environment, backend
+- ``policy``     the org policy (YAML): issuers, identities, roles, tiers, projects, backends
+- ``tokens``     minting short-lived JWTs; the public demo issuer key
+- ``identity``   verifying a token and binding it to a human/workload/service identity
+- ``authorize``  role, environment, backend, time window, shots, project checks
+- ``approvals``  just-in-time elevation records and their checks
+- ``datagate``   data classification vs. tier and role; dataset hash
+- ``quota``      quotas, budgets and burst alerts computed from the ledger
+- ``circuits``   loading OpenQASM as data; the circuit hash (QASM 3 text, see there why)
+- ``execute``    seeded AerSimulator runs; counts hash
+- ``record``     the execution record (JSON)
+- ``scrub``      keeping circuits, data rows and tokens out of logs and events
+- ``ledger``     append-only, hash-chained JSON Lines with signed checkpoints; verification
+- ``siem``       OCSF-shaped events over syslog/UDP
+- ``runtime``    per-run plumbing (ledger, scrubbed log, SIEM forwarder, request source)
+- ``service``    the end-to-end path: ``run_job`` and ``replay``
+- ``selftest``   the control-test scenario behind ``qgov job selftest``
+Shared helpers: ``canonical`` (canonical JSON, SHA-256), ``decision`` (reason codes ->
+control ids), ``errors``, ``timeutil``, ``environment``.
+"""

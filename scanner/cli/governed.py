@@ -1,0 +1,466 @@
+"""CLI for the governed quantum job: `qgov job run|replay|selftest`, `qgov ledger verify`,
+`qgov token mint`.
+
+`register(subparsers)` adds the command groups to the main parser; every leaf sets
+``handler`` to a function ``(args) -> int``. Exit codes: 0 allowed/completed, intact, match,
+all checks passed; 1 refused or failed job, tampered ledger, replay mismatch, failed self-test
+check; 2 usage error or input that cannot be processed (message on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scanner.governed.errors import GovernedError
+
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+DEMO_ISSUER = "https://demo.qgov.invalid/issuer"
+DEMO_AUDIENCE = "qgov-governed-jobs"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(subparsers: Any) -> None:
+    """Add `job`, `ledger` and `token` command groups to an argparse subparsers action."""
+    _register_job(subparsers)
+    _register_ledger(subparsers)
+    _register_token(subparsers)
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
+
+
+def _ledger_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ledger",
+        type=Path,
+        metavar="FILE",
+        help="audit ledger (default: $QGOV_LEDGER, else .qgov/ledger.jsonl in the current "
+        "directory); its signing key is created beside it on first use",
+    )
+
+
+def _register_job(subparsers: Any) -> None:
+    job = subparsers.add_parser("job", help="submit, replay and self-test governed quantum jobs")
+    actions = job.add_subparsers(dest="job_command", metavar="{run,replay,selftest}")
+    actions.required = True
+
+    run = actions.add_parser(
+        "run",
+        help="run a job spec through the governed path on the Aer simulator",
+        description=(
+            "Check identity, authorization, data gate and quota, then run the job on the Aer\n"
+            "simulator, or refuse it with the reasons. Either way the audit ledger records it.\n"
+            "\n"
+            "Identity: --token FILE|-, --token-env VAR or --demo-identity SUBJECT. With none\n"
+            "of them, qgov mints a 5-minute token for the policy's demo_default_identity with\n"
+            "the public demo issuer key: fine for the dev/test samples, always refused for\n"
+            "regulated-pilot and production.\n"
+            "\n"
+            "Exit codes: 0 completed; 1 refused, failed in the simulator, or export refused;\n"
+            "2 malformed spec/policy or unusable ledger."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("spec", type=Path, help="job spec (YAML)")
+    run.add_argument("--policy", type=Path, required=True, help="org policy (YAML)")
+    _ledger_option(run)
+    who = run.add_mutually_exclusive_group()
+    who.add_argument(
+        "--token", metavar="FILE|-", help="read the identity token (JWT) from a file or stdin"
+    )
+    who.add_argument(
+        "--token-env", metavar="VAR", help="read the identity token from this environment variable"
+    )
+    who.add_argument(
+        "--demo-identity",
+        metavar="SUBJECT",
+        help="mint a 5-minute demo token for this subject (its issuer must be marked demo)",
+    )
+    run.add_argument("--approvals", type=Path, metavar="FILE", help="JIT approval records (YAML)")
+    run.add_argument(
+        "--export",
+        type=Path,
+        metavar="FILE",
+        help="write the result counts here -- a separately authorised and logged export",
+    )
+    run.add_argument(
+        "--records",
+        type=Path,
+        metavar="DIR",
+        help="execution records (default: <ledger dir>/records)",
+    )
+    run.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="FILE",
+        help="scrubbed run log (default: <ledger dir>/governed.log)",
+    )
+    run.add_argument(
+        "--debug",
+        action="store_true",
+        help="ask for debug logging; granted only inside the policy's approved, time-boxed window",
+    )
+    run.add_argument(
+        "--source", metavar="LABEL", help="caller label recorded as the request source"
+    )
+    _format_option(run)
+    run.set_defaults(handler=cmd_job_run)
+
+    replay = actions.add_parser(
+        "replay", help="re-run a recorded execution and compare the result hash"
+    )
+    replay.add_argument("record", type=Path, help="execution record (JSON)")
+    replay.add_argument(
+        "--circuit", type=Path, metavar="FILE", help="circuit file, if not at the recorded path"
+    )
+    replay.add_argument(
+        "--policy", type=Path, help="policy for ledger settings and SIEM forwarding"
+    )
+    _ledger_option(replay)
+    _format_option(replay)
+    replay.set_defaults(handler=cmd_job_replay)
+
+    selftest = actions.add_parser(
+        "selftest", help="run the control-test scenario and write machine-readable evidence"
+    )
+    selftest.add_argument("--out", type=Path, required=True, metavar="DIR", help="evidence folder")
+    _format_option(selftest)
+    selftest.set_defaults(handler=cmd_job_selftest)
+
+
+def _register_ledger(subparsers: Any) -> None:
+    ledger = subparsers.add_parser("ledger", help="audit ledger tools")
+    actions = ledger.add_subparsers(dest="ledger_command", metavar="{verify}")
+    actions.required = True
+    verify = actions.add_parser(
+        "verify", help="check that the ledger is intact and say where it was altered"
+    )
+    verify.add_argument("ledger", type=Path, help="ledger file (JSON Lines)")
+    verify.add_argument(
+        "--public-key",
+        type=Path,
+        metavar="FILE",
+        help="trusted checkpoint key (PEM); default: the <ledger>.pub sidecar",
+    )
+    verify.add_argument(
+        "--head", metavar="HASH", help="an externally kept head hash that must be present"
+    )
+    verify.add_argument(
+        "--head-file", type=Path, metavar="FILE", help="signed head (default: <ledger>.head)"
+    )
+    _format_option(verify)
+    verify.set_defaults(handler=cmd_ledger_verify)
+
+
+def _register_token(subparsers: Any) -> None:
+    token = subparsers.add_parser("token", help="identity token helpers")
+    actions = token.add_subparsers(dest="token_command", metavar="{mint}")
+    actions.required = True
+    mint = actions.add_parser(
+        "mint",
+        help="mint a short-lived identity token (demo issuer or a given key)",
+        description=(
+            "Mint a signed, short-lived JWT. --demo signs with the demo issuer key derived from "
+            "qgov's public demo seed (it proves nothing; refused outside dev/test). --key signs "
+            "with your own private key PEM. The token goes to stdout or --out FILE (mode 0600)."
+        ),
+    )
+    source = mint.add_mutually_exclusive_group(required=True)
+    source.add_argument("--demo", action="store_true", help="use the public demo issuer key")
+    source.add_argument("--key", type=Path, metavar="PEM", help="private key to sign with")
+    mint.add_argument("--subject", required=True, help="the 'sub' claim")
+    mint.add_argument(
+        "--kind", choices=("human", "workload", "service"), help="identity kind claim"
+    )
+    mint.add_argument("--policy", type=Path, help="take issuer, audience and kind from this policy")
+    mint.add_argument("--issuer", help="the 'iss' claim")
+    mint.add_argument("--audience", help="the 'aud' claim")
+    mint.add_argument("--kid", help="key id header")
+    mint.add_argument(
+        "--ttl", type=int, default=300, metavar="SECONDS", help="lifetime (default 300)"
+    )
+    mint.add_argument(
+        "--out", type=Path, metavar="FILE", help="write the token here instead of stdout"
+    )
+    mint.set_defaults(handler=cmd_token_mint)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _fail(message: str) -> int:
+    print(f"qgov: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _guard(handler: Handler) -> Handler:
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except GovernedError as exc:
+            return _fail(str(exc))
+        except OSError as exc:  # an unwritable records/log folder and the like
+            where = f"{exc.filename}: " if exc.filename else ""
+            return _fail(f"{where}{exc.strerror or exc}")
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], text: list[str]) -> None:
+    if args.format == "json":
+        print(json.dumps(payload, indent=2, sort_keys=False))
+    else:
+        print("\n".join(text))
+
+
+def _read_token(args: argparse.Namespace, policy: Any) -> tuple[str | None, str]:
+    """The token and a description of where it came from (never the token itself)."""
+    if args.token:
+        if args.token == "-":
+            return sys.stdin.read().strip(), "stdin"
+        try:
+            return Path(args.token).read_text(encoding="utf-8").strip(), f"file {args.token}"
+        except OSError as exc:
+            raise GovernedError(
+                f"--token {args.token}: cannot read: {exc.strerror or exc}"
+            ) from exc
+    if args.token_env:
+        value = os.environ.get(args.token_env)
+        if not value:
+            raise GovernedError(f"--token-env {args.token_env}: the variable is not set")
+        return value.strip(), f"${args.token_env}"
+    subject = args.demo_identity or policy.demo_default_identity
+    if subject is None:
+        raise GovernedError(
+            "no identity: pass --token FILE|-, --token-env VAR or --demo-identity SUBJECT "
+            "(the policy names no demo_default_identity)"
+        )
+    return _mint_demo(policy, subject), f"demo identity {subject} (minted in-process, 5 min)"
+
+
+def _mint_demo(policy: Any, subject: str, ttl: int = 300) -> str:
+    from scanner.governed.tokens import demo_private_key, mint_token
+
+    entry = policy.identity(subject)
+    if entry is None:
+        raise GovernedError(f"demo identity {subject!r} is not listed in the policy's identities")
+    issuer = policy.issuer_by_name(entry.issuer)
+    if not issuer.demo:
+        raise GovernedError(
+            f"identity {subject!r} belongs to issuer {issuer.name}, which is not a demo issuer"
+        )
+    kid = issuer.keys[0].kid
+    return mint_token(
+        demo_private_key(),
+        issuer=issuer.issuer,
+        audience=issuer.audience,
+        subject=subject,
+        kind=entry.kind,
+        now=datetime.now(UTC),
+        ttl_seconds=ttl,
+        kid=kid,
+    )
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+@_guard
+def cmd_job_run(args: argparse.Namespace) -> int:
+    from scanner.governed.approvals import load_approvals
+    from scanner.governed.ledger import default_ledger_path
+    from scanner.governed.policy import load_policy
+    from scanner.governed.runtime import Context, request_source
+    from scanner.governed.service import run_job
+
+    loaded = load_policy(args.policy)
+    approvals = load_approvals(args.approvals) if args.approvals else ()
+    token, token_source = _read_token(args, loaded.policy)
+    ctx = Context(
+        policy=loaded,
+        ledger_path=args.ledger or default_ledger_path(),
+        records_dir=args.records,
+        log_path=args.log_file,
+        approvals=approvals,
+        source=request_source("cli", args.source),
+    )
+    outcome = run_job(args.spec, ctx, token=token, export_path=args.export, debug=args.debug)
+    payload = outcome.to_json()
+    payload["identity_source"] = token_source
+    _emit(args, payload, _run_text(outcome, token_source))
+    refused_export = outcome.export is not None and not outcome.export.decision.allowed
+    return EXIT_OK if outcome.status == "completed" and not refused_export else EXIT_REFUSED
+
+
+def _run_text(outcome: Any, token_source: str) -> list[str]:
+    headline = {"completed": "COMPLETED", "failed": "FAILED", "refused": "REFUSED"}[outcome.status]
+    decision = outcome.decision
+    lines = [
+        f"{headline}: job {outcome.job_name} (job id {outcome.job_id})",
+        f"  identity:  {outcome.subject or 'not verified'} via {token_source}",
+        f"  decision:  {decision.verdict} (decision id {decision.decision_id}"
+        + (f", role {decision.role})" if decision.role else ")"),
+    ]
+    if decision.reasons:
+        lines.append("  reasons:")
+        lines += [
+            f"    - [{r.code}] {r.message} ({', '.join(r.control_ids)})" for r in decision.reasons
+        ]
+    if outcome.error:
+        lines.append(f"  error:     {outcome.error}")
+    if outcome.record_path:
+        lines.append(f"  record:    {outcome.record_path}")
+        lines.append(f"  result:    counts sha256 {outcome.counts_sha256 or '-'}")
+    for alert in outcome.alerts:
+        lines.append(f"  ALERT:     {alert}")
+    if outcome.export is not None:
+        export = outcome.export
+        lines.append(
+            f"  export:    {export.decision.verdict}"
+            + (f" -> {export.path}" if export.path else "")
+        )
+        lines += [f"    - [{r.code}] {r.message}" for r in export.decision.reasons]
+    if outcome.debug_mode:
+        lines.append("  debug:     approved debug logging was on for this run")
+    lines.append(f"  ledger:    {outcome.ledger_path} (head {outcome.ledger_head})")
+    lines.append(f"  log:       {outcome.log_path}")
+    return lines
+
+
+@_guard
+def cmd_job_replay(args: argparse.Namespace) -> int:
+    from scanner.governed.ledger import default_ledger_path
+    from scanner.governed.policy import load_policy
+    from scanner.governed.runtime import Context, request_source
+    from scanner.governed.service import replay
+
+    loaded = load_policy(args.policy) if args.policy else None
+    ctx = Context(
+        policy=loaded,
+        ledger_path=args.ledger or default_ledger_path(),
+        source=request_source("cli", None),
+    )
+    outcome = replay(args.record, ctx, circuit_path=args.circuit)
+    lines = [
+        f"{'MATCH' if outcome.matched else 'MISMATCH'}: record {outcome.record_id}",
+        f"  recorded counts sha256: {outcome.recorded_counts_sha256}",
+        f"  replayed counts sha256: {outcome.replay_counts_sha256}",
+    ]
+    lines += [f"  problem: {p}" for p in outcome.problems]
+    lines += [f"  note:    {n}" for n in outcome.notes]
+    lines.append(f"  ledger:  {outcome.ledger_path}")
+    _emit(args, outcome.to_json(), lines)
+    return EXIT_OK if outcome.matched else EXIT_REFUSED
+
+
+@_guard
+def cmd_job_selftest(args: argparse.Namespace) -> int:
+    from scanner.governed.selftest import run_selftest
+
+    report = run_selftest(args.out)
+    lines = [f"qgov governed-job self-test -> {args.out / 'selftest.json'}"]
+    lines.extend(
+        f"  {check['status'].upper():4}  {check['id']:<28} [{', '.join(check['control_ids'])}] "
+        f"{check['detail']}"
+        for check in report["checks"]
+    )
+    summary = report["summary"]
+    lines.append(
+        f"{summary['passed']} passed, {summary['failed']} failed ({summary['duration_ms']} ms)"
+    )
+    _emit(args, report, lines)
+    return EXIT_OK if summary["failed"] == 0 else EXIT_REFUSED
+
+
+@_guard
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    from scanner.governed.ledger import verify_ledger
+
+    report = verify_ledger(
+        args.ledger, public_key=args.public_key, head=args.head, head_file=args.head_file
+    )
+    if report.intact:
+        lines = [
+            f"INTACT: {args.ledger}: {report.events} events, {report.checkpoints_verified} signed "
+            f"checkpoint(s) verified, signed head at seq {report.signed_head_seq}",
+            f"  head hash:    {report.head_hash}",
+            f"  trust anchor: {report.trust_anchor}",
+        ]
+    else:
+        lines = [f"TAMPERED: {args.ledger}: {len(report.problems)} problem(s)"]
+        for problem in report.problems:
+            where = " ".join(
+                part
+                for part in (
+                    f"line {problem.line}" if problem.line is not None else "",
+                    f"(seq {problem.seq})" if problem.seq is not None else "",
+                )
+                if part
+            )
+            lines.append(f"  {where or 'ledger'}: {problem.kind}: {problem.message}")
+    lines += [f"  note: {n}" for n in report.notes]
+    _emit(args, report.to_json(), lines)
+    return EXIT_OK if report.intact else EXIT_REFUSED
+
+
+@_guard
+def cmd_token_mint(args: argparse.Namespace) -> int:
+    from scanner.governed.policy import load_policy
+    from scanner.governed.tokens import demo_private_key, load_private_key, mint_token
+
+    if not 0 < args.ttl <= 3600:
+        return _fail("--ttl must be between 1 and 3600 seconds (tokens are short-lived)")
+    issuer, audience, kind, kid = args.issuer, args.audience, args.kind, args.kid
+    if args.policy:
+        policy = load_policy(args.policy).policy
+        entry = policy.identity(args.subject)
+        if entry is None:
+            return _fail(f"subject {args.subject!r} is not listed in {args.policy}")
+        configured = policy.issuer_by_name(entry.issuer)
+        if args.demo and not configured.demo:
+            return _fail(f"subject {args.subject!r} belongs to non-demo issuer {configured.name}")
+        issuer = issuer or configured.issuer
+        audience = audience or configured.audience
+        kind = kind or entry.kind
+        kid = kid or configured.keys[0].kid
+    if args.demo:
+        key: Any = demo_private_key()
+        issuer, audience = issuer or DEMO_ISSUER, audience or DEMO_AUDIENCE
+    else:
+        key = load_private_key(args.key)
+    if not issuer or not audience or not kind:
+        return _fail("--issuer, --audience and --kind are needed (or --policy to look them up)")
+    token = mint_token(
+        key,
+        issuer=issuer,
+        audience=audience,
+        subject=args.subject,
+        kind=kind,
+        now=datetime.now(UTC),
+        ttl_seconds=args.ttl,
+        kid=kid,
+    )
+    if args.out:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(token + "\n")
+        print(
+            f"token for {args.subject} ({kind}) written to {args.out}; valid {args.ttl} s",
+            file=sys.stderr,
+        )
+    else:
+        print(token)
+    return EXIT_OK

@@ -1,0 +1,348 @@
+"""The organisation's governance policy for quantum jobs (YAML, validated with pydantic).
+
+One file holds who may submit (issuers and identities), what they may do (roles with an owner,
+purpose and expiry), where (environments, backends, time windows), with which data (tier ->
+data classes), at what cost (project quotas and burst alerts), and how the audit trail is kept
+(ledger checkpoints, SIEM forwarding, the time-boxed debug mode). Every cross-reference is
+checked at load time, so a typo is a clear error naming the field instead of a silent refusal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scanner.governed.approvals import Approval
+from scanner.governed.canonical import sha256_hex
+from scanner.governed.errors import FieldProblem, SpecError, describe_validation_error
+
+Environment = Literal["dev", "test", "regulated-pilot", "production"]
+Tier = Literal["exploratory", "internal-pilot", "regulated-pilot", "production-critical"]
+DataClass = Literal["synthetic", "masked", "internal", "confidential", "regulated"]
+IdentityKind = Literal["human", "workload", "service"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# Only asymmetric algorithms: verifying a token must never need a shared (long-lived) secret.
+TokenAlgorithm = Literal["EdDSA", "ES256", "ES384", "RS256", "PS256"]
+
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Demo issuers derive their key from a public seed, so they may never authorise these.
+PROTECTED_ENVIRONMENTS: frozenset[str] = frozenset({"regulated-pilot", "production"})
+MAX_TOKEN_LIFETIME_SECONDS = 3600
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PolicyInfo(_Strict):
+    id: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    reviewed: date | None = None
+
+
+class IssuerKey(_Strict):
+    kid: str | None = None
+    public_key_pem: str = Field(min_length=1)
+
+    @field_validator("public_key_pem")
+    @classmethod
+    def _pem(cls, value: str) -> str:
+        if "PRIVATE KEY" in value:
+            raise ValueError("a private key does not belong in the policy; give the public key")
+        if "BEGIN PUBLIC KEY" not in value:
+            raise ValueError("expected a PEM 'BEGIN PUBLIC KEY' block")
+        try:
+            key = load_pem_public_key(value.encode("ascii"))
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise ValueError("the PEM block is not a readable public key") from exc
+        if not isinstance(
+            key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+        ):
+            raise ValueError("only Ed25519, EC and RSA public keys are supported")
+        return value
+
+
+class Issuer(_Strict):
+    name: str = Field(min_length=1)
+    issuer: str = Field(min_length=1, description="the token's 'iss' claim")
+    audience: str = Field(min_length=1, description="the 'aud' claim tokens must carry")
+    algorithms: tuple[TokenAlgorithm, ...] = ("EdDSA",)
+    keys: tuple[IssuerKey, ...] = Field(min_length=1)
+    demo: bool = False
+    max_token_lifetime_seconds: int = Field(default=900, gt=0, le=MAX_TOKEN_LIFETIME_SECONDS)
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+
+class IdentityEntry(_Strict):
+    subject: str = Field(min_length=1)
+    kind: IdentityKind
+    issuer: str = Field(min_length=1, description="name of the issuer that vouches for it")
+    roles: tuple[str, ...] = ()
+    approver: bool = False
+    description: str | None = None
+
+
+class TimeWindow(_Strict):
+    days: tuple[Weekday, ...] = WEEKDAYS
+    start: time = time(0, 0)
+    end: time = time(23, 59, 59)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock_text(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted 07:30 as a sexagesimal integer (450); undo that.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return time(value // 60, value % 60) if value < 24 * 60 else value
+        return value
+
+    def contains(self, moment: datetime) -> bool:
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        if WEEKDAYS[local.weekday()] not in self.days:
+            return False
+        return self.start <= local.time().replace(tzinfo=None) <= self.end
+
+
+class Role(_Strict):
+    name: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    purpose: str = Field(min_length=1)
+    expires: datetime | date
+    identity_kinds: tuple[IdentityKind, ...] = Field(min_length=1)
+    environments: tuple[Environment, ...] = Field(min_length=1)
+    backends: tuple[str, ...] = Field(min_length=1)
+    max_shots: int = Field(gt=0)
+    data_classes: tuple[DataClass, ...] | None = Field(
+        default=None, description="purpose binding: only these data classes (None: the tier's)"
+    )
+    projects: tuple[str, ...] | None = None
+    time_windows: tuple[TimeWindow, ...] | None = None
+    can_export: bool = False
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _plain_date(cls, value: object) -> object:
+        # "2027-06-30" means the whole day, whether YAML or a quoted string delivered it.
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return value
+        return value
+
+
+class TierRule(_Strict):
+    data_classes: tuple[DataClass, ...] = Field(min_length=1)
+
+
+class Quota(_Strict):
+    period: Literal["total", "day", "month"] = "month"
+    shots: int | None = Field(default=None, gt=0)
+    cost_units: int | None = Field(default=None, gt=0)
+
+
+class Burst(_Strict):
+    max_jobs: int = Field(gt=0)
+    window_seconds: int = Field(gt=0)
+
+
+class Project(_Strict):
+    name: str = Field(min_length=1)
+    owner: str = Field(min_length=1, description="named budget owner")
+    tier: Tier
+    environments: tuple[Environment, ...] = Field(min_length=1)
+    quota: Quota
+    burst: Burst | None = None
+
+
+class Backend(_Strict):
+    name: str = Field(min_length=1)
+    simulator: Literal["aer"] = "aer"
+    method: Literal[
+        "automatic", "statevector", "density_matrix", "stabilizer", "matrix_product_state"
+    ] = "automatic"
+    regulated: bool = False
+    environments: tuple[Environment, ...] = Field(min_length=1)
+    max_qubits: int = Field(default=24, gt=0, le=40)
+    cost_units_per_job: int = Field(default=0, ge=0)
+    cost_units_per_1000_shots: int = Field(default=0, ge=0)
+
+
+class Elevation(_Strict):
+    max_hours: int = Field(default=8, gt=0, le=72)
+    export_requires_approval: bool = True
+
+
+class DebugMode(_Strict):
+    """Time-boxed debug logging; needs ``enabled``, an unexpired ``until`` and an approval."""
+
+    enabled: bool = False
+    until: datetime | None = None
+    approval: str | None = None
+
+
+class LedgerSettings(_Strict):
+    checkpoint_every: int = Field(default=16, ge=1, le=10_000)
+    signing_key: str | None = Field(
+        default=None, description="Ed25519 private key (PEM); default: <ledger>.key"
+    )
+
+
+class SyslogTarget(_Strict):
+    host: str = Field(min_length=1)
+    port: int = Field(gt=0, lt=65536)
+    protocol: Literal["udp"] = "udp"
+    app_name: str = "qgov"
+
+
+class Siem(_Strict):
+    syslog: SyslogTarget | None = None
+
+
+class Execution(_Strict):
+    default_seed: int = Field(default=1234, ge=0, lt=2**31)
+    optimization_level: int = Field(default=1, ge=0, le=3)
+
+
+class OrgPolicy(_Strict):
+    policy: PolicyInfo
+    issuers: tuple[Issuer, ...] = Field(min_length=1)
+    identities: tuple[IdentityEntry, ...] = Field(min_length=1)
+    roles: tuple[Role, ...] = Field(min_length=1)
+    tiers: dict[Tier, TierRule]
+    projects: tuple[Project, ...] = Field(min_length=1)
+    backends: tuple[Backend, ...] = Field(min_length=1)
+    elevation: Elevation = Elevation()
+    approvals: tuple[Approval, ...] = ()
+    debug: DebugMode = DebugMode()
+    ledger: LedgerSettings = LedgerSettings()
+    siem: Siem = Siem()
+    execution: Execution = Execution()
+    demo_default_identity: str | None = Field(
+        default=None, description="subject `qgov job run` uses when no token is given"
+    )
+
+    @model_validator(mode="after")
+    def _references(self) -> OrgPolicy:
+        _unique("issuers", [i.name for i in self.issuers])
+        _unique("identities", [i.subject for i in self.identities])
+        _unique("roles", [r.name for r in self.roles])
+        _unique("projects", [p.name for p in self.projects])
+        _unique("backends", [b.name for b in self.backends])
+        _unique("approvals", [a.id for a in self.approvals])
+        issuers = {i.name for i in self.issuers}
+        roles = {r.name for r in self.roles}
+        projects = {p.name for p in self.projects}
+        backends = {b.name for b in self.backends}
+        for n, ident in enumerate(self.identities):
+            if ident.issuer not in issuers:
+                raise FieldProblem(f"identities.{n}.issuer", f"unknown issuer {ident.issuer!r}")
+            for role_name in ident.roles:
+                if role_name not in roles:
+                    raise FieldProblem(f"identities.{n}.roles", f"unknown role {role_name!r}")
+        for n, role in enumerate(self.roles):
+            for backend in role.backends:
+                if backend not in backends:
+                    raise FieldProblem(f"roles.{n}.backends", f"unknown backend {backend!r}")
+            for project_name in role.projects or ():
+                if project_name not in projects:
+                    raise FieldProblem(f"roles.{n}.projects", f"unknown project {project_name!r}")
+        for n, project in enumerate(self.projects):
+            if project.tier not in self.tiers:
+                raise FieldProblem(
+                    f"projects.{n}.tier", f"tier {project.tier!r} has no entry in tiers"
+                )
+        if self.demo_default_identity is not None:
+            entry = self.identity(self.demo_default_identity)
+            if entry is None:
+                raise FieldProblem("demo_default_identity", "not a subject listed in identities")
+            if not self.issuer_by_name(entry.issuer).demo:
+                raise FieldProblem("demo_default_identity", "its issuer is not marked demo: true")
+        if self.debug.enabled and (self.debug.until is None or self.debug.approval is None):
+            raise FieldProblem("debug", "enabled debug mode needs both 'until' and 'approval'")
+        return self
+
+    def identity(self, subject: str) -> IdentityEntry | None:
+        return next((i for i in self.identities if i.subject == subject), None)
+
+    def issuer_by_name(self, name: str) -> Issuer:
+        return next(i for i in self.issuers if i.name == name)
+
+    def issuer_by_iss(self, iss: str) -> Issuer | None:
+        return next((i for i in self.issuers if i.issuer == iss), None)
+
+    def role(self, name: str) -> Role | None:
+        return next((r for r in self.roles if r.name == name), None)
+
+    def project(self, name: str) -> Project | None:
+        return next((p for p in self.projects if p.name == name), None)
+
+    def backend(self, name: str) -> Backend | None:
+        return next((b for b in self.backends if b.name == name), None)
+
+
+def _unique(section: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise FieldProblem(section, f"duplicate entry {name!r}")
+        seen.add(name)
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A validated policy plus what identifies the exact text it came from."""
+
+    policy: OrgPolicy
+    path: Path
+    sha256: str
+
+    @property
+    def ref(self) -> dict[str, str]:
+        """The policy reference every ledger event and record carries."""
+        info = self.policy.policy
+        return {"id": info.id, "version": info.version, "sha256": self.sha256}
+
+
+def load_policy(path: Path) -> LoadedPolicy:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"policy {path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(f"policy {path}: not valid YAML: {_yaml_problem(exc)}") from exc
+    if not isinstance(data, dict):
+        raise SpecError(f"policy {path}: expected a mapping at the top level")
+    try:
+        policy = OrgPolicy.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(describe_validation_error(f"policy {path}", exc)) from exc
+    return LoadedPolicy(policy=policy, path=path, sha256=sha256_hex(raw))
+
+
+def _yaml_problem(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    if mark is not None:
+        return f"{problem} (line {mark.line + 1})"
+    return str(problem)

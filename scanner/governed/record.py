@@ -1,0 +1,139 @@
+"""The execution record: everything needed to explain and replay one run, and nothing secret.
+
+It holds the circuit hash (see :mod:`circuits` for which bytes and why), library, Python and
+platform versions, backend name and configuration, seeds, shots, dataset version and hash,
+the policy decision id, timings and the hash of the result counts. It does not hold the
+counts themselves: handing results out is an export, which is separately authorised and
+logged. ``record_sha256`` (canonical JSON of the record) goes into the ledger, so an edited
+record is caught on replay.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scanner.governed.canonical import canonical_json, sha256_hex
+from scanner.governed.errors import SpecError, describe_validation_error
+
+SCHEMA = "qgov.execution-record/1"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CircuitInfo(_Strict):
+    path: str
+    hash_format: str
+    hash_note: str
+    sha256: str
+    source_format: str
+    source_sha256: str
+    source_bytes: int
+    num_qubits: int
+    num_clbits: int
+    depth: int
+    size: int
+    ops: dict[str, int]
+
+
+class DatasetInfo(_Strict):
+    name: str
+    version: str
+    classification: str
+    sha256: str
+    path: str
+    size_bytes: int | None = None
+
+
+class BackendInfo(_Strict):
+    policy_name: str
+    simulator: str
+    method: str
+    effective_method: str | None = None
+    regulated: bool
+    options: dict[str, Any]
+
+
+class Seeds(_Strict):
+    simulator: int
+    transpiler: int
+    optimization_level: int
+
+
+class Timings(_Strict):
+    submitted_at: str
+    started_at: str
+    finished_at: str
+    transpile_ms: int
+    run_ms: int
+    total_ms: int
+
+
+class ResultInfo(_Strict):
+    counts_sha256: str | None
+    counts_hash_note: str
+    total_shots: int | None
+    distinct_outcomes: int | None
+
+
+class Failure(_Strict):
+    type: str
+    message: str
+
+
+class ExecutionRecord(_Strict):
+    schema_: Literal["qgov.execution-record/1"] = Field(
+        default="qgov.execution-record/1", alias="schema"
+    )
+    record_id: str
+    status: Literal["completed", "failed"]
+    job: dict[str, str]
+    submitter: dict[str, Any]
+    policy: dict[str, str] | None
+    decision_id: str
+    circuit: CircuitInfo
+    dataset: DatasetInfo
+    backend: BackendInfo
+    shots: int
+    seeds: Seeds
+    environment: dict[str, str | None]
+    timings: Timings
+    result: ResultInfo
+    failure: Failure | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(canonical_json(self.to_json()))
+
+
+def write_record(record: ExecutionRecord, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{record.record_id}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def read_record(path: Path) -> ExecutionRecord:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"record {path}: cannot read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise SpecError(f"record {path}: not JSON") from exc
+    try:
+        return ExecutionRecord.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(describe_validation_error(f"record {path}", exc)) from exc
