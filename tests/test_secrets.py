@@ -68,6 +68,7 @@ def test_real_looking_credentials_are_flagged(name: str, payload: str, rule: str
         ("README.md", "Set QISKIT_IBM_TOKEN to your API key (44 characters)."),
         ("SHA512SUMS", f"sha512: {LEGACY_TOKEN}  qiskit-2.1.0.tar.gz"),
         ("lock.json", f'"hash": "{LEGACY_TOKEN}"'),
+        (".gitlab-ci.yml", "job:\n  id_tokens:\n    AWS_ID_TOKEN:\n      aud: https://gitlab.example"),
     ],
 )
 def test_placeholders_and_references_are_not_secrets(name: str, payload: str) -> None:

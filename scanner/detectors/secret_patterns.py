@@ -39,7 +39,8 @@ class SecretMatch:
 
 
 _Q = r"[\"']"  # a quote
-_ASSIGN = r"\s*(?:=|:|=>)\s*"
+# Assignment on one line only: a YAML key followed by a nested block is not a value.
+_ASSIGN = r"[ \t]*(?:=|:|=>)[ \t]*"
 
 PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern(
@@ -150,7 +151,7 @@ PATTERNS: tuple[SecretPattern, ...] = (
 GENERIC_ASSIGNMENT = re.compile(
     r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|"
     r"access[_-]?key|private[_-]?key|client[_-]?secret|credential|auth[_-]?key)[A-Za-z0-9_.-]*)"
-    r"[\"']?\s*(?:=|:|=>)\s*(?:(\"|')([^\"'\n]{8,200})\2|([^\s\"'#,;{}()\[\]]{8,200}))"
+    r"[\"']?[ \t]*(?:=|:|=>)[ \t]*(?:(\"|')([^\"'\n]{8,200})\2|([^\s\"'#,;{}()\[\]]{8,200}))"
 )
 
 # `os.environ.get("X", "literal")` / `os.getenv("X", "literal")`: the fallback ships the secret.
