@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scanner.model import Domain, FileKind, Severity
 from scanner.paths import data_dir
 
-
 # libyaml's safe loader when present: the catalog is loaded on every start.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
