@@ -1,0 +1,232 @@
+"""Dependency manifests: pins, hashes and package sources.
+
+Rules (metadata in ``scanner/rules/dependencies.yaml``):
+
+- QG-DEP-001 no version constraint at all;
+- QG-DEP-002 a range instead of one exact version (``==``/``===``);
+- QG-DEP-003 no ``--hash`` / lock hashes where the tier requires hash-checked installs
+  (regulated-pilot and production-critical), or a hash-checking file with gaps;
+- QG-DEP-004 ``--extra-index-url`` (dependency confusion: pip takes the highest version
+  from any index);
+- QG-DEP-005 plain-HTTP index, ``--trusted-host`` or ``verify_ssl = false``;
+- QG-DEP-006 a direct URL / VCS dependency not fixed to a commit id or a hash.
+
+Severity depends on what the manifest does: files that install exactly what they list
+(requirements.txt, conda environments, lock files) get medium for a missing pin and low
+for a range; files that only declare what a resolver may pick (pyproject.toml, Pipfile,
+requirements.in) get low and info, because their lock file is where pins belong.
+An entry that a ``-c`` constraints file pins exactly counts as pinned.
+
+Known vulnerabilities are the vulnerability engine's job (``scanner/engines/osv.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+from scanner.catalog import Tier
+from scanner.deps import (
+    MANIFEST_KINDS,
+    Dependency,
+    IndexOption,
+    Manifest,
+    Pin,
+    Role,
+    parse_manifest,
+)
+from scanner.detectors.interface import Detector
+from scanner.discover import classify
+from scanner.model import FileKind, Finding, Severity, content_digest
+from scanner.source import ParseError, SourceFile
+
+HASH_TIERS = frozenset({Tier.REGULATED_PILOT, Tier.PRODUCTION_CRITICAL})
+
+_SEVERITY = {
+    # (rule, declares-only?) -> severity
+    ("QG-DEP-001", False): Severity.MEDIUM,
+    ("QG-DEP-001", True): Severity.LOW,
+    ("QG-DEP-002", False): Severity.LOW,
+    ("QG-DEP-002", True): Severity.INFO,
+    ("QG-DEP-006", False): Severity.MEDIUM,
+    ("QG-DEP-006", True): Severity.LOW,
+}
+
+
+def redact_url(url: str) -> str:
+    """An index URL without any user:password part (private indexes embed tokens)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//[^/@]*@", "//***@", url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    return url
+
+
+class DependenciesDetector(Detector):
+    name = "dependencies"
+    kinds = MANIFEST_KINDS
+
+    def __init__(self, tier: Tier | str = Tier.INTERNAL_PILOT) -> None:
+        self.tier = Tier(tier)
+
+    def scan(self, source: SourceFile) -> Iterator[Finding]:
+        manifest = parse_manifest(source)
+        if manifest is None:
+            return
+        own = [d for d in manifest.dependencies if self._reports(source, d.path)]
+        declares = manifest.role is Role.DECLARE
+        for dep in own:
+            yield from self._pin_findings(dep, manifest, declares)
+        yield from self._hash_findings(source, manifest, own)
+        for option in manifest.indexes:
+            if self._reports(source, option.path):
+                yield from self._index_findings(option)
+        trouble = [*manifest.errors, *manifest.problems]
+        if trouble:
+            path, line, message = trouble[0]
+            where = f"line {line}" if path == source.path else f"{path}:{line}"
+            more = f" (and {len(trouble) - 1} more)" if len(trouble) > 1 else ""
+            raise ParseError(f"{where}: {message}{more}", line if path == source.path else None)
+
+    @staticmethod
+    def _reports(source: SourceFile, path: str) -> bool:
+        """Entries of an included file are reported here only when the walk would not
+        scan that file on its own (e.g. ``-r base.txt``); otherwise its own scan does."""
+        return path == source.path or classify(path, "") is not FileKind.REQUIREMENTS
+
+    def _pin_findings(
+        self, dep: Dependency, manifest: Manifest, declares: bool
+    ) -> Iterator[Finding]:
+        if dep.pin in {Pin.NONE, Pin.RANGE} and dep.name in manifest.constraints:
+            return  # a -c constraints file pins it exactly
+        if dep.pin is Pin.NONE:
+            rule, text = "QG-DEP-001", f"{dep.display!r} has no version pin"
+        elif dep.pin is Pin.RANGE:
+            rule, text = "QG-DEP-002", f"{dep.display!r} allows a range of versions, not one"
+        elif dep.pin is Pin.URL:
+            rule, text = (
+                "QG-DEP-006",
+                f"{dep.display!r} installs from a URL or VCS ref that can change "
+                "(pin a commit id or add a hash)",
+            )
+        else:
+            return
+        where = " (declared; pin it in the lock file)" if declares and rule != "QG-DEP-006" else ""
+        yield Finding(
+            rule_id=rule,
+            message=text + where,
+            path=dep.path,
+            line=dep.line,
+            severity=_SEVERITY[(rule, declares)],
+            evidence=dep.display[:120],
+            content_hash=content_digest(f"{dep.name}\x00{dep.display}"),
+        )
+
+    def _hash_findings(
+        self, source: SourceFile, manifest: Manifest, own: list[Dependency]
+    ) -> Iterator[Finding]:
+        installable = [
+            d for d in own
+            if d.role in {Role.INSTALL, Role.LOCK} and d.pin in {Pin.EXACT, Pin.URL, Pin.URL_PINNED}
+        ]
+        if not installable:
+            return
+        missing = [d for d in installable if not d.hashes]
+        if not missing:
+            return
+        # pip's hash-checking mode (any --hash, or --require-hashes) refuses unhashed
+        # entries; lock files are read by their own tools, which do not, so for them only
+        # the tier decides.
+        hash_mode = manifest.role is not Role.LOCK and (
+            manifest.require_hashes or any(d.hashes for d in installable)
+        )
+        required = self.tier in HASH_TIERS
+        if not hash_mode and not required:
+            return
+        is_conda = any(d.ecosystem == "conda" for d in installable)
+        if hash_mode:
+            for dep in missing:
+                yield Finding(
+                    rule_id="QG-DEP-003",
+                    message=(
+                        f"{dep.display!r} has no hash although the file is installed in "
+                        "hash-checking mode (pip will refuse it)"
+                    ),
+                    path=dep.path,
+                    line=dep.line,
+                    severity=Severity.MEDIUM if required else Severity.LOW,
+                    evidence=dep.display[:120],
+                    content_hash=content_digest(f"nohash\x00{dep.name}\x00{dep.display}"),
+                )
+            return
+        first = missing[0]
+        if is_conda:
+            detail = (
+                "conda environment files cannot carry hashes; install from a conda-lock / "
+                "explicit spec file with checksums"
+            )
+        else:
+            detail = "no entry carries a --hash (use pip-compile --generate-hashes)"
+        yield Finding(
+            rule_id="QG-DEP-003",
+            message=(
+                f"{len(missing)} dependenc{'y' if len(missing) == 1 else 'ies'} installed without "
+                f"hash verification, required at tier {self.tier.value}: {detail}"
+            ),
+            path=first.path,
+            line=first.line,
+            content_hash=content_digest(f"nohash-file\x00{source.path}"),
+        )
+
+    @staticmethod
+    def _index_findings(option: IndexOption) -> Iterator[Finding]:
+        shown = redact_url(option.value)
+        insecure = option.value.lower().startswith("http://")
+        if option.option == "--trusted-host":
+            yield Finding(
+                rule_id="QG-DEP-005",
+                message=f"--trusted-host {shown} turns off TLS verification for that index",
+                path=option.path,
+                line=option.line,
+                evidence=f"--trusted-host {shown}",
+                content_hash=content_digest(f"trusted-host\x00{option.value}"),
+            )
+        elif option.option == "verify_ssl=false":
+            yield Finding(
+                rule_id="QG-DEP-005",
+                message=f"package source {shown} has verify_ssl = false",
+                path=option.path,
+                line=option.line,
+                evidence=shown,
+                content_hash=content_digest(f"verify-ssl\x00{option.value}"),
+            )
+        elif insecure:
+            yield Finding(
+                rule_id="QG-DEP-005",
+                message=f"packages are fetched over plain HTTP from {shown} ({option.option})",
+                path=option.path,
+                line=option.line,
+                evidence=shown,
+                content_hash=content_digest(f"http-index\x00{option.value}"),
+            )
+        if option.option == "--extra-index-url":
+            yield Finding(
+                rule_id="QG-DEP-004",
+                message=(
+                    f"--extra-index-url {shown}: pip picks the highest version from any index, "
+                    "so a public package can shadow an internal one (dependency confusion)"
+                ),
+                path=option.path,
+                line=option.line,
+                evidence=f"--extra-index-url {shown}",
+                content_hash=content_digest(f"extra-index\x00{option.value}"),
+            )
+
+
+DETECTORS: list[Detector] = [DependenciesDetector()]

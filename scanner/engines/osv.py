@@ -1,0 +1,292 @@
+"""Known vulnerabilities in pinned dependencies (rule QG-DEP-007).
+
+Sources, chosen by settings:
+- ``osv_db``: an offline OSV database (folder of JSON files or an ecosystem zip such as
+  ``PyPI/all.zip``), loaded once per scan and indexed by package;
+- ``vuln_service: online``: pip-audit's OSV service, only when asked for. When it cannot
+  be reached the scan says so in an error entry and carries on with the offline database
+  if there is one.
+With neither, the engine emits a single notice and nothing else.
+
+Only exact pins are matched (``==``/``===`` in requirements and the files they include
+with ``-r``/``-c``, lock-file versions, exact conda pins, ``%pip install x==1.2`` in
+notebooks), each reported at the line that pins it; ranges are the dependency
+detector's business and are never guessed at. Advisories that are aliases of each other
+are reported once, under the PYSEC id when there is one.
+
+Settings read from ``EngineContext.settings``: ``osv_db`` (path; relative paths resolve
+against ``source_dir``/``config_dir`` when given, else the scan root), ``vuln_service``
+(``offline`` | ``online``), ``vuln_timeout`` (seconds for the online service, default 15).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from scanner.deps import MANIFEST_KINDS, Pin, normalise, parse_manifest, parse_pip_install_args
+from scanner.deps.osvdb import Advisory, OsvDatabase, merge_aliases
+from scanner.detectors.notebooks import load_cells
+from scanner.engines.interface import Engine, EngineContext, EngineOutput
+from scanner.engines.notebook_code import cell_line_numbers
+from scanner.model import Confidence, FileKind, Finding, ScanError, content_digest
+from scanner.pip_args import PIP_INSTALL_LINE
+from scanner.source import ParseError, SourceFile
+
+if TYPE_CHECKING:
+    from pip_audit._service.interface import VulnerabilityService
+
+NO_DATABASE_NOTICE = (
+    "no vulnerability database configured (set osv_db or enable online lookup); "
+    "known-vulnerability check skipped"
+)
+
+
+class VulnerabilitySource(Protocol):
+    """Anything that can answer: which advisories affect this exact version?"""
+
+    name: str
+
+    def lookup(self, name: str, version: str) -> list[Advisory]: ...
+
+
+@dataclass(frozen=True)
+class PinnedPackage:
+    name: str
+    version: str
+    path: str
+    line: int
+    display: str
+    cell: int | None = None
+    ecosystem: str = "PyPI"
+
+
+class PipAuditSource:
+    """pip-audit's online OSV service behind our ``VulnerabilitySource`` shape."""
+
+    name = "online OSV service (pip-audit)"
+
+    def __init__(self, service: VulnerabilityService | None = None, timeout: int = 15) -> None:
+        if service is None:
+            from pip_audit._service.osv import OsvService
+
+            service = OsvService(timeout=timeout)
+        self._service = service
+
+    def lookup(self, name: str, version: str) -> list[Advisory]:
+        from packaging.version import Version
+        from pip_audit._service.interface import ResolvedDependency
+
+        _dep, results = self._service.query(
+            ResolvedDependency(name=name, version=Version(version))
+        )
+        return [
+            Advisory(
+                id=str(result.id),
+                aliases=tuple(sorted(str(a) for a in result.aliases)),
+                summary=" ".join(str(result.description).split())[:160],
+                severity=None,
+                fixed=tuple(str(v) for v in sorted(result.fix_versions)[:1]),
+            )
+            for result in results
+        ]
+
+
+class VulnerabilityEngine(Engine):
+    name = "vulnerabilities"
+    kinds = MANIFEST_KINDS | frozenset({FileKind.NOTEBOOK})
+
+    def __init__(
+        self,
+        online_factory: Callable[[int], VulnerabilitySource] | None = None,
+    ) -> None:
+        # Tests inject a factory; by default the online source is pip-audit's service.
+        self._online_factory = online_factory or (lambda timeout: PipAuditSource(timeout=timeout))
+
+    def run(self, sources: list[SourceFile], context: EngineContext) -> EngineOutput:
+        output = EngineOutput()
+        backends = self._backends(context, output)
+        if not backends:
+            if not output.errors:
+                output.notices.append(NO_DATABASE_NOTICE)
+            return output
+        packages = list(_pinned_packages(sources))
+        cache: dict[tuple[str, str], list[Advisory]] = {}
+        failed: set[str] = set()
+        for package in packages:
+            key = (package.name, package.version)
+            if key not in cache:
+                found: list[Advisory] = []
+                for backend in backends:
+                    if backend.name in failed:
+                        continue
+                    try:
+                        found.extend(backend.lookup(*key))
+                    except Exception as exc:  # network and service failures
+                        failed.add(backend.name)
+                        output.errors.append(
+                            ScanError(
+                                path=".",
+                                reason="engine-unavailable",
+                                message=(
+                                    f"{backend.name} could not be reached "
+                                    f"({exc.__class__.__name__}); its lookups were skipped"
+                                ),
+                            )
+                        )
+                cache[key] = merge_aliases(found)
+            output.findings.extend(_finding(package, advisory) for advisory in cache[key])
+        return output
+
+    def _backends(self, context: EngineContext, output: EngineOutput) -> list[VulnerabilitySource]:
+        settings = context.settings
+        backends: list[VulnerabilitySource] = []
+        location = settings.get("osv_db")
+        if isinstance(location, str) and location:
+            path = _resolve(location, context)
+            try:
+                database = OsvDatabase.load(path)
+            except (OSError, zipfile.BadZipFile) as exc:
+                detail = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+                output.errors.append(
+                    ScanError(
+                        path=str(location),
+                        reason="engine-unavailable",
+                        message=(
+                            f"vulnerability database {location} cannot be opened ({detail}); "
+                            "known-vulnerability check skipped"
+                        ),
+                    )
+                )
+            else:
+                output.errors.extend(
+                    ScanError(
+                        path=str(location),
+                        reason="engine-error",
+                        message=f"vulnerability database entry {name}: {message}; entry ignored",
+                    )
+                    for name, message in database.errors
+                )
+                backends.append(_OfflineSource(database))
+        if settings.get("vuln_service") == "online":
+            timeout = settings.get("vuln_timeout", 15)
+            backends.append(self._online_factory(int(timeout) if isinstance(timeout, int) else 15))
+        return backends
+
+
+class _OfflineSource:
+    def __init__(self, database: OsvDatabase) -> None:
+        self.database = database
+        self.name = f"offline OSV database ({database.location})"
+
+    def lookup(self, name: str, version: str) -> list[Advisory]:
+        return self.database.lookup(name, version)
+
+
+def _resolve(location: str, context: EngineContext) -> Path:
+    path = Path(location).expanduser()
+    if path.is_absolute():
+        return path
+    for key in ("source_dir", "config_dir"):
+        base = context.settings.get(key)
+        if isinstance(base, str) and base:
+            return Path(base) / path
+    return context.root / path
+
+
+def _pinned_packages(sources: Iterable[SourceFile]) -> Iterable[PinnedPackage]:
+    seen: set[tuple[str, int, str, str]] = set()
+    for source in sources:
+        if source.kind is FileKind.NOTEBOOK:
+            packages: Iterable[PinnedPackage] = _notebook_pins(source)
+        else:
+            packages = _manifest_pins(source)
+        for package in packages:
+            key = (package.path, package.line, package.name, package.version)
+            if key not in seen:
+                seen.add(key)
+                yield package
+
+
+def _manifest_pins(source: SourceFile) -> Iterable[PinnedPackage]:
+    try:
+        manifest = parse_manifest(source)
+    except ParseError:
+        return  # the dependency detector reports the broken file
+    if manifest is None:
+        return
+    # Entries of -r/-c included files come with their own path and line, so a version a
+    # constraints file pins is reported where it is pinned, once.
+    for dep in manifest.dependencies:
+        if dep.pin is not Pin.EXACT or dep.version is None or dep.parsed_version is None:
+            continue
+        yield PinnedPackage(
+            name=dep.name, version=dep.version, path=dep.path, line=dep.line,
+            display=dep.display, ecosystem=dep.ecosystem,
+        )
+
+
+def _notebook_pins(source: SourceFile) -> Iterable[PinnedPackage]:
+    if "install" not in source.text:
+        return
+    try:
+        cells = load_cells(source)
+    except ParseError:
+        return
+    for cell in cells:
+        if cell.cell_type != "code" or "install" not in cell.source:
+            continue
+        numbers = cell_line_numbers(source, cell)
+        for index, line in enumerate(cell.source.split("\n")):
+            if not PIP_INSTALL_LINE.match(line):
+                continue
+            for requirement in parse_pip_install_args(line):
+                specs = list(requirement.specifier)
+                if len(specs) != 1 or specs[0].operator not in {"==", "==="}:
+                    continue
+                if "*" in specs[0].version:
+                    continue
+                yield PinnedPackage(
+                    name=normalise(requirement.name),
+                    version=specs[0].version,
+                    path=source.path,
+                    line=numbers[min(index, len(numbers) - 1)],
+                    display=str(requirement),
+                    cell=cell.index,
+                )
+
+
+def _finding(package: PinnedPackage, advisory: Advisory) -> Finding:
+    aliases = f" ({', '.join(advisory.aliases)})" if advisory.aliases else ""
+    fixed = (
+        f"fixed in {advisory.fixed[0]}" if advisory.fixed else "no fixed version is published"
+    )
+    summary = f": {advisory.summary}" if advisory.summary else ""
+    conda = (
+        " [conda package matched against PyPI advisories]" if package.ecosystem == "conda" else ""
+    )
+    update: dict[str, object] = {}
+    if advisory.severity is not None:
+        update["severity"] = advisory.severity
+    return Finding(
+        rule_id="QG-DEP-007",
+        message=(
+            f"{package.name} {package.version} is affected by {advisory.id}{aliases}{summary}; "
+            f"{fixed}{conda}"
+        ),
+        path=package.path,
+        line=package.line,
+        cell=package.cell,
+        confidence=Confidence.MEDIUM if package.ecosystem == "conda" else Confidence.HIGH,
+        evidence=f"{package.name}=={package.version}",
+        content_hash=content_digest(f"{package.name}\x00{package.version}\x00{advisory.id}"),
+        engine="osv",
+        **update,  # type: ignore[arg-type]
+    )
+
+
+#: The engine class the registry builds (``VulnerabilityEngine()``).
+ENGINE = VulnerabilityEngine
