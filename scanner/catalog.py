@@ -88,6 +88,10 @@ class Rule(BaseModel):
     severity: Severity | None = None
     description: str
     remediation: str | None = None
+    # Rule ids or prefixes ending in '*': a finding of this rule is dropped when one of
+    # these reported the same file and line (a generic engine check that a specific qgov
+    # detector already explains better, e.g. bandit's B105 on a provider token).
+    yields_to: tuple[str, ...] = ()
     # Only for user-defined regex rules: the pattern and the file kinds it applies to.
     pattern: str | None = None
     kinds: tuple[FileKind, ...] = ()

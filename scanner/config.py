@@ -47,6 +47,8 @@ class Settings(BaseModel):
     engines: EngineSwitches = Field(default_factory=EngineSwitches)
     osv_db: str | None = None
     vuln_service: Literal["offline", "online"] = "offline"
+    vuln_timeout: int = Field(default=15, gt=0)
+    semgrep_timeout: int = Field(default=300, gt=0)
     jobs: int | None = Field(default=None, ge=1)
     use_gitignore: bool = True
 

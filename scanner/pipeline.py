@@ -154,7 +154,10 @@ def run_scan(
     timings["discover+read"] = time.perf_counter() - started
 
     engines = build_engines(settings)
-    context = EngineContext(root=Path(roots[0]).absolute(), settings=settings.model_dump())
+    engine_settings = settings.model_dump()
+    if settings.osv_db:  # relative to the config file that named it
+        engine_settings["osv_db"] = str(settings.resolve(settings.osv_db).absolute())
+    context = EngineContext(root=Path(roots[0]).absolute(), settings=engine_settings)
     with ThreadPoolExecutor(max_workers=1) as engine_pool:
         engine_future = engine_pool.submit(_run_engines, engines, sources_all, context)
         detect_started = time.perf_counter()
@@ -181,7 +184,7 @@ def run_scan(
 
     result = ScanResult(
         roots=tuple(str(r) for r in roots),
-        findings=tuple(_dedupe(final)),
+        findings=tuple(_dedupe(_drop_overlaps(final, catalog))),
         errors=tuple(sorted(errors, key=lambda e: (e.path, e.reason))),
         files_scanned=len(sources_all),
         duration_seconds=round(time.perf_counter() - started, 3),
@@ -280,6 +283,25 @@ def enrich(findings: Iterable[Finding], catalog: Catalog, errors: list[ScanError
         for rule_id in sorted(unknown)
     )
     return enriched
+
+
+def _drop_overlaps(findings: list[Finding], catalog: Catalog) -> list[Finding]:
+    at: dict[tuple[str, int | None, int | None], set[str]] = {}
+    for finding in findings:
+        at.setdefault((finding.path, finding.line, finding.cell), set()).add(finding.rule_id)
+
+    def overlapped(finding: Finding) -> bool:
+        rule = catalog.rules.get(finding.rule_id)
+        if rule is None or not rule.yields_to:
+            return False
+        others = at[(finding.path, finding.line, finding.cell)] - {finding.rule_id}
+        return any(
+            other.startswith(pattern[:-1]) if pattern.endswith("*") else other == pattern
+            for other in others
+            for pattern in rule.yields_to
+        )
+
+    return [f for f in findings if not overlapped(f)]
 
 
 def _dedupe(findings: Iterable[Finding]) -> list[Finding]:

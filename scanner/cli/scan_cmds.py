@@ -65,6 +65,10 @@ def _error(message: str) -> int:
     return 2
 
 
+def _absolute(value: str | None) -> str | None:
+    return str(Path(value).expanduser().absolute()) if value else None
+
+
 def _prepare(args: argparse.Namespace) -> tuple[list[Path], Settings, Catalog] | str:
     roots = [Path(p) for p in args.paths]
     for root in roots:
@@ -73,8 +77,10 @@ def _prepare(args: argparse.Namespace) -> tuple[list[Path], Settings, Catalog] |
     overrides: dict[str, Any] = {
         "fail_on": getattr(args, "fail_on", None),
         "format": getattr(args, "format", None),
-        "baseline": getattr(args, "baseline", None),
-        "osv_db": args.osv_db,
+        # Paths given on the command line are relative to the working directory, not to
+        # the config file's folder, so make them absolute before they meet the config.
+        "baseline": _absolute(getattr(args, "baseline", None)),
+        "osv_db": _absolute(args.osv_db),
         "tier": args.tier,
         "jobs": args.jobs,
     }

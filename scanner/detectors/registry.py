@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from scanner.catalog import Catalog
 from scanner.config import Settings
+from scanner.detectors.cicd import CicdDetector
 from scanner.detectors.custom import PatternRuleDetector
+from scanner.detectors.dependencies import DependenciesDetector
 from scanner.detectors.interface import Detector
 from scanner.detectors.notebooks import NotebookDetector
 from scanner.detectors.secrets import SecretsDetector
@@ -14,6 +16,8 @@ def build_detectors(settings: Settings, catalog: Catalog) -> list[Detector]:
     detectors: list[Detector] = [
         SecretsDetector(),
         NotebookDetector(regulated_paths=settings.regulated_paths),
+        CicdDetector(),
+        DependenciesDetector(tier=settings.tier),
     ]
     custom = [rule for rule in catalog.rules.values() if rule.pattern]
     if custom:

@@ -1,0 +1,117 @@
+"""Engines wired into `qgov scan`: overlaps with our own rules, offline OSV database paths,
+switches in config and flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scanner.cli import main
+from tests.conftest import IBM_KEY, REPO
+
+OSV_FIXTURE = REPO / "tests/data/osv"
+
+
+def scan_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    code = main(["scan", *args, "--format", "json", "--fail-on", "none"])
+    assert code == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def rules_at(doc: dict, path: str) -> dict[int, set[str]]:
+    by_line: dict[int, set[str]] = {}
+    for finding in doc["findings"]:
+        if finding["path"] == path:
+            by_line.setdefault(finding["line"], set()).add(finding["rule_id"])
+    return by_line
+
+
+def test_bandit_password_check_yields_to_the_specific_secret_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "run.py").write_text(
+        "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+        f'service = QiskitRuntimeService(channel="ibm_quantum", token="{IBM_KEY}")\n'
+        'db_password = "correct-horse-battery"\n'
+    )
+    doc = scan_json(capsys, str(tmp_path), "--config", str(_empty_config(tmp_path)))
+    lines = rules_at(doc, "run.py")
+    # Line 2 is a provider token: our secret rule explains it; bandit's generic
+    # "hard-coded password" on the same line would be noise.
+    assert "QG-SEC-003" in lines[2]
+    assert not {r for r in lines[2] if r.startswith(("QG-PY-", "QG-SG-"))}
+    # Line 3 is a plain password no secret rule knows: bandit's finding stays.
+    assert "QG-PY-003" in lines[3]
+
+
+def test_no_engines_flag_switches_all_engines_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "run.py").write_text('db_password = "correct-horse-battery"\n')
+    code = main(["scan", str(tmp_path), "--format", "json", "--no-engines", "--fail-on", "none"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert not any(f["rule_id"].startswith("QG-PY-") for f in doc["findings"])
+
+
+def test_engine_switch_in_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "run.py").write_text('db_password = "correct-horse-battery"\n')
+    (tmp_path / ".qgov.yaml").write_text(
+        "engines: {bandit: false, semgrep: false, vulnerabilities: false}\n"
+    )
+    doc = scan_json(capsys, str(tmp_path))
+    assert not any(f["rule_id"].startswith("QG-PY-") for f in doc["findings"])
+
+
+def _empty_config(tmp_path: Path) -> Path:
+    config = tmp_path.parent / f"{tmp_path.name}-qgov.yaml"
+    config.write_text("engines: {semgrep: false, vulnerabilities: false}\n")
+    return config
+
+
+def _vulnerable_project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "requirements.txt").write_text("requests==2.28.1\n")
+    return root
+
+
+def test_relative_osv_db_in_config_resolves_against_the_config_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _vulnerable_project(tmp_path / "project")
+    shutil.copytree(OSV_FIXTURE, tmp_path / "osv")
+    (project / ".qgov.yaml").write_text(
+        "osv_db: ../osv\nengines: {bandit: false, semgrep: false}\n"
+    )
+    monkeypatch.chdir(REPO)  # the working directory must not matter
+    doc = scan_json(capsys, str(project))
+    advisories = [f for f in doc["findings"] if f["rule_id"] == "QG-DEP-007"]
+    assert advisories, doc["scan_errors"]
+    assert all(f["path"] == "requirements.txt" for f in advisories)
+
+
+def test_relative_osv_db_flag_resolves_against_the_working_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _vulnerable_project(tmp_path / "project")
+    (project / ".qgov.yaml").write_text("engines: {bandit: false, semgrep: false}\n")
+    shutil.copytree(OSV_FIXTURE, tmp_path / "cwd" / "db")
+    monkeypatch.chdir(tmp_path / "cwd")
+    doc = scan_json(capsys, os.path.relpath(project), "--osv-db", "db")
+    assert any(f["rule_id"] == "QG-DEP-007" for f in doc["findings"]), doc["scan_errors"]
+
+
+def test_without_a_database_the_scan_says_so_once_and_is_not_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _vulnerable_project(tmp_path / "project")
+    (project / "more-requirements.txt").write_text("pyyaml==5.3.1\n")
+    (project / ".qgov.yaml").write_text("engines: {bandit: false, semgrep: false}\n")
+    doc = scan_json(capsys, str(project))
+    notices = [n for n in doc["notices"] if "vulnerab" in n.lower()]
+    assert len(notices) == 1
+    assert doc["scan_errors"] == []
