@@ -3,8 +3,8 @@
 Corpora (generated under bench/corpus/, git-ignored):
 - notebooks: ~100 notebooks, ~25 MB, mostly embedded PNG plots and long outputs, the shape of
   a real research folder (the case where entropy scanners drown in base64).
-- large: ~10k files: copies of samples/ plus generated Python, Terraform, Kubernetes,
-  workflow and notebook files.
+- large: ~10k files: copies of samples/ plus generated Python, Terraform, CloudFormation,
+  Kubernetes, Dockerfile, workflow and notebook files.
 
 Each scan runs in a fresh subprocess (`qgov scan --format json --show-timings`) so the time
 includes start-up and catalog loading, and peak RSS is the child's own. Results are appended
@@ -105,6 +105,39 @@ jobs:
       - run: pip install qiskit
 """
 
+_DOCKERFILE = """FROM python:3.12-slim
+ARG QISKIT_VERSION=2.1.0
+RUN pip install --no-cache-dir qiskit==${{QISKIT_VERSION}} qiskit-aer
+COPY src/ /app/src/
+USER 10001
+CMD ["python", "-m", "app.worker_{i}"]
+"""
+
+_CFN = """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Results{i}:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "amazon-braket-results-{i}-${{AWS::AccountId}}"
+      VersioningConfiguration:
+        Status: Enabled
+  JobRole{i}:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: braket.amazonaws.com}}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: braket
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: "braket:*"
+                Resource: "*"
+"""
+
 _PY = '''"""Module {i}."""
 import logging
 
@@ -121,9 +154,9 @@ def build_large(target: Path, files: int = 10_000) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for copy in range(20):
         shutil.copytree(REPO / "samples", target / f"samples_{copy:02d}", dirs_exist_ok=True)
-    rng = random.Random(7)
     existing = sum(1 for p in target.rglob("*") if p.is_file())
-    kinds = ["py", "tf", "k8s", "wf", "py", "py"]
+    # Mostly code, as in real repositories, with IaC, manifests and workflows mixed in.
+    kinds = ["py", "tf", "k8s", "wf", "py", "py", "docker", "cfn", "py"]
     i = 0
     while existing + i < files:
         kind = kinds[i % len(kinds)]
@@ -134,6 +167,10 @@ def build_large(target: Path, files: int = 10_000) -> None:
             path, text = folder / "infra" / f"main_{i}.tf", _TF.format(i=i)
         elif kind == "k8s":
             path, text = folder / "k8s" / f"deploy_{i}.yaml", _K8S.format(i=i)
+        elif kind == "docker":
+            path, text = folder / f"svc_{i}" / "Dockerfile", _DOCKERFILE.format(i=i)
+        elif kind == "cfn":
+            path, text = folder / "cfn" / f"stack_{i}.yaml", _CFN.format(i=i)
         else:
             path, text = folder / ".github" / "workflows" / f"ci_{i}.yml", _WORKFLOW.format(i=i)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +178,6 @@ def build_large(target: Path, files: int = 10_000) -> None:
         i += 1
     # A few notebooks with real-shaped outputs among the code.
     build_notebooks(target / "notebooks", count=20)
-    del rng
 
 
 def corpus_size(path: Path) -> tuple[int, int]:
