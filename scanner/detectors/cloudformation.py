@@ -1,0 +1,555 @@
+"""CloudFormation templates (YAML or JSON): the same cloud rules as Terraform (QG-IAC-*).
+
+A template is self-contained, so every check runs on one file. YAML templates keep exact
+lines (short-form tags such as ``!Ref`` arrive as their long form, unknown tags keep their
+data); JSON templates have no line information, so a line is found by searching for the
+resource's logical id and then each property name after it.
+
+Implemented: S3 buckets (QG-IAC-001..006, 019) with their ``AWS::S3::BucketPolicy``; KMS
+keys (007 rotation, 008 admin-and-user principals, 003 public key policy); IAM policies,
+roles, users and groups (009 wildcard grants and administrator managed policies, 010
+``AWS::IAM::AccessKey``, 011 open trust policies, 012 Braket job roles with broad
+permissions); 013 Braket resources in a template without ``AWS::CloudTrail::Trail``;
+014 log-group retention; 015 security-group ingress from anywhere; 016 public endpoints
+(SageMaker/Braket notebooks with direct internet access, public RDS instances).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from scanner.detectors import aws_policy as policy
+from scanner.detectors.aws_policy import Statement, expression_text
+from scanner.detectors.iac_common import (
+    BRAKET_BUCKET_PREFIX,
+    Issue,
+    Located,
+    StorageFacts,
+    check_size,
+    contains_text,
+    storage_issues,
+    tier_from_tags,
+    to_finding,
+    yaml_hazards,
+)
+from scanner.detectors.interface import Detector
+from scanner.model import FileKind, Finding, Severity
+from scanner.source import ParseError, SourceFile
+from scanner.yaml_lines import LineDict, LineList
+from scanner.yaml_loader import _CFN_FUNCTIONS
+
+# Short-form tags the loader turns into their long form; any other local tag is unknown.
+_KNOWN_TAGS = frozenset(_CFN_FUNCTIONS)
+
+_PUBLIC_ACLS = frozenset({"PublicRead", "PublicReadWrite", "AuthenticatedRead"})
+_PAB_FLAGS = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+_OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+_ADMIN_PORTS = frozenset({22, 23, 3389, 5432, 3306, 1433, 6379, 27017, 9200, 5601, 8888, 2375,
+                          2376, 6443, 10250})
+_SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _ref(value: Any) -> str | None:
+    """The logical id a value points at (``Ref``, ``Fn::GetAtt``, ``Fn::Sub "${Id...}"``)."""
+    if isinstance(value, dict) and len(value) == 1:
+        key, inner = next(iter(value.items()))
+        if key == "Ref" and isinstance(inner, str):
+            return inner
+        if key == "Fn::GetAtt":
+            if isinstance(inner, list) and inner and isinstance(inner[0], str):
+                return inner[0]
+            if isinstance(inner, str):
+                return inner.split(".", 1)[0]
+        if key == "Fn::Sub":
+            template = inner[0] if isinstance(inner, list) and inner else inner
+            if isinstance(template, str):
+                match = _SUB_REFERENCE.search(template)
+                if match and not match.group(1).startswith("AWS"):
+                    return match.group(1)
+    return None
+
+
+def _refs(value: Any) -> set[str]:
+    if isinstance(value, list):
+        return {r for item in value for r in _refs(item)}
+    single = _ref(value)
+    return {single} if single else set()
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+class _Locator:
+    """Lines for resources and their properties, in YAML (exact) or JSON (searched)."""
+
+    def __init__(self, source: SourceFile, template: dict[str, Any]) -> None:
+        self.source = source
+        self.template = template
+        self.yaml = isinstance(template, LineDict)
+        self._resources_offset = 0
+        if not self.yaml:
+            match = re.search(r'"Resources"\s*:', source.text)
+            self._resources_offset = match.start() if match else 0
+
+    def line(self, logical_id: str, *path: str | int) -> int:
+        if self.yaml:
+            return self._yaml_line(logical_id, path)
+        return self._json_line(logical_id, path)
+
+    def _yaml_line(self, logical_id: str, path: tuple[str | int, ...]) -> int:
+        resources = self.template.get("Resources")
+        if not isinstance(resources, LineDict):
+            return 1
+        line = resources.line_of(logical_id)
+        current: Any = resources.get(logical_id)
+        for key in path:
+            if isinstance(current, LineDict) and key in current:
+                line = current.line_of(key)
+                current = current[key]
+            elif isinstance(current, LineList) and isinstance(key, int) and key < len(current):
+                line = current.line_of(key)
+                current = current[key]
+            else:
+                break
+        return line
+
+    def _json_line(self, logical_id: str, path: tuple[str | int, ...]) -> int:
+        text = self.source.text
+        offset = self._resources_offset
+        for key in (logical_id, *path):
+            if isinstance(key, int):
+                continue
+            match = re.compile(r'"' + re.escape(key) + r'"\s*:').search(text, offset)
+            if match is None:
+                break
+            offset = match.start()
+        return self.source.line_of(offset)
+
+
+class _Template:
+    def __init__(self, source: SourceFile, template: dict[str, Any]) -> None:
+        self.locate = _Locator(source, template)
+        resources = template.get("Resources")
+        self.resources: dict[str, dict[str, Any]] = {}
+        if isinstance(resources, dict):
+            for logical_id, body in resources.items():
+                if isinstance(body, dict) and isinstance(body.get("Type"), str):
+                    self.resources[str(logical_id)] = body
+
+    def of(self, resource_type: str) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (logical_id, _properties(body))
+            for logical_id, body in self.resources.items()
+            if body.get("Type") == resource_type
+        ]
+
+    def at(self, logical_id: str, *path: str | int) -> Located:
+        return Located("", self.locate.line(logical_id, *path))
+
+    def statements(self, document: Any, logical_id: str, *path: str | int) -> list[Statement]:
+        return policy.statements_from_document(document, self.locate.line(logical_id, *path))
+
+    # ------------------------------------------------------------------------------------------
+
+    def issues(self) -> Iterator[Issue]:
+        yield from self._buckets()
+        yield from self._keys()
+        yield from self._identity()
+        yield from self._roles()
+        yield from self._access_keys()
+        yield from self._trail()
+        yield from self._retention()
+        yield from self._ingress()
+        yield from self._endpoints()
+
+    def _buckets(self) -> Iterator[Issue]:
+        policies = self.of("AWS::S3::BucketPolicy")
+        log_targets: set[str] = set()
+        for _id, props in self.of("AWS::S3::Bucket"):
+            logging = props.get("LoggingConfiguration")
+            if isinstance(logging, dict):
+                log_targets |= _refs(logging.get("DestinationBucketName"))
+        for _id, props in self.of("AWS::CloudTrail::Trail"):
+            log_targets |= _refs(props.get("S3BucketName"))
+        trail_s3_events = any(
+            contains_text(props.get("EventSelectors"), "AWS::S3::Object")
+            or contains_text(props.get("AdvancedEventSelectors"), "AWS::S3::Object")
+            for _id, props in self.of("AWS::CloudTrail::Trail")
+        )
+        for logical_id, props in self.of("AWS::S3::Bucket"):
+            name = expression_text(props.get("BucketName", ""))
+            facts = StorageFacts(
+                address=f"{logical_id} (AWS::S3::Bucket)",
+                at=self.at(logical_id),
+                tier=tier_from_tags(props.get("Tags")),
+                braket=name.lower().startswith(BRAKET_BUCKET_PREFIX),
+                check_public_access_block=True,
+                cmk_hint="a customer-managed KMS key (KMSMasterKeyID)",
+                public_access_block_hint="PublicAccessBlockConfiguration",
+            )
+            self._encryption(logical_id, props, facts)
+            acl = props.get("AccessControl")
+            if isinstance(acl, str) and acl in _PUBLIC_ACLS:
+                facts.public.append(
+                    (self.at(logical_id, "Properties", "AccessControl"), f"AccessControl {acl}")
+                )
+            for policy_id, policy_props in policies:
+                if logical_id not in _refs(policy_props.get("Bucket")):
+                    continue
+                for statement in self.statements(
+                    policy_props.get("PolicyDocument"), policy_id, "Properties", "PolicyDocument"
+                ):
+                    if policy.is_public(statement):
+                        facts.public.append(
+                            (Located("", statement.line),
+                             f"{policy_id} allows Principal \"*\" "
+                             f"({', '.join(statement.actions[:3])}) with no condition")
+                        )
+                        break
+            block = props.get("PublicAccessBlockConfiguration")
+            if not isinstance(block, dict):
+                facts.public_access_block_missing = list(_PAB_FLAGS)
+            else:
+                missing = [flag for flag in _PAB_FLAGS if not _truthy(block.get(flag))]
+                if missing:
+                    facts.public_access_block_missing = missing
+                    facts.public_access_block_at = self.at(
+                        logical_id, "Properties", "PublicAccessBlockConfiguration"
+                    )
+            versioning = props.get("VersioningConfiguration")
+            if isinstance(versioning, dict):
+                facts.versioning = versioning.get("Status") == "Enabled"
+                if not facts.versioning:
+                    facts.versioning_at = self.at(
+                        logical_id, "Properties", "VersioningConfiguration", "Status"
+                    )
+            facts.logging = trail_s3_events or isinstance(props.get("LoggingConfiguration"), dict)
+            facts.logging_exempt = logical_id in log_targets or acl == "LogDeliveryWrite"
+            facts.lifecycle = isinstance(props.get("LifecycleConfiguration"), dict)
+            yield from storage_issues(facts)
+
+    def _encryption(self, logical_id: str, props: dict[str, Any], facts: StorageFacts) -> None:
+        encryption = props.get("BucketEncryption")
+        if not isinstance(encryption, dict):
+            return
+        facts.encryption = ""
+        facts.encryption_at = self.at(logical_id, "Properties", "BucketEncryption")
+        rules = encryption.get("ServerSideEncryptionConfiguration")
+        for index, rule in enumerate(rules if isinstance(rules, list) else []):
+            default = rule.get("ServerSideEncryptionByDefault") if isinstance(rule, dict) else None
+            if not isinstance(default, dict):
+                continue
+            algorithm = expression_text(default.get("SSEAlgorithm", ""))
+            key = default.get("KMSMasterKeyID")
+            facts.encryption = algorithm
+            facts.encryption_at = self.at(
+                logical_id, "Properties", "BucketEncryption", "ServerSideEncryptionConfiguration",
+                index, "ServerSideEncryptionByDefault", "SSEAlgorithm",
+            )
+            facts.customer_key = algorithm.startswith("aws:kms") and key not in (None, "") and (
+                expression_text(key) != "alias/aws/s3"
+            )
+            return
+
+    def _keys(self) -> Iterator[Issue]:
+        for logical_id, props in self.of("AWS::KMS::Key"):
+            spec = expression_text(props.get("KeySpec", "SYMMETRIC_DEFAULT"))
+            rotation = props.get("EnableKeyRotation")
+            if spec == "SYMMETRIC_DEFAULT" and not _truthy(rotation):
+                state = "is false" if rotation is not None else "is not set (default false)"
+                yield Issue(
+                    "QG-IAC-007", self.at(logical_id, "Properties", "EnableKeyRotation"),
+                    f"KMS key {logical_id}: EnableKeyRotation {state}",
+                    f"{logical_id}:rotation",
+                )
+            statements = self.statements(props.get("KeyPolicy"), logical_id, "Properties",
+                                         "KeyPolicy")
+            for principal, line in policy.admin_and_user(statements):
+                yield Issue(
+                    "QG-IAC-008", Located("", line),
+                    f"KMS key {logical_id}: key policy lets {principal} both administer and use "
+                    "the key",
+                    f"{logical_id}:admin-user:{principal}", evidence=principal[:120],
+                )
+            for statement in statements:
+                if policy.is_public(statement):
+                    yield Issue(
+                        "QG-IAC-003", Located("", statement.line),
+                        f"KMS key {logical_id}: key policy allows Principal \"*\" with no "
+                        "condition",
+                        f"{logical_id}:public-key-policy",
+                    )
+                    break
+
+    def _policy_documents(self) -> Iterator[tuple[str, str, Any, tuple[str | int, ...]]]:
+        """(logical id, type, document, path) for every identity policy in the template."""
+        for resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            for logical_id, props in self.of(resource_type):
+                yield logical_id, resource_type, props.get("PolicyDocument"), (
+                    "Properties", "PolicyDocument")
+        for resource_type in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
+            for logical_id, props in self.of(resource_type):
+                inline = props.get("Policies")
+                for index, item in enumerate(inline if isinstance(inline, list) else []):
+                    if isinstance(item, dict):
+                        yield logical_id, resource_type, item.get("PolicyDocument"), (
+                            "Properties", "Policies", index, "PolicyDocument")
+
+    def _identity(self) -> Iterator[Issue]:
+        for logical_id, _type, document, path in self._policy_documents():
+            for statement in self.statements(document, logical_id, *path):
+                grant = policy.wildcard_grant(statement)
+                if grant is not None:
+                    sid = f" (Sid {statement.sid})" if statement.sid else ""
+                    yield Issue(
+                        "QG-IAC-009", Located("", statement.line),
+                        f"{logical_id}{sid} grants {grant.text}",
+                        f"{logical_id}:{grant.text}", grant.severity, evidence=grant.text,
+                    )
+        for resource_type in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
+            for logical_id, props in self.of(resource_type):
+                arns = props.get("ManagedPolicyArns")
+                for index, arn in enumerate(arns if isinstance(arns, list) else []):
+                    name = policy.managed_policy_name(expression_text(arn))
+                    if name in policy.ADMIN_MANAGED_POLICIES:
+                        yield Issue(
+                            "QG-IAC-009",
+                            self.at(logical_id, "Properties", "ManagedPolicyArns", index),
+                            f"{logical_id} attaches the AWS managed policy "
+                            f"{expression_text(arn).rsplit('/', 1)[-1]}",
+                            f"{logical_id}:{name}",
+                        )
+
+    def _roles(self) -> Iterator[Issue]:
+        for logical_id, props in self.of("AWS::IAM::Role"):
+            trust = self.statements(props.get("AssumeRolePolicyDocument"), logical_id,
+                                    "Properties", "AssumeRolePolicyDocument")
+            for statement in trust:
+                grant = policy.trust_issue(statement)
+                if grant is not None:
+                    yield Issue(
+                        "QG-IAC-011",
+                        self.at(logical_id, "Properties", "AssumeRolePolicyDocument"),
+                        f"Role {logical_id}: trust policy is open: {grant.text}",
+                        f"{logical_id}:trust:{grant.text}", grant.severity,
+                    )
+                    break
+            if "braket.amazonaws.com" in policy.trusted_services(trust):
+                yield from self._braket_role(logical_id, props)
+
+    def _braket_role(self, logical_id: str, props: dict[str, Any]) -> Iterator[Issue]:
+        broad: list[str] = []
+        documents: list[tuple[str, Any]] = []
+        inline = props.get("Policies")
+        documents.extend(
+            (f"{logical_id} inline policy", item.get("PolicyDocument"))
+            for item in (inline if isinstance(inline, list) else [])
+            if isinstance(item, dict)
+        )
+        for resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            for policy_id, policy_props in self.of(resource_type):
+                if logical_id in _refs(policy_props.get("Roles")):
+                    documents.append((policy_id, policy_props.get("PolicyDocument")))
+        arns = props.get("ManagedPolicyArns")
+        for arn in arns if isinstance(arns, list) else []:
+            target = _ref(arn)
+            if target and target in self.resources:
+                documents.append(
+                    (target, _properties(self.resources[target]).get("PolicyDocument"))
+                )
+            name = policy.managed_policy_name(expression_text(arn))
+            if name in policy.ADMIN_MANAGED_POLICIES:
+                broad.append(f"AWS managed {expression_text(arn).rsplit('/', 1)[-1]}")
+        for origin, document in documents:
+            for statement in policy.statements_from_document(document, 0):
+                grant = policy.wildcard_grant(statement)
+                if grant is not None:
+                    broad.append(f"{grant.text} via {origin}")
+        if broad:
+            detail = "; ".join(broad[:3])
+            yield Issue(
+                "QG-IAC-012", self.at(logical_id),
+                f"Amazon Braket job role {logical_id} (trusted by braket.amazonaws.com) has "
+                f"broad permissions: {detail}",
+                f"{logical_id}:braket-role:{detail}",
+            )
+
+    def _access_keys(self) -> Iterator[Issue]:
+        for logical_id, props in self.of("AWS::IAM::AccessKey"):
+            user = props.get("UserName")
+            shown = _ref(user) or expression_text(user) if user is not None else ""
+            yield Issue(
+                "QG-IAC-010", self.at(logical_id),
+                f"{logical_id} (AWS::IAM::AccessKey) creates a long-lived access key"
+                + (f" for {shown}" if shown else "")
+                + "; use a role assumed through OIDC federation or IAM Identity Center",
+                f"{logical_id}:long-lived-key",
+            )
+
+    def _braket_marker(self) -> tuple[int, str] | None:
+        markers: list[tuple[int, str]] = []
+        for logical_id, props in self.of("AWS::S3::Bucket"):
+            if expression_text(props.get("BucketName", "")).lower().startswith(
+                BRAKET_BUCKET_PREFIX
+            ):
+                markers.append((self.locate.line(logical_id), f"Braket result bucket {logical_id}"))
+        for logical_id, props in self.of("AWS::IAM::Role"):
+            trust = policy.statements_from_document(props.get("AssumeRolePolicyDocument"), 0)
+            if "braket.amazonaws.com" in policy.trusted_services(trust):
+                markers.append((self.locate.line(logical_id), f"Braket job role {logical_id}"))
+        for logical_id, _type, document, _path in self._policy_documents():
+            statements = policy.statements_from_document(document, 0)
+            if any(a.startswith("braket:") for s in statements for a in s.actions):
+                markers.append(
+                    (self.locate.line(logical_id), f"Braket permissions in {logical_id}")
+                )
+        return min(markers) if markers else None
+
+    def _trail(self) -> Iterator[Issue]:
+        if self.of("AWS::CloudTrail::Trail"):
+            return
+        marker = self._braket_marker()
+        if marker is not None:
+            line, what = marker
+            yield Issue(
+                "QG-IAC-013", Located("", line),
+                f"{what} is defined but the template has no AWS::CloudTrail::Trail: Braket API "
+                "calls are only kept 90 days in event history",
+                "template:no-cloudtrail",
+            )
+
+    def _retention(self) -> Iterator[Issue]:
+        for logical_id, props in self.of("AWS::Logs::LogGroup"):
+            days = _int(props.get("RetentionInDays"))
+            if "RetentionInDays" not in props:
+                yield Issue(
+                    "QG-IAC-014", self.at(logical_id),
+                    f"Log group {logical_id} declares no RetentionInDays (kept forever, outside "
+                    "any stated retention policy)",
+                    f"{logical_id}:retention:unset", Severity.LOW,
+                )
+            elif days is not None and 0 < days < 90:
+                yield Issue(
+                    "QG-IAC-014", self.at(logical_id, "Properties", "RetentionInDays"),
+                    f"Log group {logical_id} keeps logs only {days} days (policy minimum 90)",
+                    f"{logical_id}:retention:{days}",
+                )
+
+    def _ingress(self) -> Iterator[Issue]:
+        for logical_id, props in self.of("AWS::EC2::SecurityGroup"):
+            rules = props.get("SecurityGroupIngress")
+            for index, rule in enumerate(rules if isinstance(rules, list) else []):
+                if isinstance(rule, dict):
+                    yield from self._rule(logical_id, rule,
+                                          ("Properties", "SecurityGroupIngress", index))
+        for logical_id, props in self.of("AWS::EC2::SecurityGroupIngress"):
+            yield from self._rule(logical_id, props, ("Properties",))
+
+    def _rule(
+        self, logical_id: str, rule: dict[str, Any], path: tuple[str | int, ...]
+    ) -> Iterator[Issue]:
+        sources = [
+            (key, rule.get(key)) for key in ("CidrIp", "CidrIpv6")
+            if isinstance(rule.get(key), str) and rule.get(key) in _OPEN_CIDRS
+        ]
+        if not sources:
+            return
+        key, source = sources[0]
+        protocol = str(rule.get("IpProtocol", "tcp")).lower()
+        low, high = _int(rule.get("FromPort")), _int(rule.get("ToPort"))
+        if protocol in {"-1", "all"} or low is None or high is None or low < 0:
+            low, high = 0, 65535
+        everything = low <= 1 and high >= 65535
+        admin = any(low <= port <= high for port in _ADMIN_PORTS)
+        web_only = low == high and low in {80, 443}
+        ports = f"{low}" if low == high else f"{low}-{high}"
+        yield Issue(
+            "QG-IAC-015", self.at(logical_id, *path, key),
+            f"Security group {logical_id} allows inbound traffic from {source} to port(s) {ports}",
+            f"{logical_id}:ingress:{source}:{ports}",
+            Severity.MEDIUM if web_only and not (everything or admin) else None,
+            evidence=f"{source} -> {ports}",
+        )
+
+    def _endpoints(self) -> Iterator[Issue]:
+        for logical_id, props in self.of("AWS::SageMaker::NotebookInstance"):
+            access = props.get("DirectInternetAccess")
+            if expression_text(access) != "Disabled":
+                state = f"is {access}" if access is not None else "is not set (default Enabled)"
+                yield Issue(
+                    "QG-IAC-016", self.at(logical_id, "Properties", "DirectInternetAccess"),
+                    f"Notebook instance {logical_id}: DirectInternetAccess {state}; notebooks "
+                    "(including Braket notebooks) should reach AWS through VPC endpoints",
+                    f"{logical_id}:direct-internet",
+                )
+        for logical_id, props in self.of("AWS::RDS::DBInstance"):
+            if _truthy(props.get("PubliclyAccessible")):
+                yield Issue(
+                    "QG-IAC-016", self.at(logical_id, "Properties", "PubliclyAccessible"),
+                    f"Database {logical_id} is PubliclyAccessible",
+                    f"{logical_id}:public-db", Severity.HIGH,
+                )
+
+
+def _properties(body: dict[str, Any]) -> dict[str, Any]:
+    props = body.get("Properties")
+    return props if isinstance(props, dict) else {}
+
+
+class CloudFormationDetector(Detector):
+    name = "cloudformation"
+    kinds = frozenset({FileKind.CLOUDFORMATION})
+
+    def scan(self, source: SourceFile) -> Iterator[Finding]:
+        template = self._load(source)
+        if template is None:
+            return
+        for issue in _Template(source, template).issues():
+            yield to_finding(source.path, issue)
+
+    @staticmethod
+    def _load(source: SourceFile) -> dict[str, Any] | None:
+        check_size(source.text, "CloudFormation template")
+        data: Any
+        if source.text.lstrip().startswith("{"):
+            data = source.json_data
+        else:
+            hazards = yaml_hazards(source.text, _KNOWN_TAGS)
+            if hazards.placeholder_line is not None:
+                raise ParseError(
+                    "CloudFormation template has unrendered template placeholders ({{ … }}); "
+                    "render it first",
+                    hazards.placeholder_line,
+                )
+            if hazards.unknown_tag is not None:
+                tag, line = hazards.unknown_tag
+                raise ParseError(
+                    f"CloudFormation template uses the unknown tag {tag}; run its "
+                    "pre-processor (rain pkg, aws cloudformation package …) and scan the output",
+                    line,
+                )
+            documents = source.yaml_documents_with_lines
+            data = documents[0] if documents else None
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise ParseError("CloudFormation template: top level is not a mapping", 1)
+        if not isinstance(data.get("Resources"), dict):
+            return None
+        return data
+
+
+DETECTORS: list[Detector] = [CloudFormationDetector()]

@@ -1,0 +1,335 @@
+"""Vocabulary shared by the infrastructure-as-code detectors.
+
+- ``Issue``: a problem found in a module/template, located by file and line, turned into a
+  ``Finding`` only when it sits in the file being scanned (Terraform reads a whole module
+  directory but reports per file);
+- ``StorageFacts`` + ``storage_issues``: the storage rules (QG-IAC-001..006, 019) written
+  once for S3 (Terraform and CloudFormation), Azure storage accounts and IBM COS buckets;
+- workload tiers from ``qgov:tier`` / ``workload-tier`` tags;
+- credential-looking variable names and container image references (Kubernetes, Docker);
+- guards for YAML input the detectors must refuse rather than misread: files too large to
+  analyse, unrendered Helm/Jinja placeholders, unknown CloudFormation tags.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from scanner.model import Finding, Severity, content_digest
+from scanner.source import ParseError
+
+TIER_KEYS = ("qgov:tier", "workload-tier", "qgov_tier", "workload_tier")
+TIERS = ("exploratory", "internal-pilot", "regulated-pilot", "production-critical")
+REGULATED_TIERS = frozenset({"regulated-pilot", "production-critical"})
+BRAKET_BUCKET_PREFIX = "amazon-braket-"
+
+
+@dataclass(frozen=True)
+class Located:
+    file: str  # file name within the module directory ("" for single-file formats)
+    line: int
+
+
+@dataclass(frozen=True)
+class Issue:
+    rule_id: str
+    at: Located
+    message: str
+    material: str  # stable content for the fingerprint (never a line number)
+    severity: Severity | None = None  # None: the rule's default
+    evidence: str | None = None
+
+
+def to_finding(path: str, issue: Issue) -> Finding:
+    extra: dict[str, Any] = {} if issue.severity is None else {"severity": issue.severity}
+    return Finding(
+        rule_id=issue.rule_id,
+        message=issue.message,
+        path=path,
+        line=max(1, issue.at.line),
+        evidence=issue.evidence[:160] if issue.evidence else None,
+        content_hash=content_digest(f"{issue.rule_id}\x00{issue.material}"),
+        **extra,
+    )
+
+
+def tier_from_tags(tags: Any) -> str | None:
+    """The workload tier from a tag map (``{k: v}``), CloudFormation ``[{Key, Value}]`` tags
+    or IBM ``["key:value"]`` tag lists."""
+    pairs: list[tuple[str, Any]] = []
+    if isinstance(tags, dict):
+        pairs = [(str(k), v) for k, v in tags.items()]
+    elif isinstance(tags, list):
+        for item in tags:
+            if isinstance(item, dict) and "Key" in item:
+                pairs.append((str(item.get("Key")), item.get("Value")))
+            elif isinstance(item, str) and ":" in item:
+                key, _, value = item.rpartition(":")
+                pairs.append((key, value))
+    for key, value in pairs:
+        if key.strip().lower() in TIER_KEYS and isinstance(value, str):
+            tier = value.strip().lower()
+            if tier in TIERS:
+                return tier
+    return None
+
+
+# --- storage -------------------------------------------------------------------------------------
+
+
+@dataclass
+class StorageFacts:
+    """What a module/template says about one bucket or storage account."""
+
+    address: str  # aws_s3_bucket.results, Resources.ResultsBucket, azurerm_storage_account.x
+    at: Located
+    label: str = "bucket"  # "bucket", "storage account"
+    tier: str | None = None
+    braket: bool = False  # an Amazon Braket result bucket (amazon-braket-*)
+    quantum: bool = False  # attached to a quantum workspace
+    always_encrypted: bool = False  # the service encrypts at rest with no opt-out (Azure, IBM)
+    encryption: str | None = None  # declared algorithm, "" when declared without one
+    customer_key: bool = False
+    encryption_at: Located | None = None
+    cmk_hint: str = "a customer-managed KMS key (kms_master_key_id)"
+    public: list[tuple[Located, str]] = field(default_factory=list)
+    check_public_access_block: bool = False
+    public_access_block_missing: list[str] | None = None  # None: complete
+    public_access_block_at: Located | None = None
+    public_access_block_hint: str = "aws_s3_bucket_public_access_block"
+    versioning: bool | None = None  # None: not declared
+    versioning_at: Located | None = None
+    check_versioning: bool = True
+    logging: bool = False
+    logging_exempt: bool = False  # it is itself a log target
+    check_logging: bool = True
+    lifecycle: bool = False
+    check_lifecycle: bool = True
+
+    @property
+    def regulated(self) -> bool:
+        return self.tier in REGULATED_TIERS
+
+    @property
+    def job_data(self) -> bool:
+        """Known to hold quantum job inputs/results (Braket bucket, workspace storage, tier)."""
+        return self.braket or self.quantum or self.tier is not None
+
+    def why(self) -> str:
+        reasons = []
+        if self.braket:
+            reasons.append("an Amazon Braket result bucket")
+        if self.quantum:
+            reasons.append("quantum workspace storage")
+        if self.tier:
+            reasons.append(f"tier {self.tier}")
+        return f" ({', '.join(reasons)})" if reasons else ""
+
+
+def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
+    address, at, why = facts.address, facts.at, facts.why()
+    elevated = facts.braket or facts.quantum or facts.regulated
+    # ENC-01 / ENC-02
+    if facts.encryption is None and not facts.always_encrypted:
+        need = f"; its tier needs {facts.cmk_hint}" if facts.regulated else ""
+        yield Issue(
+            "QG-IAC-001", at,
+            f"{address}{why} declares no server-side encryption{need}",
+            f"{address}:no-encryption", Severity.HIGH if elevated else None,
+        )
+    elif facts.regulated and not facts.customer_key:
+        where = facts.encryption_at or at
+        algorithm = f" ({facts.encryption})" if facts.encryption else ""
+        yield Issue(
+            "QG-IAC-002", where,
+            f"{address}{why} is not encrypted with {facts.cmk_hint}{algorithm}",
+            f"{address}:no-cmk",
+        )
+    # NET-01
+    for place, what in facts.public:
+        yield Issue(
+            "QG-IAC-003", place, f"{address}{why} is publicly accessible: {what}",
+            f"{address}:public:{what}", Severity.CRITICAL if facts.job_data else None,
+        )
+    if facts.check_public_access_block and facts.public_access_block_missing is not None:
+        missing = facts.public_access_block_missing
+        if facts.public_access_block_at is None:
+            message = (
+                f"{address}{why} has no public access block ({facts.public_access_block_hint})"
+            )
+            place = at
+        else:
+            message = f"{address}{why}: public access block leaves {', '.join(missing)} off"
+            place = facts.public_access_block_at
+        yield Issue(
+            "QG-IAC-004", place, message, f"{address}:pab:{','.join(missing)}",
+            Severity.HIGH if facts.braket else None,
+        )
+    raised = Severity.MEDIUM if facts.job_data else None
+    # PRV-04
+    if facts.check_versioning and not facts.versioning:
+        state = "is not enabled" if facts.versioning is None else "is disabled or suspended"
+        yield Issue(
+            "QG-IAC-005", facts.versioning_at or at,
+            f"{address}{why}: versioning {state}, so overwritten or deleted results cannot "
+            "be recovered",
+            f"{address}:versioning", raised,
+        )
+    # LOG-06
+    if facts.check_logging and not facts.logging and not facts.logging_exempt:
+        yield Issue(
+            "QG-IAC-006", at, f"{address}{why} has no access logging",
+            f"{address}:logging", raised,
+        )
+    # DAT-05 (only where the store is known to hold job data)
+    if facts.check_lifecycle and facts.job_data and not facts.lifecycle:
+        yield Issue(
+            "QG-IAC-019", at,
+            f"{address}{why} has no lifecycle rule, so job data is kept forever",
+            f"{address}:lifecycle",
+        )
+
+
+# --- input guards --------------------------------------------------------------------------------
+
+# YAML with line numbers loads at about 1 MB/s; larger manifests/templates are reported instead.
+MAX_YAML_CHARS = 4_000_000
+_TEMPLATE_MARKERS = ("{{", "{%")
+
+
+def check_size(text: str, what: str, limit: int = MAX_YAML_CHARS) -> None:
+    """Raise ParseError for a file too large to analyse in reasonable time."""
+    if len(text) > limit:
+        raise ParseError(
+            f"{what} too large to analyse ({len(text):,} characters; the limit is {limit:,})"
+        )
+
+
+@dataclass(frozen=True)
+class YamlHazards:
+    placeholder_line: int | None = None  # an unquoted {{ … }} / {% … %} template placeholder
+    unknown_tag: tuple[str, int] | None = None  # (tag, line) not in ``known_tags``
+
+
+def yaml_hazards(text: str, known_tags: frozenset[str] | None = None) -> YamlHazards:
+    """Look at the YAML token stream (not the text) for unrendered template placeholders and,
+    when ``known_tags`` is given, for local tags (``!Name``) outside it.
+
+    An unquoted Helm/Jinja ``{{ .Values.x }}`` scans as two adjacent flow-mapping starts, and
+    often still loads (as a nested mapping), so a loader alone would quietly misread it.
+    Placeholders inside quoted strings are values, not hazards. A scan error in a file that
+    has template markers is reported as a placeholder at the error's line; other scan
+    errors are left to the loader, which reports them with its own message.
+    """
+    has_markers = any(marker in text for marker in _TEMPLATE_MARKERS)
+    if not has_markers and (known_tags is None or "!" not in text):
+        return YamlHazards()
+    previous: yaml.Token | None = None
+    unknown: tuple[str, int] | None = None
+    try:
+        for token in yaml.scan(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if (
+                isinstance(token, yaml.FlowMappingStartToken)
+                and isinstance(previous, yaml.FlowMappingStartToken)
+                and token.start_mark.line == previous.start_mark.line
+                and token.start_mark.column == previous.start_mark.column + 1
+            ):
+                return YamlHazards(placeholder_line=previous.start_mark.line + 1)
+            if known_tags is not None and unknown is None and isinstance(token, yaml.TagToken):
+                handle, suffix = token.value
+                if handle == "!" and suffix not in known_tags:
+                    unknown = (f"!{suffix}", token.start_mark.line + 1)
+            previous = token
+    except yaml.YAMLError as exc:
+        if has_markers:
+            mark = getattr(exc, "problem_mark", None)
+            return YamlHazards(placeholder_line=mark.line + 1 if mark is not None else 1)
+        return YamlHazards(unknown_tag=unknown)
+    return YamlHazards(unknown_tag=unknown)
+
+
+def contains_text(value: Any, needle: str, budget: int = 20_000) -> bool:
+    """Whether ``needle`` occurs in any string inside ``value`` (bounded walk: YAML aliases
+    can make a small document expand enormously)."""
+    stack = [value]
+    while stack and budget > 0:
+        budget -= 1
+        item = stack.pop()
+        if isinstance(item, str):
+            if needle in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+# --- containers ----------------------------------------------------------------------------------
+
+SECRET_NAME = re.compile(
+    r"(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY"
+    r"|CONNECTION_?STRING|(?:^|_)KEY(?:$|_))",
+    re.I,
+)
+# Names that look secret but hold public or non-secret data (paths, ids, public keys).
+NOT_SECRET_NAME = re.compile(
+    r"(?:PUBLIC|(?:^|_)PUB(?:$|_)|GPG|FINGERPRINT|KEYRING|KEYSERVER|KEY_?ID$|_FILE$|_PATH$|_DIR$"
+    r"|_URL$|_URI$|_NAME$|_HEADER$|_TYPE$|_LENGTH$|_EXPIRY$|_TTL$)",
+    re.I,
+)
+_PLACEHOLDER = re.compile(r"^(?:\$\{?[\w.:-]+\}?|\$\(\w+\)|<[^>]*>|\{\{.*\}\}|changeme|xxx+|\*+)$",
+                          re.I)
+
+
+def secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+
+
+def literal_secret(value: Any) -> bool:
+    """A literal that could be a credential: non-empty, not a reference or a placeholder."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip().strip("\"'")
+    if len(text) < 4 or text.startswith("/") or _PLACEHOLDER.match(text):
+        return False
+    return text.lower() not in {"true", "false", "null", "none", "disabled", "enabled"}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    name: str
+    tag: str | None
+    digest: str | None
+
+    @property
+    def display(self) -> str:
+        shown = self.name + (f":{self.tag}" if self.tag else "")
+        return shown + ("@sha256:…" if self.digest else "")
+
+
+def parse_image(reference: str) -> ImageRef:
+    reference = reference.strip()
+    name, _, digest = reference.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = None
+    if ":" in last:
+        name, _, tag = name.rpartition(":")
+    return ImageRef(name, tag or None, digest or None)
+
+
+def image_pin_issue(image: ImageRef) -> tuple[Severity, str] | None:
+    """``(severity, problem)`` when an image is not pinned by digest."""
+    if image.digest:
+        return None
+    if image.tag is None:
+        return Severity.MEDIUM, "has no tag (resolves to :latest)"
+    if image.tag.lower() == "latest":
+        return Severity.MEDIUM, "uses the moving :latest tag"
+    return Severity.LOW, f"is pinned by tag :{image.tag} but not by digest"

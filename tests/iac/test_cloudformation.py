@@ -1,0 +1,335 @@
+"""CloudFormation detector: the QG-IAC rules on YAML (short-form tags) and JSON templates."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scanner.detectors.cloudformation import CloudFormationDetector
+from scanner.discover import classify
+from scanner.model import FileKind, Finding, Severity
+from scanner.source import ParseError, SourceFile
+
+
+def scan(text: str, path: str = "stack.yaml") -> list[Finding]:
+    text = textwrap.dedent(text)
+    source = SourceFile(path, Path(path), classify(path, text), text)
+    assert source.kind is FileKind.CLOUDFORMATION
+    return list(CloudFormationDetector().scan(source))
+
+
+def rules(found: list[Finding]) -> set[str]:
+    return {f.rule_id for f in found}
+
+
+HEADER = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n'
+
+GOVERNED_BUCKET = """\
+  ResultsBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "amazon-braket-results-${AWS::AccountId}"
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault:
+              SSEAlgorithm: aws:kms
+              KMSMasterKeyID: !GetAtt ResultsKey.Arn
+      PublicAccessBlockConfiguration:
+        BlockPublicAcls: true
+        BlockPublicPolicy: true
+        IgnorePublicAcls: true
+        RestrictPublicBuckets: true
+      VersioningConfiguration:
+        Status: Enabled
+      LoggingConfiguration:
+        DestinationBucketName: !Ref AccessLogs
+      LifecycleConfiguration:
+        Rules:
+          - Status: Enabled
+            ExpirationInDays: 365
+      Tags:
+        - Key: qgov:tier
+          Value: regulated-pilot
+"""
+
+TRAIL = """\
+  Trail:
+    Type: AWS::CloudTrail::Trail
+    Properties:
+      IsLogging: true
+      S3BucketName: central-trail
+"""
+
+
+def test_governed_bucket_is_clean() -> None:
+    assert scan(HEADER + GOVERNED_BUCKET + TRAIL) == []
+
+
+def _bucket(old: str, new: str) -> str:
+    assert old in GOVERNED_BUCKET
+    return HEADER + GOVERNED_BUCKET.replace(old, new) + TRAIL
+
+
+@pytest.mark.parametrize(
+    ("rule", "template", "should_flag"),
+    [
+        ("QG-IAC-001", _bucket("      BucketEncryption:", "      Unused:"), True),
+        ("QG-IAC-002", _bucket("SSEAlgorithm: aws:kms", "SSEAlgorithm: AES256"), True),
+        ("QG-IAC-002", HEADER + GOVERNED_BUCKET + TRAIL, False),
+        ("QG-IAC-003", _bucket("      VersioningConfiguration:",
+                               "      AccessControl: PublicRead\n      VersioningConfiguration:"),
+         True),
+        ("QG-IAC-004", _bucket("IgnorePublicAcls: true", "IgnorePublicAcls: false"), True),
+        ("QG-IAC-004", _bucket("      PublicAccessBlockConfiguration:", "      Other:"), True),
+        ("QG-IAC-005", _bucket("Status: Enabled\n      Logging", "Status: Suspended\n      Logging"),
+         True),
+        ("QG-IAC-006", _bucket("      LoggingConfiguration:", "      Other:"), True),
+        ("QG-IAC-019", _bucket("      LifecycleConfiguration:", "      Other:"), True),
+        ("QG-IAC-013", HEADER + GOVERNED_BUCKET, True),
+        *[(rule, HEADER + GOVERNED_BUCKET + TRAIL, False) for rule in (
+            "QG-IAC-001", "QG-IAC-003", "QG-IAC-004", "QG-IAC-005", "QG-IAC-006", "QG-IAC-013",
+            "QG-IAC-019")],
+    ],
+)
+def test_bucket_rules(rule: str, template: str, should_flag: bool) -> None:
+    assert (rule in rules(scan(template))) is should_flag
+
+
+POLICY = """\
+  ResultsPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref ResultsBucket
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: "*"
+            Action: s3:GetObject
+            Resource: !Sub "${ResultsBucket.Arn}/*"
+"""
+
+
+def test_bucket_policy_related_through_ref_is_public() -> None:
+    template = HEADER + GOVERNED_BUCKET + TRAIL + POLICY
+    found = [f for f in scan(template) if f.rule_id == "QG-IAC-003"]
+    assert len(found) == 1
+    assert found[0].severity is Severity.CRITICAL  # a Braket result bucket (name via !Sub)
+    assert found[0].line == template.splitlines().index("          - Effect: Allow") + 1
+
+
+def test_policy_for_another_bucket_does_not_count() -> None:
+    template = HEADER + GOVERNED_BUCKET + TRAIL + (
+        "  OtherPolicy:\n    Type: AWS::S3::BucketPolicy\n    Properties:\n"
+        "      Bucket: other-bucket\n      PolicyDocument:\n        Statement:\n"
+        '          - {Effect: Allow, Principal: "*", Action: "s3:GetObject", Resource: "*"}\n'
+    )
+    assert "QG-IAC-003" not in rules(scan(template))
+
+
+ROLE = """\
+  JobRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {principal}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: jobs
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: {action}
+                Resource: "*"
+"""
+
+
+def _role(principal: str = "{Service: braket.amazonaws.com}",
+          action: str = "braket:CreateQuantumTask") -> str:
+    return HEADER + ROLE.format(principal=principal, action=action) + TRAIL
+
+
+@pytest.mark.parametrize(
+    ("rule", "template", "should_flag"),
+    [
+        ("QG-IAC-009", _role(action='"braket:*"'), True),
+        ("QG-IAC-009", _role(action='["s3:GetObject", "braket:GetDevice"]'), False),
+        ("QG-IAC-011", _role(principal='{AWS: "*"}'), True),
+        ("QG-IAC-011", _role(principal="{AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:root'}"), False),
+        ("QG-IAC-012", _role(action='"*"'), True),
+        ("QG-IAC-012", _role(principal="{Service: ec2.amazonaws.com}", action='"*"'), False),
+        ("QG-IAC-012", _role(), False),
+        ("QG-IAC-013", HEADER + ROLE.format(principal="{Service: braket.amazonaws.com}",
+                                            action="braket:GetDevice"), True),
+        ("QG-IAC-010", HEADER + "  Key:\n    Type: AWS::IAM::AccessKey\n    Properties:\n"
+                                "      UserName: !Ref CiUser\n", True),
+        ("QG-IAC-010", HEADER + "  CiUser:\n    Type: AWS::IAM::User\n    Properties:\n"
+                                "      UserName: ci\n", False),
+        ("QG-IAC-007", HEADER + "  K:\n    Type: AWS::KMS::Key\n    Properties:\n"
+                                "      Description: x\n", True),
+        ("QG-IAC-007", HEADER + "  K:\n    Type: AWS::KMS::Key\n    Properties:\n"
+                                "      EnableKeyRotation: true\n", False),
+        ("QG-IAC-008", HEADER + "  K:\n    Type: AWS::KMS::Key\n    Properties:\n"
+                                "      EnableKeyRotation: true\n      KeyPolicy:\n"
+                                "        Statement:\n          - Effect: Allow\n"
+                                "            Principal: {AWS: arn:aws:iam::1:role/ops}\n"
+                                '            Action: "kms:*"\n            Resource: "*"\n', True),
+        ("QG-IAC-008", HEADER + "  K:\n    Type: AWS::KMS::Key\n    Properties:\n"
+                                "      EnableKeyRotation: true\n      KeyPolicy:\n"
+                                "        Statement:\n          - Effect: Allow\n"
+                                "            Principal: {AWS: arn:aws:iam::1:root}\n"
+                                '            Action: "kms:*"\n            Resource: "*"\n', False),
+        ("QG-IAC-014", HEADER + "  L:\n    Type: AWS::Logs::LogGroup\n    Properties:\n"
+                                "      RetentionInDays: 30\n", True),
+        ("QG-IAC-014", HEADER + "  L:\n    Type: AWS::Logs::LogGroup\n    Properties:\n"
+                                "      RetentionInDays: 400\n", False),
+        ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
+                                "      SecurityGroupIngress:\n        - IpProtocol: tcp\n"
+                                "          FromPort: 8888\n          ToPort: 8888\n"
+                                "          CidrIp: 0.0.0.0/0\n", True),
+        ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroupIngress\n"
+                                "    Properties:\n      IpProtocol: -1\n"
+                                "      CidrIpv6: ::/0\n", True),
+        ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
+                                "      SecurityGroupIngress:\n        - IpProtocol: tcp\n"
+                                "          FromPort: 22\n          ToPort: 22\n"
+                                "          CidrIp: 10.0.0.0/8\n", False),
+        ("QG-IAC-016", HEADER + "  NB:\n    Type: AWS::SageMaker::NotebookInstance\n"
+                                "    Properties:\n      InstanceType: ml.t3.medium\n", True),
+        ("QG-IAC-016", HEADER + "  NB:\n    Type: AWS::SageMaker::NotebookInstance\n"
+                                "    Properties:\n      DirectInternetAccess: Disabled\n", False),
+        ("QG-IAC-016", HEADER + "  DB:\n    Type: AWS::RDS::DBInstance\n    Properties:\n"
+                                '      PubliclyAccessible: "true"\n', True),
+    ],
+)
+def test_rules(rule: str, template: str, should_flag: bool) -> None:
+    assert (rule in rules(scan(template))) is should_flag
+
+
+def test_managed_policy_referenced_with_ref_counts_for_the_braket_role() -> None:
+    template = HEADER + TRAIL + """\
+  AdminPolicy:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Action: "s3:*", Resource: "*"}
+  JobRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: braket.amazonaws.com}, Action: sts:AssumeRole}
+      ManagedPolicyArns:
+        - !Ref AdminPolicy
+"""
+    found = {f.rule_id: f for f in scan(template)}
+    assert "QG-IAC-012" in found and "s3:*" in found["QG-IAC-012"].message
+
+
+def test_exact_lines_in_yaml() -> None:
+    template = textwrap.dedent("""\
+        AWSTemplateFormatVersion: "2010-09-09"
+        Resources:
+          Key:
+            Type: AWS::KMS::Key
+            Properties:
+              EnableKeyRotation: false
+          Logs:
+            Type: AWS::Logs::LogGroup
+            Properties:
+              RetentionInDays: 7
+          Sg:
+            Type: AWS::EC2::SecurityGroup
+            Properties:
+              SecurityGroupIngress:
+                - IpProtocol: tcp
+                  FromPort: 80
+                  ToPort: 80
+                  CidrIp: 0.0.0.0/0
+        """)
+    found = sorted((f.rule_id, f.line, f.severity) for f in scan(template))
+    assert found == [
+        ("QG-IAC-007", 6, Severity.MEDIUM),
+        ("QG-IAC-014", 10, Severity.MEDIUM),
+        ("QG-IAC-015", 18, Severity.MEDIUM),  # web port only: lowered explicitly
+    ]
+
+
+def test_json_template_with_lines() -> None:
+    document = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "PartnerRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                       "Action": "sts:AssumeRole"}]
+                    }
+                },
+            },
+            "Key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": {"Ref": "U"}}},
+        },
+    }
+    text = json.dumps(document, indent=2)
+    lines = text.splitlines()
+    found = {f.rule_id: f for f in scan(text, "partner.json")}
+    assert found["QG-IAC-011"].line == next(
+        i for i, line in enumerate(lines, 1) if '"AssumeRolePolicyDocument"' in line)
+    assert found["QG-IAC-011"].severity is Severity.CRITICAL
+    assert found["QG-IAC-010"].line == next(
+        i for i, line in enumerate(lines, 1) if line.strip().startswith('"Key"'))
+    assert "for U" in found["QG-IAC-010"].message
+
+
+def test_invalid_json_template_is_a_parse_error() -> None:
+    with pytest.raises(ParseError):
+        scan('{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {', "t.json")
+
+
+def test_template_without_resources_is_ignored() -> None:
+    assert scan('AWSTemplateFormatVersion: "2010-09-09"\nDescription: empty\n') == []
+
+
+@pytest.mark.parametrize("tag", ["!Rain::Embed file.txt", "!Include other.yaml", "!Foo bar"])
+def test_unknown_tag_is_a_parse_error_for_the_file(tag: str) -> None:
+    template = HEADER + f"  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      X: {tag}\n"
+    with pytest.raises(ParseError) as info:
+        scan(template)
+    assert info.value.line == 6
+    assert tag.split()[0] in str(info.value)
+
+
+def test_all_short_form_tags_are_known() -> None:
+    template = HEADER + """\
+  B:
+    Type: AWS::S3::Bucket
+    Condition: IsProd
+    Properties:
+      BucketName: !Join ["-", [!Ref Prefix, !Select [0, !Split [",", !Sub "a,b"]]]]
+      Tags: !If [IsProd, [], !Ref AWS::NoValue]
+      X: !FindInMap [M, !Ref AWS::Region, k]
+      Y: !Base64 {"Fn::GetAtt": [R, Arn]}
+      Z: !ImportValue shared
+      W: !Equals [!Not [!Condition C], !And [!Or [true, false], true]]
+      V: !GetAZs ""
+      U: !Cidr [10.0.0.0/16, 4, 8]
+      T: !Length [1, 2]
+      S: !ToJsonString {a: 1}
+      R: !GetAtt Role.Arn
+      Q: !!str plain
+"""
+    assert "QG-IAC-001" in rules(scan(template))
+
+
+def test_unquoted_placeholders_are_a_parse_error() -> None:
+    template = HEADER + "  B:\n    Type: AWS::S3::Bucket\n    Properties:\n" \
+                        "      BucketName: {{ bucket_name }}\n"
+    with pytest.raises(ParseError, match="placeholders") as info:
+        scan(template)
+    assert info.value.line == 6

@@ -1,0 +1,163 @@
+"""Dockerfile detector (QG-DKR-*): base images after ARG substitution, stages, ENV/ARG, RUN."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scanner.detectors.dockerfile import DockerfileDetector, parse_dockerfile
+from scanner.discover import classify
+from scanner.model import FileKind, Finding, Severity
+from scanner.source import SourceFile
+
+DIGEST = "sha256:" + "b" * 64
+FAKE = "not-a-real-token-for-tests"
+
+
+def scan(text: str, path: str = "Dockerfile") -> list[Finding]:
+    text = textwrap.dedent(text)
+    source = SourceFile(path, Path(path), classify(path, text), text)
+    assert source.kind is FileKind.DOCKERFILE
+    return list(DockerfileDetector().scan(source))
+
+
+def rules(found: list[Finding]) -> set[str]:
+    return {f.rule_id for f in found}
+
+
+def image(body: str, base: str = f"python:3.12-slim@{DIGEST}", user: str = "10001") -> str:
+    return f"FROM {base}\n{body}\nUSER {user}\n"
+
+
+@pytest.mark.parametrize("path", ["Dockerfile", "Containerfile", "docker/Dockerfile.gpu",
+                                  "images/runner.dockerfile"])
+def test_dockerfile_names_are_classified(path: str) -> None:
+    assert classify(path, "FROM x\n") is FileKind.DOCKERFILE
+
+
+def test_clean_image() -> None:
+    assert scan(image("RUN pip install --require-hashes -r requirements.txt")) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "text", "should_flag"),
+    [
+        ("QG-DKR-001", image("", base="python"), True),
+        ("QG-DKR-001", image("", base="python:latest"), True),
+        ("QG-DKR-001", image("", base="python:3.12-slim"), True),
+        ("QG-DKR-001", image("", base="--platform=linux/amd64 python:3.12-slim"), True),
+        ("QG-DKR-001", image("", base=f"python:3.12-slim@{DIGEST}"), False),
+        ("QG-DKR-001", image("", base="scratch"), False),
+        ("QG-DKR-002", image(f"ENV QISKIT_IBM_TOKEN={FAKE}"), True),
+        ("QG-DKR-002", image(f"ENV IONQ_API_KEY {FAKE}"), True),
+        ("QG-DKR-002", image(f"ARG AWS_SECRET_ACCESS_KEY={FAKE}"), True),
+        ("QG-DKR-002", image(f'ENV A=1 DB_PASSWORD="{FAKE}"'), True),
+        ("QG-DKR-002", image("ARG QISKIT_IBM_TOKEN"), False),
+        ("QG-DKR-002", image("ENV QISKIT_IBM_TOKEN=$QISKIT_IBM_TOKEN"), False),
+        ("QG-DKR-002", image("ENV TOKEN_FILE=/run/secrets/token PUBLIC_KEY_PATH=/k.pub"), False),
+        ("QG-DKR-002", image("ENV QISKIT_IBM_CHANNEL=ibm_quantum_platform"), False),
+        ("QG-DKR-003", image("RUN pip install qiskit"), True),
+        ("QG-DKR-003", image("RUN pip install 'qiskit>=1.0' numpy==2.1.0"), True),
+        ("QG-DKR-003", image('RUN ["pip", "install", "amazon-braket-sdk"]'), True),
+        ("QG-DKR-003", image("RUN python -m pip install --no-cache-dir qiskit-aer~=0.15"), True),
+        ("QG-DKR-003", image("RUN conda install -c conda-forge -y pennylane"), True),
+        ("QG-DKR-003", image("RUN conda install -c conda-forge -y pennylane=0.38.0"), False),
+        ("QG-DKR-003", image("RUN pip install qiskit==1.2.4 qiskit-aer==0.15.1"), False),
+        ("QG-DKR-003", image("RUN pip install -c constraints.txt qiskit"), False),
+        ("QG-DKR-003", image("RUN pip install --upgrade pip setuptools wheel"), False),
+        ("QG-DKR-003", image("RUN pip install -r requirements.txt ."), False),
+        ("QG-DKR-003", image("RUN apt-get install -y curl"), False),
+        ("QG-DKR-004", f"FROM python:3.12-slim@{DIGEST}\nRUN true\n", True),
+        ("QG-DKR-004", image("", user="root"), True),
+        ("QG-DKR-004", image("", user="0:0"), True),
+        ("QG-DKR-004", image(""), False),
+        ("QG-DKR-004", f"FROM gcr.io/distroless/python3:nonroot@{DIGEST}\n", False),
+    ],
+)
+def test_rules(rule: str, text: str, should_flag: bool) -> None:
+    assert (rule in rules(scan(text))) is should_flag
+
+
+def test_multi_stage_build_with_build_arguments() -> None:
+    found = scan(f"""\
+        # syntax=docker/dockerfile:1.7
+        ARG BASE=python:3.12-slim@{DIGEST}
+        ARG TOOLS=ghcr.io/astral-sh/uv:latest
+        ARG UNKNOWN
+
+        FROM ${{TOOLS}} AS uv
+        FROM ${{BASE}} AS build
+        COPY --from=uv /uv /bin/uv
+        RUN uv pip install --system qiskit
+
+        FROM ${{UNKNOWN}} AS mystery
+        FROM ${{REGISTRY:-docker.io}}/library/python:3.12 AS fallback
+
+        FROM build AS final
+        USER 10001
+        """)
+    assert sorted((f.rule_id, f.line) for f in found) == [
+        ("QG-DKR-001", 6),  # uv:latest through ARG TOOLS
+        ("QG-DKR-001", 12),  # default of an unset ARG, tag without digest
+        ("QG-DKR-003", 9),  # uv pip install without a pin
+    ]
+    first = next(f for f in found if f.line == 6)
+    assert "from ${TOOLS}" in first.message and "ghcr.io/astral-sh/uv:latest" in first.message
+    low = next(f for f in found if f.line == 12)
+    assert low.severity is Severity.LOW
+    assert "severity" not in first.model_fields_set  # medium: the rule's default
+
+
+def test_user_is_inherited_from_the_stage_the_final_stage_builds_on() -> None:
+    base = f"FROM python:3.12-slim@{DIGEST} AS base\nUSER 10001\n"
+    assert "QG-DKR-004" not in rules(scan(base + "FROM base\nCOPY . /app\n"))
+    assert "QG-DKR-004" in rules(scan(base + "FROM base\nUSER root\n"))
+    # a later stage built on an image (not a stage) starts as root again
+    assert "QG-DKR-004" in rules(scan(base + f"FROM python:3.12-slim@{DIGEST}\n"))
+
+
+def test_lines_follow_continuations_and_comments() -> None:
+    found = scan(f"""\
+        FROM python:3.12-slim@{DIGEST}
+        # credentials for the nightly benchmark
+        ENV QISKIT_IBM_CHANNEL=ibm_quantum_platform \\
+            QISKIT_IBM_TOKEN={FAKE}
+        RUN apt-get update \\
+            # comment lines inside a continuation are dropped
+            && pip install --no-cache-dir \\
+               numpy==2.1.0 \\
+               qiskit-ibm-runtime
+        USER 10001
+        """)
+    assert sorted((f.rule_id, f.line) for f in found) == [
+        ("QG-DKR-002", 4),
+        ("QG-DKR-003", 9),
+    ]
+    secret = next(f for f in found if f.rule_id == "QG-DKR-002")
+    assert FAKE not in (secret.evidence or "") + secret.message
+    assert secret.evidence and secret.evidence.startswith("QISKIT_IBM_TOKEN=")
+
+
+def test_heredoc_run_is_read() -> None:
+    found = scan(f"""\
+        FROM python:3.12-slim@{DIGEST}
+        RUN <<EOF
+        set -e
+        pip install pennylane
+        EOF
+        USER 10001
+        """)
+    assert [(f.rule_id, f.line) for f in found] == [("QG-DKR-003", 4)]
+
+
+def test_escape_directive() -> None:
+    instructions = parse_dockerfile("# escape=`\nFROM mcr.microsoft.com/windows `\n  AS base\n")
+    assert [(i.keyword, i.args, i.line, i.end_line) for i in instructions] == [
+        ("FROM", "mcr.microsoft.com/windows AS base", 2, 3)
+    ]
+
+
+def test_empty_or_comment_only_dockerfile_has_no_findings() -> None:
+    assert scan("# nothing yet\n") == []

@@ -1,0 +1,143 @@
+"""IaC through the whole scan: bad input stays one file's scan error, samples, rule metadata."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from scanner.catalog import Catalog
+from scanner.cli import main
+from scanner.detectors.iac_common import MAX_YAML_CHARS
+from scanner.model import Domain
+from tests.conftest import REPO, SAMPLES
+
+LEAKY = SAMPLES / "leaky-quantum-project"
+GOVERNED = SAMPLES / "governed-quantum-project"
+IAC_PREFIXES = ("QG-IAC-", "QG-K8S-", "QG-DKR-")
+DETECTOR_FILES = ["terraform.py", "cloudformation.py", "kubernetes.py", "dockerfile.py",
+                  "iac_common.py"]
+
+
+def scan_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+    code = main(["scan", *args, "--format", "json", "--no-engines"])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, json.loads(captured.out)
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+GOOD_TF = 'resource "aws_kms_key" "k" {\n  description = "results"\n}\n'
+GOOD_POD = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+            "    - {name: c, image: busybox:latest}\n")
+
+
+def test_bad_iac_input_is_one_scan_error_per_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, {
+        "infra/main.tf": GOOD_TF,
+        "infra/broken.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n',
+        "cfn/stack.yaml": 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  B:\n'
+                          "    Type: AWS::S3::Bucket\n    Properties:\n"
+                          "      BucketName: !Rain::Embed name.txt\n",
+        "cfn/broken.json": '{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {',
+        "chart/templates/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\n"
+                                           "metadata:\n  name: {{ .Release.Name }}\n",
+        "k8s/huge.yaml": GOOD_POD + "# padding\n" * (MAX_YAML_CHARS // 10 + 1),
+        "k8s/pod.yaml": GOOD_POD,
+        "Dockerfile": "FROM python:latest\n",
+    })
+    code, doc = scan_json(capsys, str(tmp_path), "--fail-on", "medium")
+    errors = {e["path"]: e for e in doc["scan_errors"]}
+    assert set(errors) == {"infra/broken.tf", "cfn/stack.yaml", "cfn/broken.json",
+                           "chart/templates/deployment.yaml", "k8s/huge.yaml"}
+    assert all(e["reason"] == "parse-error" for e in errors.values())
+    assert errors["infra/broken.tf"]["message"].startswith("invalid HCL")
+    assert errors["cfn/stack.yaml"]["line"] == 6 and "!Rain::Embed" in errors["cfn/stack.yaml"][
+        "message"]
+    assert "placeholders" in errors["chart/templates/deployment.yaml"]["message"]
+    assert "too large" in errors["k8s/huge.yaml"]["message"]
+    # the rest of the scan is unaffected
+    found = {(f["rule_id"], f["path"]) for f in doc["findings"]}
+    assert ("QG-IAC-007", "infra/main.tf") in found
+    assert ("QG-K8S-004", "k8s/pod.yaml") in found
+    assert ("QG-DKR-001", "Dockerfile") in found
+    assert not {p for _r, p in found} & set(errors)
+    assert code == 1  # findings at the threshold; scan errors alone never make it 2
+
+
+def test_iac_findings_are_enriched_like_every_other_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, {"main.tf": GOOD_TF})
+    _, doc = scan_json(capsys, str(tmp_path))
+    (finding,) = doc["findings"]
+    assert finding["rule_id"] == "QG-IAC-007" and finding["line"] == 1
+    assert finding["control_ids"] == ["ENC-03"] and finding["domain"] == "encryption"
+    assert finding["severity"] == "medium" and finding["frameworks"]
+
+
+def test_leaky_sample_shows_iac_findings(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = scan_json(capsys, str(LEAKY))
+    assert code == 1
+    assert not [e for e in doc["scan_errors"] if e["reason"] == "parse-error"]
+    per_family = Counter(f["rule_id"][:7] for f in doc["findings"]
+                         if f["rule_id"].startswith(IAC_PREFIXES))
+    assert per_family["QG-IAC-"] >= 30 and per_family["QG-K8S-"] >= 10
+    assert per_family["QG-DKR-"] >= 4
+    paths = {f["path"] for f in doc["findings"] if f["rule_id"].startswith(IAC_PREFIXES)}
+    assert {"infra/k8s/job-runner.yaml", "Dockerfile", "infra/terraform/storage.tf",
+            "infra/cloudformation/braket-stack.yaml",
+            "infra/cloudformation/partner-access.json"} <= paths
+    secrets = [f for f in doc["findings"] if f["rule_id"] in {"QG-K8S-005", "QG-DKR-002"}]
+    assert secrets and all("not-a-real" not in json.dumps(f) for f in secrets)
+
+
+def test_governed_sample_has_no_iac_findings(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["scan", str(GOVERNED), "--fail-on", "medium", "--no-engines"])
+    capsys.readouterr()
+    assert code == 0
+    _, doc = scan_json(capsys, str(GOVERNED))
+    assert [f for f in doc["findings"] if f["rule_id"].startswith(IAC_PREFIXES)] == []
+    assert doc["scan_errors"] == []
+    assert {"infra/k8s/job-runner.yaml", "Dockerfile"} <= {
+        p.relative_to(GOVERNED).as_posix() for p in GOVERNED.rglob("*") if p.is_file()}
+
+
+# --- rule metadata ---------------------------------------------------------------------------
+
+
+def _emitted_rule_ids() -> set[str]:
+    folder = REPO / "scanner" / "detectors"
+    text = "".join((folder / name).read_text() for name in DETECTOR_FILES)
+    return set(re.findall(r'"(QG-(?:IAC|K8S|DKR)-\d{3})"', text))
+
+
+def test_every_emitted_rule_has_metadata_and_every_rule_is_emitted(catalog: Catalog) -> None:
+    emitted = _emitted_rule_ids()
+    declared = {r for r in catalog.rules if r.startswith(IAC_PREFIXES)}
+    assert len(emitted) == 32
+    assert emitted == declared
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "domain"),
+    [("QG-IAC-001", Domain.ENCRYPTION), ("QG-IAC-003", Domain.NETWORK),
+     ("QG-IAC-009", Domain.IDENTITY), ("QG-IAC-013", Domain.LOGGING),
+     ("QG-IAC-019", Domain.DATA), ("QG-K8S-001", Domain.NETWORK),
+     ("QG-K8S-005", Domain.SECRETS), ("QG-DKR-001", Domain.SUPPLY_CHAIN)],
+)
+def test_rule_domains(catalog: Catalog, rule_id: str, domain: Domain) -> None:
+    rule = catalog.rule(rule_id)
+    assert rule is not None and rule.remediation
+    assert catalog.rule_domain(rule) is domain

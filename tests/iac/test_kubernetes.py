@@ -1,0 +1,329 @@
+"""Kubernetes detector (QG-K8S-*): multi-document manifests, pod specs in every workload kind."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scanner.detectors.iac_common import MAX_YAML_CHARS
+from scanner.detectors.kubernetes import KubernetesDetector
+from scanner.discover import classify
+from scanner.model import FileKind, Finding, Severity
+from scanner.source import ParseError, SourceFile
+
+SECRET_VALUE = "not-a-real-token-for-tests"
+
+
+def scan(text: str, path: str = "deploy/app.yaml") -> list[Finding]:
+    text = textwrap.dedent(text)
+    source = SourceFile(path, Path(path), classify(path, text), text)
+    assert source.kind is FileKind.KUBERNETES
+    return list(KubernetesDetector().scan(source))
+
+
+def rules(found: list[Finding]) -> set[str]:
+    return {f.rule_id for f in found}
+
+
+HARDENED = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: vqe
+  namespace: quantum-jobs
+spec:
+  template:
+    spec:
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 10001
+      containers:
+        - name: runner
+          image: ghcr.io/example/runner:1.0@sha256:{digest}
+          env:
+            - name: QISKIT_IBM_TOKEN
+              valueFrom:
+                secretKeyRef: {{name: tokens, key: ibm}}
+          resources:
+            limits:
+              cpu: "1"
+              memory: 1Gi
+""".format(digest="a" * 64)
+
+
+def variant(old: str, new: str) -> str:
+    assert old in HARDENED, old
+    return HARDENED.replace(old, new)
+
+
+def test_hardened_job_is_clean() -> None:
+    assert scan(HARDENED) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "manifest", "should_flag"),
+    [
+        ("QG-K8S-001", variant("          env:", "          securityContext:\n"
+                               "            privileged: true\n          env:"), True),
+        ("QG-K8S-001", variant("          env:", "          securityContext:\n"
+                               "            capabilities:\n              add: [SYS_ADMIN]\n"
+                               "          env:"), True),
+        ("QG-K8S-001", variant("          env:", "          securityContext:\n"
+                               "            allowPrivilegeEscalation: true\n          env:"), True),
+        ("QG-K8S-001", variant("          env:", "          securityContext:\n"
+                               "            privileged: false\n"
+                               "            capabilities:\n              drop: [ALL]\n"
+                               "              add: [NET_BIND_SERVICE]\n          env:"), False),
+        ("QG-K8S-002", variant("      containers:", "      hostNetwork: true\n      containers:"),
+         True),
+        ("QG-K8S-002", variant("      containers:", "      hostPID: true\n      containers:"), True),
+        ("QG-K8S-002", variant("      containers:", "      volumes:\n        - name: d\n"
+                               "          hostPath: {path: /var/run/docker.sock}\n"
+                               "      containers:"), True),
+        ("QG-K8S-002", variant("      containers:", "      hostNetwork: false\n"
+                               "      volumes:\n        - name: d\n          emptyDir: {}\n"
+                               "      containers:"), False),
+        ("QG-K8S-003", variant("        runAsNonRoot: true\n        runAsUser: 10001\n", ""),
+         True),
+        ("QG-K8S-003", variant("        runAsUser: 10001", "        runAsUser: 0"), True),
+        ("QG-K8S-003", variant("        runAsNonRoot: true\n        runAsUser: 10001\n",
+                               "        fsGroup: 2000\n").replace(
+            "          env:", "          securityContext: {runAsUser: 1000}\n          env:"),
+         False),
+        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner:latest"), True),
+        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner"), True),
+        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner:1.0"), True),
+        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, '"{{ .Values.image }}"'), False),
+        ("QG-K8S-005", variant("              valueFrom:\n                secretKeyRef: "
+                               "{name: tokens, key: ibm}",
+                               f"              value: {SECRET_VALUE}"), True),
+        ("QG-K8S-005", variant("            - name: QISKIT_IBM_TOKEN\n              valueFrom:\n"
+                               "                secretKeyRef: {name: tokens, key: ibm}",
+                               "            - name: QISKIT_IBM_CHANNEL\n"
+                               "              value: ibm_quantum_platform"), False),
+        ("QG-K8S-005", variant("              valueFrom:\n                secretKeyRef: "
+                               "{name: tokens, key: ibm}",
+                               "              value: $(TOKEN_FROM_FILE)"), False),
+        ("QG-K8S-006", variant("          resources:\n            limits:\n              cpu: \"1\"\n"
+                               "              memory: 1Gi\n", ""), True),
+        ("QG-K8S-006", variant("              memory: 1Gi\n", ""), True),
+        *[(rule, HARDENED, False) for rule in ("QG-K8S-001", "QG-K8S-002", "QG-K8S-003",
+                                               "QG-K8S-004", "QG-K8S-005", "QG-K8S-006")],
+    ],
+)
+def test_workload_rules(rule: str, manifest: str, should_flag: bool) -> None:
+    assert (rule in rules(scan(manifest))) is should_flag
+
+
+SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: tokens
+  namespace: {namespace}
+type: Opaque
+{data}
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "namespace", "data", "should_flag"),
+    [
+        ("QG-K8S-007", "default", "", True),
+        ("QG-K8S-007", "kube-system", "", True),
+        ("QG-K8S-007", "quantum-jobs", "", False),
+        ("QG-K8S-008", "quantum-jobs", f"stringData:\n  ibm: {SECRET_VALUE}", True),
+        ("QG-K8S-008", "quantum-jobs", "data:\n  ibm: bm90LWEtcmVhbC10b2tlbg==", True),
+        ("QG-K8S-008", "quantum-jobs", 'stringData:\n  ibm: "{{ .Values.token }}"', False),
+        ("QG-K8S-008", "quantum-jobs", "data: {}", False),
+    ],
+)
+def test_secret_rules(rule: str, namespace: str, data: str, should_flag: bool) -> None:
+    manifest = SECRET.format(namespace=namespace, data=data)
+    found = scan(manifest)
+    assert (rule in rules(found)) is should_flag
+    assert all(SECRET_VALUE not in (f.evidence or "") + f.message for f in found)
+
+
+CLUSTER_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: reader
+rules:
+  - apiGroups: [""]
+    resources: [{resources}]
+    verbs: [get, list]
+"""
+BINDING = """\
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: reader
+roleRef: {{kind: ClusterRole, name: {role}, apiGroup: rbac.authorization.k8s.io}}
+subjects:
+  - {{kind: ServiceAccount, name: runner, namespace: quantum-jobs}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("manifest", "expected"),
+    [
+        (CLUSTER_ROLE.format(resources="secrets") + BINDING.format(role="reader"),
+         Severity.HIGH),
+        (CLUSTER_ROLE.format(resources="secrets"), Severity.LOW),
+        (CLUSTER_ROLE.format(resources='"*"') + BINDING.format(role="reader"), Severity.HIGH),
+        (CLUSTER_ROLE.format(resources="pods") + BINDING.format(role="reader"), None),
+        (BINDING.format(role="cluster-admin").removeprefix("---\n"), Severity.HIGH),
+        (BINDING.format(role="view").removeprefix("---\n"), None),
+    ],
+)
+def test_cluster_wide_secret_access(manifest: str, expected: Severity | None) -> None:
+    found = [f for f in scan(manifest) if f.rule_id == "QG-K8S-009"]
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        # default severity is applied at enrichment (high); only the lowered one is explicit
+        severity = finding.severity if "severity" in finding.model_fields_set else Severity.HIGH
+        assert severity is expected
+
+
+def test_multi_document_manifest_with_exact_lines() -> None:
+    manifest = textwrap.dedent(f"""\
+        # two workloads and a secret in one file
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: lab
+        spec:
+          template:
+            spec:
+              hostNetwork: true
+              containers:
+                - name: lab
+                  image: quay.io/jupyter/scipy-notebook:latest
+                  securityContext:
+                    privileged: true
+                    runAsUser: 0
+                  env:
+                    - name: IONQ_API_KEY
+                      value: {SECRET_VALUE}
+        ---
+        apiVersion: batch/v1
+        kind: CronJob
+        metadata:
+          name: nightly
+        spec:
+          schedule: "0 2 * * *"
+          jobTemplate:
+            spec:
+              template:
+                spec:
+                  securityContext: {{runAsNonRoot: true}}
+                  initContainers:
+                    - name: fetch
+                      image: busybox
+                      resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}
+                  containers:
+                    - name: run
+                      image: ghcr.io/example/run:2.1
+                      resources:
+                        limits: {{cpu: "1"}}
+        ---
+        apiVersion: v1
+        kind: List
+        items:
+          - apiVersion: v1
+            kind: Secret
+            metadata: {{name: s, namespace: default}}
+        """)
+    found = sorted((f.rule_id, f.line) for f in scan(manifest))
+    assert found == [
+        ("QG-K8S-001", 14),  # privileged
+        ("QG-K8S-002", 9),  # hostNetwork
+        ("QG-K8S-003", 15),  # runAsUser: 0
+        ("QG-K8S-004", 12),  # :latest
+        ("QG-K8S-004", 33),  # busybox, no tag
+        ("QG-K8S-004", 37),  # tag without digest
+        ("QG-K8S-005", 18),  # literal API key
+        ("QG-K8S-006", 11),  # lab: no resources at all -> the container itself
+        ("QG-K8S-006", 39),  # run: cpu only, no memory (at its limits)
+        ("QG-K8S-007", 46),  # Secret (inside a List) in default
+    ]
+    by_line = {(f.rule_id, f.line): f for f in scan(manifest)}
+    assert by_line[("QG-K8S-003", 15)].severity is Severity.HIGH
+    assert by_line[("QG-K8S-004", 37)].severity is Severity.LOW
+    assert SECRET_VALUE not in (by_line[("QG-K8S-005", 18)].evidence or "")
+
+
+def test_every_workload_kind_is_read() -> None:
+    template = "spec:\n  containers:\n    - {name: c, image: busybox:latest}\n"
+    nested = {
+        "Pod": template,
+        "Deployment": "spec:\n  template:\n    " + template.replace("\n", "\n    "),
+        "StatefulSet": "spec:\n  template:\n    " + template.replace("\n", "\n    "),
+        "DaemonSet": "spec:\n  template:\n    " + template.replace("\n", "\n    "),
+        "ReplicaSet": "spec:\n  template:\n    " + template.replace("\n", "\n    "),
+        "Job": "spec:\n  template:\n    " + template.replace("\n", "\n    "),
+        "CronJob": "spec:\n  jobTemplate:\n    spec:\n      template:\n        "
+                   + template.replace("\n", "\n        "),
+    }
+    for kind, body in nested.items():
+        manifest = f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: x}}\n{body}"
+        assert "QG-K8S-004" in rules(scan(manifest)), kind
+
+
+def test_non_workload_objects_are_ignored() -> None:
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  API_KEY: x\n"
+    assert scan(manifest) == []
+
+
+# --- input the detector must refuse ----------------------------------------------------------
+
+HELM = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-runner
+spec:
+  replicas: {{ .Values.replicas }}
+  template:
+    spec:
+      containers:
+        - name: runner
+          image: {{ .Values.image }}
+"""
+
+
+def test_helm_placeholders_are_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="placeholders") as info:
+        scan(HELM, "chart/templates/deployment.yaml")
+    assert info.value.line == 4  # the first unquoted placeholder
+
+
+def test_helm_control_lines_are_a_parse_error() -> None:
+    manifest = "{{- if .Values.enabled }}\napiVersion: v1\nkind: Pod\nmetadata: {name: x}\n" \
+               "{{- end }}\n"
+    with pytest.raises(ParseError, match="placeholders"):
+        scan(manifest, "chart/templates/pod.yaml")
+
+
+def test_quoted_placeholders_are_values_not_errors() -> None:
+    manifest = HARDENED.replace("  name: vqe\n", '  name: "{{ workflow.name }}"\n')
+    assert scan(manifest) == []
+
+
+def test_huge_manifest_is_refused_before_parsing() -> None:
+    padding = "# padding\n" * (MAX_YAML_CHARS // 10 + 1)
+    with pytest.raises(ParseError, match="too large"):
+        scan(HARDENED + padding)
+
+
+def test_malformed_yaml_is_a_parse_error() -> None:
+    with pytest.raises(ParseError) as info:
+        scan("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n")
+    assert info.value.line is not None

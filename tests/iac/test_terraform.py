@@ -1,0 +1,723 @@
+"""Terraform detector (QG-IAC-*): python-hcl2 parsing, module-wide relations, each rule."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scanner.detectors.terraform import TerraformDetector
+from scanner.detectors.tf_parse import Call, Expr, parse_hcl, parse_terraform
+from scanner.discover import classify
+from scanner.model import FileKind, Finding, Severity
+from scanner.source import ParseError, SourceFile
+
+
+def write_module(folder: Path, files: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(textwrap.dedent(text))
+
+
+def scan_module(folder: Path, only: str | None = None) -> list[Finding]:
+    """Scan every Terraform file of ``folder`` (or just ``only``) with one detector."""
+    detector = TerraformDetector()
+    found: list[Finding] = []
+    for path in sorted(folder.iterdir()):
+        if only is not None and path.name != only:
+            continue
+        text = path.read_text()
+        source = SourceFile(path.name, path, classify(path.name, text), text)
+        assert source.kind is FileKind.TERRAFORM
+        found.extend(detector.scan(source))
+    return found
+
+
+def rules(found: list[Finding]) -> set[str]:
+    return {f.rule_id for f in found}
+
+
+# A bucket with everything a governed result bucket has; cases drop or change one part.
+BUCKET_PARTS = {
+    "bucket": """
+        resource "aws_s3_bucket" "results" {
+          bucket = "amazon-braket-lab-results"
+          tags = { "qgov:tier" = "regulated-pilot" }
+        }
+    """,
+    "encryption": """
+        resource "aws_s3_bucket_server_side_encryption_configuration" "results" {
+          bucket = aws_s3_bucket.results.id
+          rule {
+            apply_server_side_encryption_by_default {
+              sse_algorithm     = "aws:kms"
+              kms_master_key_id = aws_kms_key.results.arn
+            }
+          }
+        }
+    """,
+    "pab": """
+        resource "aws_s3_bucket_public_access_block" "results" {
+          bucket                  = aws_s3_bucket.results.id
+          block_public_acls       = true
+          block_public_policy     = true
+          ignore_public_acls      = true
+          restrict_public_buckets = true
+        }
+    """,
+    "versioning": """
+        resource "aws_s3_bucket_versioning" "results" {
+          bucket = aws_s3_bucket.results.id
+          versioning_configuration {
+            status = "Enabled"
+          }
+        }
+    """,
+    "logging": """
+        resource "aws_s3_bucket_logging" "results" {
+          bucket        = aws_s3_bucket.results.id
+          target_bucket = "central-access-logs"
+          target_prefix = "results/"
+        }
+    """,
+    "lifecycle": """
+        resource "aws_s3_bucket_lifecycle_configuration" "results" {
+          bucket = aws_s3_bucket.results.id
+          rule {
+            id     = "expire"
+            status = "Enabled"
+            expiration {
+              days = 365
+            }
+          }
+        }
+    """,
+    "trail": """
+        resource "aws_cloudtrail" "main" {
+          name           = "quantum"
+          s3_bucket_name = "central-trail-logs"
+        }
+    """,
+}
+
+
+def bucket_module(**changes: str | None) -> str:
+    parts = {**BUCKET_PARTS, **changes}
+    return "\n".join(textwrap.dedent(p) for p in parts.values() if p is not None)
+
+
+def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": bucket_module()})
+    assert scan_module(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "changes", "should_flag"),
+    [
+        ("QG-IAC-001", {"encryption": None}, True),
+        ("QG-IAC-001", {}, False),
+        ("QG-IAC-002", {"encryption": BUCKET_PARTS["encryption"].replace(
+            '"aws:kms"', '"AES256"').replace("kms_master_key_id = aws_kms_key.results.arn", "")},
+         True),
+        ("QG-IAC-002", {"encryption": BUCKET_PARTS["encryption"].replace(
+            "aws_kms_key.results.arn", '"alias/aws/s3"')}, True),
+        ("QG-IAC-002", {}, False),
+        ("QG-IAC-003", {"acl": """
+            resource "aws_s3_bucket_acl" "results" {
+              bucket = aws_s3_bucket.results.id
+              acl    = "public-read"
+            }"""}, True),
+        ("QG-IAC-003", {"acl": """
+            resource "aws_s3_bucket_acl" "results" {
+              bucket = aws_s3_bucket.results.id
+              acl    = "private"
+            }"""}, False),
+        ("QG-IAC-003", {"policy": """
+            resource "aws_s3_bucket_policy" "results" {
+              bucket = aws_s3_bucket.results.id
+              policy = jsonencode({
+                Statement = [{
+                  Effect = "Allow", Principal = "*", Action = "s3:GetObject",
+                  Resource = "${aws_s3_bucket.results.arn}/*"
+                }]
+              })
+            }"""}, True),
+        ("QG-IAC-003", {"policy": """
+            resource "aws_s3_bucket_policy" "results" {
+              bucket = aws_s3_bucket.results.id
+              policy = data.aws_iam_policy_document.tls.json
+            }
+            data "aws_iam_policy_document" "tls" {
+              statement {
+                effect    = "Deny"
+                actions   = ["s3:*"]
+                resources = ["*"]
+                principals {
+                  type        = "*"
+                  identifiers = ["*"]
+                }
+                condition {
+                  test     = "Bool"
+                  variable = "aws:SecureTransport"
+                  values   = ["false"]
+                }
+              }
+            }"""}, False),
+        ("QG-IAC-003", {"policy": """
+            resource "aws_s3_bucket_policy" "results" {
+              bucket = aws_s3_bucket.results.id
+              policy = data.aws_iam_policy_document.open.json
+            }
+            data "aws_iam_policy_document" "open" {
+              statement {
+                actions   = ["s3:GetObject"]
+                resources = ["*"]
+                principals {
+                  type        = "AWS"
+                  identifiers = ["*"]
+                }
+              }
+            }"""}, True),
+        ("QG-IAC-004", {"pab": None}, True),
+        ("QG-IAC-004", {"pab": BUCKET_PARTS["pab"].replace(
+            "ignore_public_acls      = true", "ignore_public_acls      = false")}, True),
+        ("QG-IAC-004", {"pab": None, "account_pab": """
+            resource "aws_s3_account_public_access_block" "all" {
+              block_public_acls       = true
+              block_public_policy     = true
+              ignore_public_acls      = true
+              restrict_public_buckets = true
+            }"""}, False),
+        ("QG-IAC-005", {"versioning": None}, True),
+        ("QG-IAC-005", {"versioning": BUCKET_PARTS["versioning"].replace(
+            '"Enabled"', '"Suspended"')}, True),
+        ("QG-IAC-006", {"logging": None}, True),
+        ("QG-IAC-006", {"logging": None, "trail": """
+            resource "aws_cloudtrail" "main" {
+              name           = "quantum"
+              s3_bucket_name = "central-trail-logs"
+              event_selector {
+                data_resource {
+                  type   = "AWS::S3::Object"
+                  values = ["arn:aws:s3"]
+                }
+              }
+            }"""}, False),
+        ("QG-IAC-004", {}, False),
+        ("QG-IAC-005", {}, False),
+        ("QG-IAC-006", {}, False),
+        ("QG-IAC-019", {"lifecycle": None}, True),
+        ("QG-IAC-019", {}, False),
+        ("QG-IAC-013", {"trail": None}, True),
+        ("QG-IAC-013", {}, False),
+    ],
+)
+def test_storage_rules(
+    tmp_path: Path, rule: str, changes: dict[str, str | None], should_flag: bool
+) -> None:
+    write_module(tmp_path, {"main.tf": bucket_module(**changes)})
+    assert (rule in rules(scan_module(tmp_path))) is should_flag
+
+
+def test_plain_bucket_without_job_data_gets_default_severities(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": 'resource "aws_s3_bucket" "misc" {\n  bucket = "misc"\n}\n'})
+    found = {f.rule_id: f for f in scan_module(tmp_path)}
+    assert set(found) == {"QG-IAC-001", "QG-IAC-004", "QG-IAC-005", "QG-IAC-006"}
+    # no lifecycle rule demanded: nothing says this bucket holds job data
+    assert all("severity" not in f.model_fields_set for f in found.values())
+
+
+def test_braket_bucket_raises_severity_and_locates_on_bucket(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": bucket_module(encryption=None, pab=None)})
+    found = {f.rule_id: f for f in scan_module(tmp_path)}
+    assert found["QG-IAC-001"].severity is Severity.HIGH
+    assert found["QG-IAC-004"].severity is Severity.HIGH
+    assert found["QG-IAC-001"].line == 2 and found["QG-IAC-004"].line == 2
+    assert "amazon-braket" not in (found["QG-IAC-001"].evidence or "")
+    assert "Amazon Braket result bucket" in found["QG-IAC-001"].message
+
+
+# --- relations across the files of one module -----------------------------------------------
+
+
+def test_bucket_controls_in_another_file_of_the_module(tmp_path: Path) -> None:
+    write_module(tmp_path, {
+        "buckets.tf": BUCKET_PARTS["bucket"],
+        "controls.tf": "\n".join(
+            BUCKET_PARTS[k] for k in ("encryption", "pab", "versioning", "logging", "lifecycle",
+                                      "trail")
+        ),
+    })
+    assert scan_module(tmp_path) == []
+
+
+def test_missing_controls_are_reported_on_the_bucket_file(tmp_path: Path) -> None:
+    write_module(tmp_path, {
+        "buckets.tf": BUCKET_PARTS["bucket"],
+        "controls.tf": BUCKET_PARTS["versioning"] + BUCKET_PARTS["logging"]
+        + BUCKET_PARTS["lifecycle"] + BUCKET_PARTS["trail"],
+    })
+    found = scan_module(tmp_path)
+    assert sorted((f.rule_id, f.path, f.line) for f in found) == [
+        ("QG-IAC-001", "buckets.tf", 2),
+        ("QG-IAC-004", "buckets.tf", 2),
+    ]
+    # scanning only the file holding the controls reports nothing: findings live on the bucket
+    assert scan_module(tmp_path, only="controls.tf") == []
+
+
+def test_other_directories_are_other_modules(tmp_path: Path) -> None:
+    write_module(tmp_path / "a", {"buckets.tf": BUCKET_PARTS["bucket"]})
+    write_module(tmp_path / "b", {"controls.tf": BUCKET_PARTS["encryption"]})
+    assert "QG-IAC-001" in rules(scan_module(tmp_path / "a"))
+
+
+def test_relation_by_bucket_name_string(tmp_path: Path) -> None:
+    write_module(tmp_path, {
+        "main.tf": """
+            resource "aws_s3_bucket" "data" {
+              bucket = "lab-data"
+            }
+            resource "aws_s3_bucket_versioning" "data" {
+              bucket = "lab-data"
+              versioning_configuration {
+                status = "Enabled"
+              }
+            }
+        """,
+    })
+    assert "QG-IAC-005" not in rules(scan_module(tmp_path))
+
+
+def test_partial_public_access_block_located_on_the_block(tmp_path: Path) -> None:
+    write_module(tmp_path, {
+        "buckets.tf": BUCKET_PARTS["bucket"],
+        "pab.tf": BUCKET_PARTS["pab"].replace("block_public_acls       = true",
+                                              "block_public_acls       = false"),
+    })
+    found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-004"]
+    assert [(f.path, f.line) for f in found] == [("pab.tf", 2)]
+    assert "block_public_acls" in found[0].message
+
+
+def test_unparseable_sibling_does_not_hide_the_module(tmp_path: Path) -> None:
+    write_module(tmp_path, {
+        "buckets.tf": 'resource "aws_s3_bucket" "x" {\n  bucket = "x"\n}\n',
+        "broken.tf": 'resource "aws_s3_bucket_versioning" "x" {\n  bucket = \n',
+    })
+    detector = TerraformDetector()
+    text = (tmp_path / "buckets.tf").read_text()
+    found = list(detector.scan(SourceFile("buckets.tf", tmp_path / "buckets.tf",
+                                          FileKind.TERRAFORM, text)))
+    assert "QG-IAC-001" in rules(found)
+    broken = (tmp_path / "broken.tf").read_text()
+    with pytest.raises(ParseError) as info:
+        list(detector.scan(SourceFile("broken.tf", tmp_path / "broken.tf", FileKind.TERRAFORM,
+                                      broken)))
+    assert info.value.line == 2 and "invalid HCL" in str(info.value)
+
+
+# --- keys, identity, logging, network ---------------------------------------------------------
+
+KEY_POLICY = """
+    resource "aws_kms_key" "k" {
+      enable_key_rotation = true
+      policy = jsonencode({
+        Statement = [
+          { Effect = "Allow", Principal = { AWS = "arn:aws:iam::111122223333:root" },
+            Action = "kms:*", Resource = "*" },
+          { Effect = "Allow", Principal = { AWS = "arn:aws:iam::111122223333:role/ops" },
+            Action = %s, Resource = "*" }
+        ]
+      })
+    }
+"""
+
+BRAKET_TRUST = """
+    data "aws_iam_policy_document" "braket" {
+      statement {
+        actions = ["sts:AssumeRole"]
+        principals {
+          type        = "Service"
+          identifiers = ["braket.amazonaws.com"]
+        }
+      }
+    }
+    resource "aws_iam_role" "job" {
+      name               = "braket-job"
+      assume_role_policy = data.aws_iam_policy_document.braket.json
+    }
+    resource "aws_cloudtrail" "t" {
+      name           = "t"
+      s3_bucket_name = "trail"
+    }
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "text", "should_flag"),
+    [
+        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  description = "x"\n}\n', True),
+        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  enable_key_rotation = false\n}\n', True),
+        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  enable_key_rotation = true\n}\n', False),
+        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  customer_master_key_spec = "RSA_2048"\n}\n',
+         False),
+        ("QG-IAC-007", 'resource "azurerm_key_vault_key" "k" {\n  name = "k"\n}\n', True),
+        ("QG-IAC-008", KEY_POLICY % '"kms:*"', True),
+        ("QG-IAC-008", KEY_POLICY % '["kms:PutKeyPolicy", "kms:Decrypt"]', True),
+        ("QG-IAC-008", KEY_POLICY % '["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"]',
+         False),
+        ("QG-IAC-009", """
+            resource "aws_iam_policy" "p" {
+              policy = jsonencode({
+                Statement = [{ Effect = "Allow", Action = ["braket:*"], Resource = "*" }]
+              })
+            }""", True),
+        ("QG-IAC-009", """
+            resource "aws_iam_policy" "p" {
+              policy = <<EOF
+            {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            EOF
+            }""", True),
+        ("QG-IAC-009", """
+            data "aws_iam_policy_document" "p" {
+              statement {
+                not_actions = ["iam:*"]
+                resources   = ["*"]
+              }
+            }""", True),
+        ("QG-IAC-009", """
+            resource "aws_iam_role_policy_attachment" "a" {
+              role       = "x"
+              policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+            }""", True),
+        ("QG-IAC-009", """
+            resource "aws_iam_policy" "p" {
+              policy = jsonencode({
+                Statement = [{ Effect = "Allow", Action = ["braket:GetDevice",
+                  "braket:CreateQuantumTask"], Resource = "*" }]
+              })
+            }""", False),
+        ("QG-IAC-009", """
+            resource "aws_iam_policy" "p" {
+              policy = jsonencode({
+                Statement = [{ Effect = "Deny", Action = "*", Resource = "*" }]
+              })
+            }""", False),
+        ("QG-IAC-010", 'resource "aws_iam_access_key" "ci" {\n  user = "github-ci"\n}\n', True),
+        ("QG-IAC-010", 'resource "ibm_iam_api_key" "k" {\n  name = "k"\n}\n', True),
+        ("QG-IAC-010", 'resource "aws_iam_user" "ci" {\n  name = "github-ci"\n}\n', False),
+        ("QG-IAC-011", """
+            resource "aws_iam_role" "r" {
+              assume_role_policy = jsonencode({
+                Statement = [{ Effect = "Allow", Principal = { AWS = "*" },
+                               Action = "sts:AssumeRole" }]
+              })
+            }""", True),
+        ("QG-IAC-011", """
+            resource "aws_iam_role" "r" {
+              assume_role_policy = jsonencode({
+                Statement = [{
+                  Effect = "Allow", Action = "sts:AssumeRoleWithWebIdentity",
+                  Principal = { Federated = "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com" },
+                  Condition = { StringEquals = {
+                    "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" } }
+                }]
+              })
+            }""", True),
+        ("QG-IAC-011", """
+            resource "aws_iam_role" "r" {
+              assume_role_policy = jsonencode({
+                Statement = [{
+                  Effect = "Allow", Action = "sts:AssumeRoleWithWebIdentity",
+                  Principal = { Federated = "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com" },
+                  Condition = { StringLike = {
+                    "token.actions.githubusercontent.com:sub" = "repo:org/app:ref:refs/heads/main" } }
+                }]
+              })
+            }""", False),
+        ("QG-IAC-012", BRAKET_TRUST + """
+            resource "aws_iam_role_policy_attachment" "admin" {
+              role       = aws_iam_role.job.name
+              policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+            }""", True),
+        ("QG-IAC-012", BRAKET_TRUST + """
+            resource "aws_iam_role_policy" "p" {
+              role   = aws_iam_role.job.id
+              policy = jsonencode({
+                Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }]
+              })
+            }""", True),
+        ("QG-IAC-012", BRAKET_TRUST + """
+            resource "aws_iam_role_policy" "p" {
+              role   = aws_iam_role.job.id
+              policy = jsonencode({
+                Statement = [{ Effect = "Allow", Action = ["braket:CreateQuantumTask"],
+                               Resource = "*" }]
+              })
+            }""", False),
+        ("QG-IAC-013", BRAKET_TRUST.split('resource "aws_cloudtrail"')[0], True),
+        ("QG-IAC-013", BRAKET_TRUST, False),
+        ("QG-IAC-013", """
+            resource "azapi_resource" "ws" {
+              type = "Microsoft.Quantum/workspaces@2023-11-13-preview"
+              body = jsonencode({ properties = { apiKeyEnabled = false } })
+            }""", True),
+        ("QG-IAC-014", """
+            resource "aws_cloudwatch_log_group" "g" {
+              retention_in_days = 14
+            }""", True),
+        ("QG-IAC-014", 'resource "aws_cloudwatch_log_group" "g" {\n  name = "g"\n}\n', True),
+        ("QG-IAC-014", """
+            resource "aws_cloudwatch_log_group" "g" {
+              retention_in_days = 365
+            }""", False),
+        ("QG-IAC-014", """
+            resource "azurerm_log_analytics_workspace" "w" {
+              retention_in_days = 30
+            }""", True),
+        ("QG-IAC-015", """
+            resource "aws_security_group" "sg" {
+              ingress {
+                from_port   = 22
+                to_port     = 22
+                protocol    = "tcp"
+                cidr_blocks = ["0.0.0.0/0"]
+              }
+            }""", True),
+        ("QG-IAC-015", """
+            resource "aws_vpc_security_group_ingress_rule" "r" {
+              cidr_ipv6   = "::/0"
+              ip_protocol = "-1"
+            }""", True),
+        ("QG-IAC-015", """
+            resource "azurerm_network_security_rule" "r" {
+              direction                  = "Inbound"
+              access                     = "Allow"
+              source_address_prefix      = "Internet"
+              destination_port_range     = "3389"
+            }""", True),
+        ("QG-IAC-015", """
+            resource "aws_security_group" "sg" {
+              ingress {
+                from_port   = 22
+                to_port     = 22
+                protocol    = "tcp"
+                cidr_blocks = ["10.0.0.0/8"]
+              }
+            }""", False),
+        ("QG-IAC-015", """
+            resource "aws_security_group" "sg" {
+              egress {
+                from_port   = 0
+                to_port     = 0
+                protocol    = "-1"
+                cidr_blocks = ["0.0.0.0/0"]
+              }
+            }""", False),
+        ("QG-IAC-016", """
+            resource "aws_sagemaker_notebook_instance" "nb" {
+              name = "amazon-braket-lab"
+            }""", True),
+        ("QG-IAC-016", """
+            resource "aws_db_instance" "db" {
+              publicly_accessible = true
+            }""", True),
+        ("QG-IAC-016", """
+            resource "aws_sagemaker_notebook_instance" "nb" {
+              name                   = "amazon-braket-lab"
+              direct_internet_access = "Disabled"
+            }""", False),
+        ("QG-IAC-017", """
+            resource "azurerm_storage_account" "s" {
+              min_tls_version = "TLS1_0"
+            }""", True),
+        ("QG-IAC-017", """
+            resource "azurerm_storage_account" "s" {
+              https_traffic_only_enabled = false
+            }""", True),
+        ("QG-IAC-017", """
+            resource "azurerm_storage_account" "s" {
+              min_tls_version = "TLS1_2"
+            }""", False),
+        ("QG-IAC-018", 'resource "azurerm_storage_account" "s" {\n  name = "s"\n}\n', True),
+        ("QG-IAC-018", """
+            resource "azurerm_storage_account" "s" {
+              shared_access_key_enabled = false
+            }""", False),
+        ("QG-IAC-018", """
+            resource "azapi_resource" "ws" {
+              type = "Microsoft.Quantum/workspaces@2023-11-13-preview"
+              body = jsonencode({ properties = { apiKeyEnabled = true } })
+            }""", True),
+    ],
+)
+def test_rules(tmp_path: Path, rule: str, text: str, should_flag: bool) -> None:
+    write_module(tmp_path, {"main.tf": text})
+    assert (rule in rules(scan_module(tmp_path))) is should_flag
+
+
+def test_exact_lines_and_severities_for_identity_and_network(tmp_path: Path) -> None:
+    write_module(tmp_path, {"iam.tf": """\
+        resource "aws_iam_policy" "all" {
+          policy = jsonencode({
+            Version = "2012-10-17"
+            Statement = [
+              { Effect = "Allow", Action = "braket:GetDevice", Resource = "*" },
+              {
+                Effect   = "Allow"
+                Action   = "*"
+                Resource = "*"
+              }
+            ]
+          })
+        }
+
+        resource "aws_security_group" "web" {
+          ingress {
+            from_port   = 443
+            to_port     = 443
+            protocol    = "tcp"
+            cidr_blocks = ["0.0.0.0/0"]
+          }
+        }
+        """})
+    found = {f.rule_id: f for f in scan_module(tmp_path)}
+    assert found["QG-IAC-009"].line == 6  # the statement object, not the attribute
+    assert found["QG-IAC-009"].severity is Severity.CRITICAL
+    assert found["QG-IAC-015"].line == 20
+    assert found["QG-IAC-015"].severity is Severity.MEDIUM  # only 443 is open
+
+
+def test_heredoc_policy_points_at_the_attribute(tmp_path: Path) -> None:
+    write_module(tmp_path, {"iam.tf": """\
+        resource "aws_iam_role_policy" "p" {
+          role   = "r"
+          policy = <<-EOT
+            {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+          EOT
+        }
+        """})
+    found = scan_module(tmp_path)
+    assert [(f.rule_id, f.line) for f in found] == [("QG-IAC-009", 3)]
+
+
+def test_long_lived_key_for_ci_user_is_named(tmp_path: Path) -> None:
+    write_module(tmp_path, {"iam.tf": """\
+        resource "aws_iam_user" "deploy" {
+          name = "github-actions-deploy"
+        }
+        resource "aws_iam_access_key" "deploy" {
+          user = aws_iam_user.deploy.name
+        }
+        """})
+    (finding,) = scan_module(tmp_path)
+    assert (finding.rule_id, finding.line) == ("QG-IAC-010", 4)
+    assert "CI identity" in finding.message and "OIDC" in finding.message
+
+
+def test_fingerprint_survives_line_moves(tmp_path: Path) -> None:
+    text = 'resource "aws_kms_key" "k" {\n  description = "x"\n}\n'
+    write_module(tmp_path / "a", {"main.tf": text})
+    write_module(tmp_path / "b", {"main.tf": "# moved down\n\n" + text})
+    (first,) = scan_module(tmp_path / "a")
+    (second,) = scan_module(tmp_path / "b")
+    assert first.line == 1 and second.line == 3
+    assert first.fingerprint == second.fingerprint
+
+
+# --- the reader ------------------------------------------------------------------------------
+
+
+def test_parser_values_and_lines() -> None:
+    parsed = parse_hcl(textwrap.dedent("""\
+        # comment
+        resource "aws_s3_bucket" "b" {
+          bucket = "name-${var.env}"
+          count  = -2
+          tags   = { "qgov:tier" = "exploratory", owner = "lab" }
+          escaped = "a\\"b $${literal}"
+          policy = jsonencode({ Statement = [] })
+          list   = [1, 2.5, true, null]
+          cond   = var.x ? "a" : "b"
+          dynamic "rule" {
+            for_each = var.rules
+            content {
+              id = rule.value
+            }
+          }
+        }
+        top = upper("x")
+        """), "main.tf")
+    (block,) = parsed.blocks
+    assert (block.type, block.labels, block.line, block.end_line) == (
+        "resource", ["aws_s3_bucket", "b"], 2, 16)
+    assert block.get("bucket") == "name-${var.env}"
+    assert block.get("count") == -2
+    assert block.get("tags") == {"qgov:tier": "exploratory", "owner": "lab"}
+    assert block.get("tags").line_of("owner") == 5
+    assert block.get("escaped") == 'a"b ${literal}'
+    policy = block.get("policy")
+    assert isinstance(policy, Call) and policy.name == "jsonencode"
+    assert policy.args == [{"Statement": []}]
+    assert block.get("list") == [1, 2.5, True, None]
+    assert block.get("cond") == Expr('var.x ? "a" : "b"')
+    assert block.line_of("policy") == 7
+    (dynamic,) = block.children("dynamic")
+    assert dynamic.labels == ["rule"] and dynamic.child("content") is not None
+    assert parsed.attributes["top"].value.name == "upper"
+    assert {b.file for b in block.walk()} == {"main.tf"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('resource "a" "b" {\n  x = \n}\n', 2),
+        ('resource "a" "b" {\n  x = 1\n', 3),
+        ('x = "unterminated\n', 1),
+        ("{{ .Values.bucket }}\n", 1),
+    ],
+)
+def test_malformed_hcl_is_a_parse_error_with_a_line(text: str, line: int) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_hcl(text)
+    assert str(info.value).startswith("invalid HCL")
+    assert info.value.line == line
+
+
+def test_parse_error_never_echoes_file_content() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_hcl('token = "abc" "sekrit-value-123"\n')
+    assert "sekrit" not in str(info.value)
+
+
+def test_oversized_hcl_is_refused() -> None:
+    big = 'locals {\n  x = "' + "a" * 1_000_001 + '"\n}\n'
+    with pytest.raises(ParseError, match="too large"):
+        parse_hcl(big)
+
+
+def test_tf_json_module(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf.json": """\
+        {
+          "resource": {
+            "aws_s3_bucket": {
+              "open": {
+                "bucket": "open-data",
+                "acl": "public-read"
+              }
+            }
+          }
+        }
+        """})
+    found = {f.rule_id: f for f in scan_module(tmp_path)}
+    assert found["QG-IAC-003"].line == 6
+    assert found["QG-IAC-001"].line == 4
+
+
+def test_tfvars_are_parsed_but_hold_no_resources(tmp_path: Path) -> None:
+    write_module(tmp_path, {"prod.tfvars": 'region = "eu-west-1"\n'})
+    assert scan_module(tmp_path) == []
+    with pytest.raises(ParseError):
+        parse_terraform('region = = "x"\n', "bad.tfvars")
