@@ -229,6 +229,13 @@ _CFN_MARKERS = re.compile(
 _K8S_MARKERS = re.compile(r"^apiVersion:\s*(?!['\"]?qgov/)\S+", re.M)
 _JOB_SPEC_MARKER = re.compile(r"^apiVersion:\s*['\"]?qgov/", re.M)
 _K8S_KIND = re.compile(r"^kind:\s*\S+", re.M)
+# A manifest written as JSON ({"apiVersion": "v1", "kind": "Pod", ...}).
+_K8S_JSON = re.compile(r'^\s*\{\s*"apiVersion"\s*:\s*"(?!qgov/)[^"]+"\s*,\s*"kind"\s*:')
+# Dockerfile, Dockerfile.gpu, Dockerfile-dev, dockerfile_prod, Containerfile…, but not
+# documents about them (Dockerfile.md).
+_DOCKERFILE_NAME = re.compile(
+    r"^(?!.*\.(md|txt|json|ya?ml|rst|sh|py)$)(docker|container)file([._-].+)?$"
+)
 _POLICY_MARKERS = re.compile(r"^(qgov_policy|governance|roles|exceptions):", re.M)
 _VENDOR_MARKERS = re.compile(r"^(vendor|qgov_vendor_profile):", re.M)
 _REQUIREMENTS_NAME = re.compile(r"^(.*requirements.*\.(txt|in)|constraints.*\.txt)$", re.I)
@@ -247,9 +254,7 @@ def classify(path: str, text: str) -> FileKind:
         return FileKind.NOTEBOOK
     if suffix == ".tf" or lower.endswith(".tf.json") or suffix == ".tfvars":
         return FileKind.TERRAFORM
-    if lower in {"dockerfile", "containerfile"} or lower.startswith("dockerfile.") or (
-        suffix in {".dockerfile", ".containerfile"}
-    ):
+    if _DOCKERFILE_NAME.match(lower) or suffix in {".dockerfile", ".containerfile"}:
         return FileKind.DOCKERFILE
     if lower in {"qiskit-ibm.json", "qiskitrc"} or (lower == "token.json" and ".qnx" in parts):
         return FileKind.QISKIT_CREDENTIALS
@@ -275,6 +280,8 @@ def classify(path: str, text: str) -> FileKind:
         if is_yaml and _JOB_SPEC_MARKER.search(head):
             return FileKind.JOB_SPEC
         if is_yaml and _K8S_MARKERS.search(head) and _K8S_KIND.search(head):
+            return FileKind.KUBERNETES
+        if suffix == ".json" and _K8S_JSON.match(head):
             return FileKind.KUBERNETES
         if is_yaml and _VENDOR_MARKERS.search(head):
             return FileKind.VENDOR_PROFILE
