@@ -198,7 +198,11 @@ def run_scan(path: Path, no_engines: bool) -> dict[str, object]:
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode not in (0, 1):
         raise SystemExit(f"scan failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    doc = json.loads(proc.stdout)
+    try:
+        doc = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        detail = proc.stderr[-2000:]
+        raise SystemExit(f"scan printed no JSON ({proc.returncode}): {detail}") from None
     timings = {}
     for line in proc.stderr.splitlines():
         parts = line.split()
@@ -256,8 +260,11 @@ def main() -> int:
             "| date | corpus | size | wall time | peak RSS | findings / scan errors | "
             "stage times |\n|---|---|---|---|---|---|---|\n"
         )
-    with results.open("a") as handle:
-        handle.write("\n".join(rows) + "\n")
+    # New rows go at the end of the table, above any notes written under it.
+    lines = results.read_text().splitlines()
+    last_row = max((i for i, line in enumerate(lines) if line.startswith("| ")), default=len(lines))
+    lines[last_row + 1 : last_row + 1] = rows
+    results.write_text("\n".join(lines) + "\n")
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import posixpath
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -209,9 +210,7 @@ def _detect_all(
             if progress:
                 progress(done, total)
         return merged
-    # Big files first so one huge notebook does not end up alone at the tail.
-    ordered = sorted(sources, key=lambda s: len(s.text), reverse=True)
-    chunks = [ordered[i : i + _CHUNK] for i in range(0, total, _CHUNK)]
+    chunks = _chunks(sources)
     done = 0
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_init_worker, initargs=(settings, catalog)
@@ -222,6 +221,25 @@ def _detect_all(
             if progress:
                 progress(done, total)
     return merged
+
+
+def _chunks(sources: list[SourceFile]) -> list[list[SourceFile]]:
+    """Work units for the pool, biggest first so one huge notebook does not end up alone at
+    the tail. A Terraform module's files stay in one chunk: its detector reads the whole
+    directory once per worker, so spreading a module over workers would parse it again."""
+    units: dict[str, list[SourceFile]] = {}
+    for source in sources:
+        key = source.path
+        if source.kind is FileKind.TERRAFORM:
+            key = "terraform-module:" + posixpath.dirname(source.path)
+        units.setdefault(key, []).append(source)
+    ordered = sorted(units.values(), key=lambda u: sum(len(s.text) for s in u), reverse=True)
+    chunks: list[list[SourceFile]] = [[]]
+    for unit in ordered:
+        if chunks[-1] and len(chunks[-1]) + len(unit) > _CHUNK:
+            chunks.append([])
+        chunks[-1].extend(unit)
+    return [chunk for chunk in chunks if chunk]
 
 
 def _run_engines(
@@ -261,6 +279,9 @@ def enrich(findings: Iterable[Finding], catalog: Catalog, errors: list[ScanError
     """Attach title, controls, domain, frameworks, default severity and remediation."""
     enriched = []
     unknown: set[str] = set()
+    # Thousands of findings share a handful of control sets; share their (read-only)
+    # framework maps instead of building one per finding.
+    frameworks: dict[tuple[str, ...], dict[str, list[str]]] = {}
     for finding in findings:
         rule = catalog.rule(finding.rule_id)
         if rule is None:
@@ -271,7 +292,8 @@ def enrich(findings: Iterable[Finding], catalog: Catalog, errors: list[ScanError
             "title": rule.title,
             "control_ids": control_ids,
             "domain": catalog.rule_domain(rule),
-            "frameworks": catalog.frameworks_for(control_ids),
+            "frameworks": frameworks.get(control_ids)
+            or frameworks.setdefault(control_ids, catalog.frameworks_for(control_ids)),
             "remediation": finding.remediation or rule.remediation
             or catalog.controls[rule.controls[0]].remediation,
         }
