@@ -126,16 +126,12 @@ class VulnerabilityEngine(Engine):
                     try:
                         found.extend(backend.lookup(*key))
                     except Exception as exc:  # network and service failures
+                        # An unreachable service is a fact about this run, not a problem
+                        # with any file: say it once and carry on with what answered.
                         failed.add(backend.name)
-                        output.errors.append(
-                            ScanError(
-                                path=".",
-                                reason="engine-unavailable",
-                                message=(
-                                    f"{backend.name} could not be reached "
-                                    f"({exc.__class__.__name__}); its lookups were skipped"
-                                ),
-                            )
+                        output.notices.append(
+                            f"{backend.name} could not be reached "
+                            f"({exc.__class__.__name__}); its lookups were skipped"
                         )
                 cache[key] = merge_aliases(found)
             output.findings.extend(_finding(package, advisory) for advisory in cache[key])
