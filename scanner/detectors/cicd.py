@@ -850,6 +850,3 @@ def _flatten(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [item for element in value for item in _flatten(element)]
     return [] if value is None else [value]
-
-
-DETECTORS: list[Detector] = [CicdDetector()]

@@ -550,6 +550,3 @@ class CloudFormationDetector(Detector):
         if not isinstance(data.get("Resources"), dict):
             return None
         return data
-
-
-DETECTORS: list[Detector] = [CloudFormationDetector()]

@@ -227,6 +227,3 @@ class DependenciesDetector(Detector):
                 evidence=f"--extra-index-url {shown}",
                 content_hash=content_digest(f"extra-index\x00{option.value}"),
             )
-
-
-DETECTORS: list[Detector] = [DependenciesDetector()]

@@ -353,6 +353,3 @@ class DockerfileDetector(Detector):
         instructions = parse_dockerfile(source.text)
         for issue in _Dockerfile(source, instructions).issues():
             yield to_finding(source.path, issue)
-
-
-DETECTORS: list[Detector] = [DockerfileDetector()]

@@ -385,6 +385,3 @@ class KubernetesDetector(Detector):
         manifest = _Manifest(list(_objects(documents)))
         for issue in manifest.issues():
             yield to_finding(source.path, issue)
-
-
-DETECTORS: list[Detector] = [KubernetesDetector()]

@@ -1076,6 +1076,3 @@ def _read_siblings(folder: Path, skip: str) -> dict[str, _Entry]:
             parsed = None
         entries[entry.name] = _Entry(content_digest(text), parsed)
     return entries
-
-
-DETECTORS: list[Detector] = [TerraformDetector()]

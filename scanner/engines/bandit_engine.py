@@ -231,7 +231,3 @@ class BanditEngine(Engine):
             content_hash=content_digest(f"{test_id}\x00{text_line.strip()}"),
             engine="bandit",
         )
-
-
-#: The engine class the registry builds (``BanditEngine()``).
-ENGINE = BanditEngine

@@ -282,7 +282,3 @@ def _finding(package: PinnedPackage, advisory: Advisory) -> Finding:
         engine="osv",
         **update,  # type: ignore[arg-type]
     )
-
-
-#: The engine class the registry builds (``VulnerabilityEngine()``).
-ENGINE = VulnerabilityEngine

@@ -216,7 +216,3 @@ def _errors(errors: list[Any], by_path: dict[str, SourceFile]) -> Iterator[ScanE
             reason="engine-error",
             message=f"semgrep: {message}",
         )
-
-
-#: The engine class the registry builds (``SemgrepEngine()``).
-ENGINE = SemgrepEngine
