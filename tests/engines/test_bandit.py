@@ -11,7 +11,6 @@ import pytest
 from scanner.catalog import Catalog
 from scanner.discover import read_source, walk
 from scanner.engines.bandit_engine import (
-    ENGINE,
     BanditEngine,
     BanditMap,
     BanditMapError,
@@ -183,7 +182,7 @@ def test_map_is_complete_data(catalog: Catalog) -> None:
         extension_loader.MANAGER.blacklist_by_id
     )
     assert set(mapping.by_test) <= installed  # no typos in the data file
-    assert ENGINE is BanditEngine and BanditEngine.kinds == {FileKind.PYTHON, FileKind.NOTEBOOK}
+    assert BanditEngine.kinds == {FileKind.PYTHON, FileKind.NOTEBOOK}
 
 
 def test_duplicate_test_id_in_map_is_an_error(tmp_path: Path) -> None:
