@@ -14,7 +14,8 @@ The analyses are small and independent:
   without a condition that narrows who;
 - ``trust_issue``: a role trust statement that lets anyone (or any repository of an OIDC
   provider) assume the role;
-- ``admin_and_user``: key-policy principals that both administer and use a KMS key.
+- ``admin_and_user``: key-policy principals that both administer and use a KMS key;
+- ``denies_insecure_transport``: a bucket-policy Deny conditioned on ``aws:SecureTransport``.
 """
 
 from __future__ import annotations
@@ -226,6 +227,11 @@ def is_public(statement: Statement) -> bool:
         return False
     everyone = any(i.strip() == "*" for i in statement.all_principal_ids())
     return everyone and not _narrowing_conditions(statement)
+
+
+def denies_insecure_transport(statement: Statement) -> bool:
+    """The usual TLS-only guard: Deny (any action) when ``aws:SecureTransport`` is false."""
+    return not statement.allows and "aws:securetransport" in statement.condition_keys
 
 
 def trust_issue(statement: Statement) -> Grant | None:

@@ -197,6 +197,7 @@ class _Template:
                 tier=tier_from_tags(props.get("Tags")),
                 braket=name.lower().startswith(BRAKET_BUCKET_PREFIX),
                 check_public_access_block=True,
+                check_tls_only=True,
                 cmk_hint="a customer-managed KMS key (KMSMasterKeyID)",
                 public_access_block_hint="PublicAccessBlockConfiguration",
             )
@@ -209,9 +210,14 @@ class _Template:
             for policy_id, policy_props in policies:
                 if logical_id not in _refs(policy_props.get("Bucket")):
                     continue
-                for statement in self.statements(
+                statements = self.statements(
                     policy_props.get("PolicyDocument"), policy_id, "Properties", "PolicyDocument"
+                )
+                if not statements or any(
+                    policy.denies_insecure_transport(s) for s in statements
                 ):
+                    facts.tls_only = True  # denies plain HTTP, or built where we cannot read
+                for statement in statements:
                     if policy.is_public(statement):
                         facts.public.append(
                             (Located("", statement.line),

@@ -110,6 +110,8 @@ class StorageFacts:
     check_logging: bool = True
     lifecycle: bool = False
     check_lifecycle: bool = True
+    check_tls_only: bool = False  # S3: a bucket policy must refuse plain-HTTP requests
+    tls_only: bool = False
 
     @property
     def regulated(self) -> bool:
@@ -185,6 +187,14 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
         yield Issue(
             "QG-IAC-006", at, f"{address}{why} has no access logging",
             f"{address}:logging", raised,
+        )
+    # ENC-05: S3 answers plain HTTP unless a bucket policy denies aws:SecureTransport false
+    if facts.check_tls_only and not facts.tls_only:
+        yield Issue(
+            "QG-IAC-017", at,
+            f"{address}{why} has no bucket policy denying requests without TLS "
+            "(aws:SecureTransport = false), so its objects can be read or written over plain HTTP",
+            f"{address}:tls-only", Severity.MEDIUM if facts.job_data else Severity.LOW,
         )
     # DAT-05 (only where the store is known to hold job data)
     if facts.check_lifecycle and facts.job_data and not facts.lifecycle:

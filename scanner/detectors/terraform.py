@@ -336,6 +336,7 @@ class _Checks:
                 tier=self._tier(bucket),
                 braket=name_text.lower().startswith(BRAKET_BUCKET_PREFIX),
                 check_public_access_block=True,
+                check_tls_only=True,
             )
             self._s3_encryption(bucket, facts)
             self._s3_public(bucket, facts)
@@ -399,7 +400,12 @@ class _Checks:
         for owner, value in policies:
             resolved = self.resolve_policy(value, owner.line_of("policy"))
             if resolved is None:
+                # A policy we cannot read (built elsewhere) may well deny plain HTTP; do not
+                # claim it does not.
+                facts.tls_only = True
                 continue
+            if any(policy.denies_insecure_transport(s) for s in resolved.statements):
+                facts.tls_only = True
             for statement in resolved.statements:
                 if policy.is_public(statement):
                     where = owner.address if owner is not bucket else "its policy"

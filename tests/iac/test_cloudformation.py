@@ -53,6 +53,20 @@ GOVERNED_BUCKET = """\
       Tags:
         - Key: qgov:tier
           Value: regulated-pilot
+  ResultsBucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref ResultsBucket
+      PolicyDocument:
+        Statement:
+          - Sid: DenyInsecureTransport
+            Effect: Deny
+            Principal: "*"
+            Action: "s3:*"
+            Resource: !Sub "${ResultsBucket.Arn}/*"
+            Condition:
+              Bool:
+                aws:SecureTransport: "false"
 """
 
 TRAIL = """\
@@ -66,6 +80,12 @@ TRAIL = """\
 
 def test_governed_bucket_is_clean() -> None:
     assert scan(HEADER + GOVERNED_BUCKET + TRAIL) == []
+
+
+def test_bucket_without_a_tls_only_policy() -> None:
+    without_policy = GOVERNED_BUCKET[: GOVERNED_BUCKET.index("  ResultsBucketPolicy:")]
+    found = [f for f in scan(HEADER + without_policy + TRAIL) if f.rule_id == "QG-IAC-017"]
+    assert [(f.line, f.severity) for f in found] == [(3, Severity.MEDIUM)]
 
 
 def _bucket(old: str, new: str) -> str:

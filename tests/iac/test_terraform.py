@@ -93,6 +93,18 @@ BUCKET_PARTS = {
           }
         }
     """,
+    "policy": """
+        resource "aws_s3_bucket_policy" "results" {
+          bucket = aws_s3_bucket.results.id
+          policy = jsonencode({
+            Statement = [{
+              Sid = "DenyInsecureTransport", Effect = "Deny", Principal = "*",
+              Action = "s3:*", Resource = "${aws_s3_bucket.results.arn}/*",
+              Condition = { Bool = { "aws:SecureTransport" = "false" } }
+            }]
+          })
+        }
+    """,
     "trail": """
         resource "aws_cloudtrail" "main" {
           name           = "quantum"
@@ -207,6 +219,14 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
         ("QG-IAC-004", {}, False),
         ("QG-IAC-005", {}, False),
         ("QG-IAC-006", {}, False),
+        ("QG-IAC-017", {"policy": None}, True),
+        ("QG-IAC-017", {}, False),
+        # A policy built outside the module cannot be read: no claim that it lacks the guard.
+        ("QG-IAC-017", {"policy": """
+            resource "aws_s3_bucket_policy" "results" {
+              bucket = aws_s3_bucket.results.id
+              policy = var.results_bucket_policy
+            }"""}, False),
         ("QG-IAC-019", {"lifecycle": None}, True),
         ("QG-IAC-019", {}, False),
         ("QG-IAC-013", {"trail": None}, True),
@@ -223,9 +243,11 @@ def test_storage_rules(
 def test_plain_bucket_without_job_data_gets_default_severities(tmp_path: Path) -> None:
     write_module(tmp_path, {"main.tf": 'resource "aws_s3_bucket" "misc" {\n  bucket = "misc"\n}\n'})
     found = {f.rule_id: f for f in scan_module(tmp_path)}
-    assert set(found) == {"QG-IAC-001", "QG-IAC-004", "QG-IAC-005", "QG-IAC-006"}
+    assert set(found) == {"QG-IAC-001", "QG-IAC-004", "QG-IAC-005", "QG-IAC-006", "QG-IAC-017"}
     # no lifecycle rule demanded: nothing says this bucket holds job data
+    tls = found.pop("QG-IAC-017")
     assert all("severity" not in f.model_fields_set for f in found.values())
+    assert tls.severity is Severity.LOW  # plain HTTP matters most where job data lives
 
 
 def test_braket_bucket_raises_severity_and_locates_on_bucket(tmp_path: Path) -> None:
@@ -246,7 +268,7 @@ def test_bucket_controls_in_another_file_of_the_module(tmp_path: Path) -> None:
         "buckets.tf": BUCKET_PARTS["bucket"],
         "controls.tf": "\n".join(
             BUCKET_PARTS[k] for k in ("encryption", "pab", "versioning", "logging", "lifecycle",
-                                      "trail")
+                                      "policy", "trail")
         ),
     })
     assert scan_module(tmp_path) == []
@@ -262,6 +284,7 @@ def test_missing_controls_are_reported_on_the_bucket_file(tmp_path: Path) -> Non
     assert sorted((f.rule_id, f.path, f.line) for f in found) == [
         ("QG-IAC-001", "buckets.tf", 2),
         ("QG-IAC-004", "buckets.tf", 2),
+        ("QG-IAC-017", "buckets.tf", 2),
     ]
     # scanning only the file holding the controls reports nothing: findings live on the bucket
     assert scan_module(tmp_path, only="controls.tf") == []
