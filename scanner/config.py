@@ -86,11 +86,15 @@ def load_config_file(path: Path) -> Settings:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        except RecursionError as exc:
+            raise ConfigError(f"{path}: TOML nested too deeply") from exc
         return _validate(data.get("tool", {}).get("qgov", {}), path)
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: YAML nested too deeply") from exc
     return _validate(raw, path)
 
 
@@ -104,7 +108,7 @@ def find_config(start: Path) -> Path | None:
     if pyproject.is_file():
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
+        except (OSError, tomllib.TOMLDecodeError, RecursionError):
             return None  # a broken pyproject is a scan finding, not a config error
         if "qgov" in data.get("tool", {}):
             return pyproject

@@ -143,6 +143,7 @@ ScanErrorReason = Literal[
     "symlink-outside-root",
     "engine-unavailable",
     "engine-error",
+    "detector-error",
     "suppression-error",
 ]
 

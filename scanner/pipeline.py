@@ -62,6 +62,17 @@ def detect_file(source: SourceFile, detectors: Sequence[Detector]) -> FileOutcom
             if not parse_failed:
                 outcome.errors.append(source.error("content nested too deeply to analyse"))
             parse_failed = True
+        except Exception as exc:
+            # A detector bug on odd input must cost this file's findings from this detector,
+            # not the whole scan; the error names the detector so it can be reported.
+            outcome.errors.append(
+                ScanError(
+                    path=source.path,
+                    reason="detector-error",
+                    message=f"the {detector.name} detector failed on this file "
+                    f"({exc.__class__.__name__}); its checks for this file were skipped",
+                )
+            )
         finally:
             outcome.timings[detector.name] = (
                 outcome.timings.get(detector.name, 0.0) + time.perf_counter() - started

@@ -90,6 +90,8 @@ class SourceFile:
             return tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
             raise ParseError(f"invalid TOML: {exc}") from exc
+        except RecursionError as exc:
+            raise ParseError("TOML nested too deeply") from exc
 
     def error(self, message: str, line: int | None = None) -> ScanError:
         return ScanError(path=self.path, reason="parse-error", message=message, line=line)

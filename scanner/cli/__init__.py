@@ -7,8 +7,11 @@ ledger), 2 usage error, unreadable config or a scan that could not run. Never a 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from scanner import __version__
 from scanner.cli import catalog_cmds, governed, scan_cmds
@@ -51,6 +54,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:
+        if os.environ.get("QGOV_DEBUG"):
+            raise
+        # Last resort: no traceback for users, and no exception text either, since it
+        # may quote scanned content. The innermost qgov frame says where to look.
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if "scanner" in f.filename]
+        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        print(
+            f"qgov: internal error ({exc.__class__.__name__}{where}); please report it. "
+            "Set QGOV_DEBUG=1 to see the traceback.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
 
 
 def entry() -> None:

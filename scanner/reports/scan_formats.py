@@ -217,14 +217,17 @@ def _sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any
     return result
 
 
+# Scan errors that mean a file was not (fully) examined, as opposed to skipped by design.
+_INCOMPLETE = frozenset({"parse-error", "unreadable", "engine-error", "detector-error"})
+
+
 def render_sarif(report: ScanReport) -> str:
     findings = report.result.findings
     rule_ids = sorted({f.rule_id for f in findings})
     rule_index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     notifications = [
         {
-            "level": "warning" if e.reason in {"parse-error", "unreadable", "engine-error"}
-            else "note",
+            "level": "warning" if e.reason in _INCOMPLETE else "note",
             "message": {"text": f"{e.path}: {e.message}"},
             "descriptor": {"id": e.reason},
             **(
@@ -315,7 +318,7 @@ def render_junit(report: ScanReport) -> str:
         for error in report.result.errors:
             case = ET.SubElement(suite, "testcase", classname="qgov.scan-errors", name=error.path)
             counts["scan-errors"]["tests"] += 1
-            if error.reason in {"parse-error", "unreadable", "engine-error"}:
+            if error.reason in _INCOMPLETE:
                 ET.SubElement(case, "error", message=error.message, type=error.reason)
                 counts["scan-errors"]["errors"] += 1
             else:
