@@ -22,9 +22,7 @@ Known vulnerabilities are the vulnerability engine's job (``scanner/engines/osv.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 from scanner.catalog import Tier
 from scanner.deps import (
@@ -38,6 +36,7 @@ from scanner.deps import (
 )
 from scanner.detectors.interface import Detector
 from scanner.discover import classify
+from scanner.masking import redact_url
 from scanner.model import FileKind, Finding, Severity, content_digest
 from scanner.source import ParseError, SourceFile
 
@@ -52,20 +51,6 @@ _SEVERITY = {
     ("QG-DEP-006", False): Severity.MEDIUM,
     ("QG-DEP-006", True): Severity.LOW,
 }
-
-
-def redact_url(url: str) -> str:
-    """An index URL without any user:password part (private indexes embed tokens)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"//[^/@]*@", "//***@", url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
-    return url
 
 
 class DependenciesDetector(Detector):

@@ -32,10 +32,12 @@ Rules (metadata in ``scanner/rules/iac.yaml``; QG-IAC ids are shared with CloudF
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from scanner.detectors import aws_policy as policy
 from scanner.detectors.aws_policy import Statement
@@ -58,6 +60,7 @@ from scanner.detectors.tf_parse import (
     references,
     text_of,
 )
+from scanner.masking import redact_url
 from scanner.model import FileKind, Finding, Severity, content_digest
 from scanner.source import ParseError, SourceFile
 
@@ -75,6 +78,7 @@ class Module:
         self.resources: dict[str, list[Block]] = {}
         self.data: dict[str, list[Block]] = {}
         self.providers: list[Block] = []
+        self.module_calls: list[Block] = []
         self.by_address: dict[str, Block] = {}
         for name in sorted(files):
             for block in files[name].blocks:
@@ -86,6 +90,8 @@ class Module:
                     self.by_address[block.address] = block
                 elif block.type == "provider":
                     self.providers.append(block)
+                elif block.type == "module":
+                    self.module_calls.append(block)
 
     def of(self, resource_type: str) -> list[Block]:
         return self.resources.get(resource_type, [])
@@ -126,6 +132,42 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_REGISTRY_SOURCE = re.compile(r"^([a-z0-9.-]+\.[a-z]{2,}/)?[\w-]+/[\w-]+/[\w-]+$", re.I)
+_GIT_PREFIXES = ("git::", "git@", "github.com/", "bitbucket.org/", "gitlab.com/")
+_EXACT_VERSION = re.compile(r"^=?\s*v?\d+(\.\d+)*([-+][\w.]+)?$")
+
+
+def module_source_problem(source: str, version: Any) -> tuple[Severity, str] | None:
+    """Why a ``module`` call's code could change under the same configuration, if it can.
+
+    Local paths are part of the repository; git sources need ``?ref=`` a full commit (a tag
+    or branch can be moved); registry modules need an exact ``version``."""
+    lowered = source.lower()
+    if lowered.startswith(("./", "../", "/")) or lowered.startswith(("s3::", "gcs::")):
+        return None
+    if lowered.startswith(_GIT_PREFIXES) or lowered.split("?")[0].endswith(".git"):
+        query = parse_qs(urlsplit(source.removeprefix("git::")).query)
+        ref = (query.get("ref") or [""])[0]
+        if not ref:
+            return Severity.MEDIUM, (
+                f"git source {redact_url(source)} has no ?ref=, so every init takes the "
+                "default branch"
+            )
+        if not _COMMIT.match(ref.lower()):
+            return Severity.LOW, f"git source is pinned to ref {ref}, a tag or branch that can move"
+        return None
+    if _REGISTRY_SOURCE.match(source):
+        if version is None:
+            return Severity.MEDIUM, (
+                f"registry module {source} has no version, so init takes the newest"
+            )
+        text = text_of(version).strip()
+        if not _EXACT_VERSION.match(text):
+            return Severity.LOW, f"registry module {source} allows versions {text}, not one"
+    return None
 
 
 # --- policies ------------------------------------------------------------------------------------
@@ -251,6 +293,24 @@ class _Checks:
         yield from self._ingress()
         yield from self._public_endpoints()
         yield from self._quantum_workspaces()
+        yield from self._module_sources()
+
+    # supply chain ------------------------------------------------------------------------------
+
+    def _module_sources(self) -> Iterator[Issue]:
+        for call in self.m.module_calls:
+            source = call.get("source")
+            if not isinstance(source, str):
+                continue
+            problem = module_source_problem(source, call.get("version"))
+            if problem is not None:
+                severity, why = problem
+                yield Issue(
+                    "QG-IAC-020", _at(call, "source"),
+                    f"module \"{call.labels[0] if call.labels else '?'}\": {why}",
+                    f"module-source:{source}:{text_of(call.get('version', ''))}",
+                    severity, evidence=redact_url(source),
+                )
 
     # shared lookups ----------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from scanner.catalog import Catalog
 from scanner.deps import parse_manifest, parse_pip_install_args
 from scanner.deps.manifests import conda_pin
 from scanner.deps.model import Pin
-from scanner.detectors.dependencies import DependenciesDetector, redact_url
+from scanner.detectors.dependencies import DependenciesDetector
 from scanner.discover import classify
+from scanner.masking import redact_url
 from scanner.model import Finding, Severity
 from scanner.source import ParseError, SourceFile
 
@@ -263,3 +264,10 @@ def test_rules_exist(catalog: Catalog) -> None:
     for rule_id in ("QG-DEP-001", "QG-DEP-002", "QG-DEP-003", "QG-DEP-004", "QG-DEP-005",
                     "QG-DEP-006", "QG-DEP-007"):
         assert catalog.rule(rule_id) is not None
+
+
+def test_redact_url_through_getter_prefixes() -> None:
+    assert redact_url("git::https://u:tok@git.example.com/x.git") == (
+        "git::https://***@git.example.com/x.git"
+    )
+    assert redact_url("https://pypi.example.com/simple") == "https://pypi.example.com/simple"

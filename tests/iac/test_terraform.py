@@ -744,3 +744,49 @@ def test_tfvars_are_parsed_but_hold_no_resources(tmp_path: Path) -> None:
     assert scan_module(tmp_path) == []
     with pytest.raises(ParseError):
         parse_terraform('region = = "x"\n', "bad.tfvars")
+
+
+# --- module sources (supply chain) -----------------------------------------------------------
+
+SHA = "3f9c2a7d41b08e6c95d1f4a2b7e0c8d9a6f5e4b3"
+
+
+@pytest.mark.parametrize(
+    ("source", "version", "expected"),
+    [
+        ("./modules/network", None, None),
+        ("../shared/kms", None, None),
+        ("git::https://example.com/org/net.git", None, Severity.MEDIUM),
+        ("git::https://example.com/org/net.git?ref=v1.4.0", None, Severity.LOW),
+        (f"git::https://example.com/org/net.git?ref={SHA}", None, None),
+        (f"github.com/org/net//modules/vpc?ref={SHA}", None, None),
+        ("github.com/org/net", None, Severity.MEDIUM),
+        ("git@github.com:org/net.git?ref=main", None, Severity.LOW),
+        ("terraform-aws-modules/s3-bucket/aws", None, Severity.MEDIUM),
+        ("terraform-aws-modules/s3-bucket/aws", "~> 4.0", Severity.LOW),
+        ("terraform-aws-modules/s3-bucket/aws", "4.1.2", None),
+        ("app.terraform.io/acme/network/aws", "= 1.0.0", None),
+    ],
+)
+def test_module_source_pinning(
+    tmp_path: Path, source: str, version: str | None, expected: Severity | None
+) -> None:
+    version_line = f'  version = "{version}"\n' if version else ""
+    write_module(tmp_path, {
+        "main.tf": f'module "net" {{\n  source = "{source}"\n{version_line}}}\n',
+    })
+    found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-020"]
+    assert [f.severity for f in found] == ([expected] if expected else [])
+    if found:
+        assert found[0].line == 2  # the source attribute
+
+
+def test_module_source_credentials_are_redacted(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": (
+        'module "net" {\n'
+        '  source = "git::https://deploy:s3cr3t-t0ken@git.example.com/org/net.git"\n'
+        "}\n"
+    )})
+    [finding] = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-020"]
+    assert "s3cr3t-t0ken" not in finding.message + (finding.evidence or "")
+    assert "***@git.example.com" in (finding.evidence or "")

@@ -48,3 +48,9 @@ resource "aws_cloudwatch_log_group" "braket_jobs" {
   retention_in_days = 365
   kms_key_id        = aws_kms_key.results.arn
 }
+
+# Shared network module, pinned to a reviewed commit.
+module "lab_network" {
+  source = "git::https://git.example.com/lab/tf-net.git?ref=3f9c2a7d41b08e6c95d1f4a2b7e0c8d9a6f5e4b3"
+  cidr   = "10.40.0.0/16"
+}

@@ -20,3 +20,9 @@ resource "aws_cloudwatch_log_group" "braket_jobs" {
   name              = "/aws/braket/jobs"
   retention_in_days = 14
 }
+
+# Shared network module, taken from whatever the default branch holds at init time.
+module "lab_network" {
+  source = "git::https://git.example.com/lab/tf-net.git"
+  cidr   = "10.40.0.0/16"
+}
