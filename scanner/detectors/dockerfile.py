@@ -16,7 +16,9 @@ Rules (metadata in ``scanner/rules/iac.yaml``):
 - QG-DKR-003 ``pip``/``uv pip``/``conda`` installs of packages without an exact pin
   (``-r requirements.txt``, local paths and URLs are left to other checks; pip,
   setuptools and wheel bootstrapping is ignored; ``-c constraints`` counts as pinned);
-- QG-DKR-004 the final stage has no ``USER`` or switches back to root.
+- QG-DKR-004 the final stage has no ``USER`` or switches back to root;
+- QG-DKR-005 remote code taken unchecked: ``curl … | sh`` (or wget, or into python) in
+  ``RUN``, and ``ADD https://…`` without ``--checksum``.
 """
 
 from __future__ import annotations
@@ -37,11 +39,17 @@ from scanner.detectors.iac_common import (
     to_finding,
 )
 from scanner.detectors.interface import Detector
-from scanner.masking import mask
+from scanner.masking import mask, redact_url
 from scanner.model import FileKind, Finding, Severity
 from scanner.pip_args import unpinned_requirements
 from scanner.source import SourceFile
 
+# curl/wget output fed to a shell or interpreter: `curl -sSL https://x/install.sh | bash`.
+_PIPE_TO_SHELL = re.compile(
+    r"(?P<fetch>\b(?:curl|wget)\b)[^|;&\n]*\|\s*(?:sudo\s+)?"
+    r"(?P<shell>(?:ba|z|da|k)?sh|python3?)\b"
+)
+_URL = re.compile(r"https?://[^\s'\"|;)]+")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
 _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _VARIABLE = re.compile(
@@ -230,6 +238,9 @@ class _Dockerfile:
                     yield from self._credential(instruction, keyword, name, value)
             elif keyword == "RUN":
                 yield from self._installs(instruction)
+                yield from self._piped_download(instruction)
+            elif keyword == "ADD":
+                yield from self._remote_add(instruction)
             elif keyword == "USER" and stages:
                 stages[-1].users.append((instruction.args.split()[0] if instruction.args else "",
                                          instruction.line))
@@ -316,6 +327,36 @@ class _Dockerfile:
                 "pip:" + ",".join(sorted(loose)),
                 evidence=shown[:160],
             )
+
+    def _piped_download(self, instruction: Instruction) -> Iterator[Issue]:
+        text = _shell_text(instruction.args)
+        match = _PIPE_TO_SHELL.search(text)
+        if match is None:
+            return
+        url = _URL.search(match.group(0))
+        shown = redact_url(url.group(0)) if url else match.group("fetch")
+        yield Issue(
+            "QG-DKR-005", Located("", self._line_with(instruction, match.group("fetch"))),
+            f"RUN pipes a download ({shown}) straight into {match.group('shell')}: whatever "
+            "the server returns at build time runs in the image, unchecked",
+            f"pipe:{redact_url(match.group(0))}",
+            evidence=shown[:160],
+        )
+
+    def _remote_add(self, instruction: Instruction) -> Iterator[Issue]:
+        flags = instruction.args.split()
+        if any(f.startswith("--checksum=") for f in flags):
+            return
+        for token in flags:
+            if token.lower().startswith(("http://", "https://")):
+                shown = redact_url(token)
+                yield Issue(
+                    "QG-DKR-005", Located("", instruction.line),
+                    f"ADD fetches {shown} with no --checksum: the build takes whatever the "
+                    "server returns",
+                    f"add:{shown}",
+                    evidence=shown[:160],
+                )
 
     def _user(self, stage: _Stage) -> Iterator[Issue]:
         last = stage.last_user()

@@ -161,3 +161,35 @@ def test_escape_directive() -> None:
 
 def test_empty_or_comment_only_dockerfile_has_no_findings() -> None:
     assert scan("# nothing yet\n") == []
+
+
+# --- QG-DKR-005: remote code without verification ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "should_flag"),
+    [
+        ("RUN curl -sSL https://install.example.com/tool.sh | bash", True),
+        ("RUN wget -qO- https://install.example.com/tool.sh | sh -s -- --yes", True),
+        ("RUN curl -fsSL https://bootstrap.example.com/get.py | python3 -", True),
+        ("RUN apt-get update && curl -sSL https://x.example.com/i.sh | sudo bash", True),
+        ('RUN ["sh", "-c", "curl -s https://x.example.com/i.sh | sh"]', True),
+        ("RUN curl -sSLo /tmp/i.sh https://x.example.com/i.sh \\\n"
+         "    && echo \"abc123  /tmp/i.sh\" | sha256sum -c - && sh /tmp/i.sh", False),
+        ("RUN curl -s https://api.example.com/status | jq .", False),
+        ("ADD https://example.com/tool.tar.gz /opt/", True),
+        (f"ADD --checksum={DIGEST} https://example.com/tool.tar.gz /opt/", False),
+        ("ADD vendor/tool.tar.gz /opt/", False),
+    ],
+)
+def test_remote_code_without_verification(body: str, should_flag: bool) -> None:
+    assert ("QG-DKR-005" in rules(scan(image(body)))) is should_flag
+
+
+def test_piped_download_line_and_redacted_url() -> None:
+    found = [f for f in scan(image(
+        "RUN apt-get update \\\n"
+        "    && curl -sSL https://ci:tok3n-value@get.example.com/i.sh | bash"
+    )) if f.rule_id == "QG-DKR-005"]
+    assert [f.line for f in found] == [3]
+    assert "tok3n-value" not in found[0].message + (found[0].evidence or "")
