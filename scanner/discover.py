@@ -236,6 +236,7 @@ _K8S_JSON = re.compile(r'^\s*\{\s*"apiVersion"\s*:\s*"(?!qgov/)[^"]+"\s*,\s*"kin
 _DOCKERFILE_NAME = re.compile(
     r"^(?!.*\.(md|txt|json|ya?ml|rst|sh|py)$)(docker|container)file([._-].+)?$"
 )
+_ACTION_RUNS = re.compile(r"^runs:", re.M)
 _POLICY_MARKERS = re.compile(r"^(qgov_policy|governance|roles|exceptions):", re.M)
 _VENDOR_MARKERS = re.compile(r"^(vendor|qgov_vendor_profile):", re.M)
 _REQUIREMENTS_NAME = re.compile(r"^(.*requirements.*\.(txt|in)|constraints.*\.txt)$", re.I)
@@ -271,6 +272,8 @@ def classify(path: str, text: str) -> FileKind:
     is_yaml = suffix in {".yml", ".yaml"}
     if is_yaml and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
         return FileKind.GITHUB_WORKFLOW
+    if lower in {"action.yml", "action.yaml"} and _ACTION_RUNS.search(text[:20000]):
+        return FileKind.GITHUB_ACTION
     if lower in {".gitlab-ci.yml", ".gitlab-ci.yaml"}:
         return FileKind.GITLAB_CI
     if is_yaml or suffix in {".json", ".template"}:

@@ -68,6 +68,7 @@ class FileKind(StrEnum):
     KUBERNETES = "kubernetes"
     DOCKERFILE = "dockerfile"
     GITHUB_WORKFLOW = "github-workflow"
+    GITHUB_ACTION = "github-action"  # action.yml of a composite or docker action
     GITLAB_CI = "gitlab-ci"
     REQUIREMENTS = "requirements"
     PYPROJECT = "pyproject"

@@ -28,6 +28,9 @@ Rules (metadata in ``scanner/rules/cicd.yaml``):
   fork guard (fork PRs get no secrets, but every branch can spend QPU budget);
 - QG-CI-011 (GitLab) an untrusted predefined variable expanded outside double quotes.
 
+Composite actions (``action.yml`` with ``runs.steps``) get the step checks, since their
+steps run inside the calling job; a docker action's ``runs.image`` must carry a digest.
+
 GitHub's ``on:`` key loads as the boolean ``True`` under YAML 1.1; both spellings are read.
 """
 
@@ -206,7 +209,7 @@ def _leak_kind(line: str, secret: str) -> str | None:
 
 class CicdDetector(Detector):
     name = "cicd"
-    kinds = frozenset({FileKind.GITHUB_WORKFLOW, FileKind.GITLAB_CI})
+    kinds = frozenset({FileKind.GITHUB_WORKFLOW, FileKind.GITHUB_ACTION, FileKind.GITLAB_CI})
 
     def scan(self, source: SourceFile) -> Iterator[Finding]:
         documents = source.yaml_documents_with_lines
@@ -217,8 +220,25 @@ class CicdDetector(Detector):
             raise ParseError("pipeline file: top level is not a mapping", 1)
         if source.kind is FileKind.GITHUB_WORKFLOW:
             yield from _GitHubWorkflow(source, doc).findings()
+        elif source.kind is FileKind.GITHUB_ACTION:
+            yield from _action_findings(source, doc)
         else:
             yield from _GitLabPipeline(source, doc).findings()
+
+
+def _action_findings(source: SourceFile, doc: LineDict) -> Iterator[Finding]:
+    """A composite action's steps run inside the calling job, with its token and secrets, so
+    they get the same step checks as a workflow's; a docker action's image must be pinned."""
+    runs = doc.get("runs")
+    if not isinstance(runs, LineDict):
+        return
+    host = _GitHubWorkflow(source, _empty())  # no triggers, jobs or permissions of its own
+    context = _JobContext(host, "action", runs, doc.line_of("runs"))
+    context.name = "composite action"
+    image = runs.get("image")
+    if isinstance(image, str) and image.startswith("docker://"):
+        yield from context.pinning(image, runs.line_of("image"), "runs.image")
+    yield from context.findings()
 
 
 def _finding(
@@ -323,6 +343,7 @@ class _JobContext:
         self.workflow = workflow
         self.source = workflow.source
         self.job_id = job_id
+        self.name = f"job '{job_id}'"  # how messages refer to it
         self.job = job
         self.line = line
         steps = job.get("steps")
@@ -354,18 +375,18 @@ class _JobContext:
 
     def _step_label(self, index: int, step: LineDict) -> str:
         name = step.get("name") or step.get("id") or step.get("uses")
-        return f"job '{self.job_id}', step {index + 1}" + (f" ({name})" if name else "")
+        return f"{self.name}, step {index + 1}" + (f" ({name})" if name else "")
 
     def findings(self) -> Iterator[Finding]:
         reusable = self.job.get("uses")
         if isinstance(reusable, str):
-            yield from self._pinning(reusable, self.job.line_of("uses"), f"job '{self.job_id}'")
+            yield from self.pinning(reusable, self.job.line_of("uses"), self.name)
         privileged = self.workflow.triggers & _PRIVILEGED_TRIGGERS
         for index, step, _step_line in self.steps:
             label = self._step_label(index, step)
             uses = step.get("uses")
             if isinstance(uses, str):
-                yield from self._pinning(uses, step.line_of("uses"), label)
+                yield from self.pinning(uses, step.line_of("uses"), label)
                 yield from self._action_inputs(uses, step, label, bool(privileged))
             run = step.get("run")
             if isinstance(run, str):
@@ -375,7 +396,7 @@ class _JobContext:
 
     # pinning -------------------------------------------------------------------------------------
 
-    def _pinning(self, uses: str, line: int, label: str) -> Iterator[Finding]:
+    def pinning(self, uses: str, line: int, label: str) -> Iterator[Finding]:
         source = self.source
         if uses.startswith("./") or uses.startswith(".\\") or "${{" in uses:
             return  # local action, or chosen by an expression (matrix) we cannot resolve
@@ -565,7 +586,7 @@ class _JobContext:
             if _CLOUD_SECRET_NAME.match(env.name) and "secrets." in env.expression:
                 yield _finding(
                     self.source, "QG-CI-008",
-                    f"job '{self.job_id}': {env.name} comes from a stored secret; federate with "
+                    f"{self.name}: {env.name} comes from a stored secret; federate with "
                     "OIDC (short-lived credentials) instead of a long-lived key",
                     env.line, f"{self.job_id}:env:{env.name}", evidence=env.name,
                 )
@@ -610,7 +631,7 @@ class _JobContext:
         if "pull_request_target" in triggers and not fork_guard:
             yield _finding(
                 source, "QG-CI-010",
-                f"job '{self.job_id}' holds quantum provider credentials ({names}) in a "
+                f"{self.name} holds quantum provider credentials ({names}) in a "
                 "pull_request_target workflow: pull requests from forks run it with those "
                 "credentials and can submit hardware jobs on the organisation's account",
                 first_line, f"{self.job_id}:prt:{names}",
@@ -619,7 +640,7 @@ class _JobContext:
         elif "pull_request" in triggers and not gated and not fork_guard:
             yield _finding(
                 source, "QG-CI-010",
-                f"job '{self.job_id}' uses quantum provider credentials ({names}) on "
+                f"{self.name} uses quantum provider credentials ({names}) on "
                 "pull_request events without an environment gate: fork PRs get no secrets, "
                 "but every branch of this repository can spend QPU budget",
                 first_line, f"{self.job_id}:pr:{names}", severity=Severity.LOW, evidence=names,
@@ -630,7 +651,7 @@ class _JobContext:
             advice = "" if gated else "; put the job behind a protected environment"
             yield _finding(
                 source, "QG-CI-009",
-                f"job '{self.job_id}' receives {name} from CI secrets: the provider offers no "
+                f"{self.name} receives {name} from CI secrets: the provider offers no "
                 f"OIDC federation, so this is a long-lived token; scope it to this job{advice}",
                 line, f"{self.job_id}:{name}", evidence=name,
             )

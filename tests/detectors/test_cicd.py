@@ -19,7 +19,7 @@ SHA = "11bd71901bbe5b1630ceea73d27597364c9af683"
 
 def scan(path: str, text: str) -> list[Finding]:
     source = SourceFile(path, Path(path), classify(path, text), text)
-    assert source.kind in {FileKind.GITHUB_WORKFLOW, FileKind.GITLAB_CI}
+    assert source.kind in {FileKind.GITHUB_WORKFLOW, FileKind.GITHUB_ACTION, FileKind.GITLAB_CI}
     return list(CicdDetector().scan(source))
 
 
@@ -309,3 +309,46 @@ def test_broken_fixture_reports_its_line() -> None:
 def test_rules_exist(catalog: Catalog) -> None:
     for number in range(1, 12):
         assert catalog.rule(f"QG-CI-{number:03d}") is not None
+
+
+# --- actions defined in the repository (action.yml) ------------------------------------------
+
+COMPOSITE = f"""\
+name: Submit to QPU
+inputs:
+  backend:
+    description: backend name
+runs:
+  using: composite
+  steps:
+    - uses: someorg/qpu-login@v2
+    - uses: someorg/qpu-cache@{SHA}
+    - shell: bash
+      run: |
+        echo "Submitting ${{{{ github.event.pull_request.title }}}}"
+        python submit.py --backend "$BACKEND"
+"""
+
+
+def test_composite_action_steps_get_the_step_checks() -> None:
+    found = scan(".github/actions/submit/action.yml", COMPOSITE)
+    assert located(found) == [("QG-CI-004", 8), ("QG-CI-006", 12)]
+    assert all(f.message.startswith("composite action, step") for f in found)
+
+
+@pytest.mark.parametrize(
+    ("image", "should_flag"),
+    [
+        ("docker://ghcr.io/example/qlint:1.2", True),
+        ("docker://ghcr.io/example/qlint@sha256:" + "a" * 64, False),
+        ("Dockerfile", False),  # built from the repository
+    ],
+)
+def test_docker_action_image_pinning(image: str, should_flag: bool) -> None:
+    text = f"name: lint\nruns:\n  using: docker\n  image: {image}\n"
+    found = scan("lint/action.yaml", text)
+    assert (located(found) == [("QG-CI-004", 4)]) is should_flag
+
+
+def test_action_yml_without_runs_is_not_an_action() -> None:
+    assert classify("action.yml", "name: x\ndescription: not an action\n") is FileKind.YAML
