@@ -18,10 +18,27 @@ def mask(value: str, visible: int = 4) -> str:
     return f"{value[:shown]}…[{len(value)} chars, sha256:{digest}]"
 
 
-_USERINFO = re.compile(r"(//)[^/@\s]+@")
+_USERINFO = re.compile(r"(//)[^/@\s'\"]+@")
+# Query parameters of a URL inside any text: `?token=…&x=…`. Values are masked unless the
+# name is a well-known, non-secret one (refs and package metadata).
+_QUERY_PARAM = re.compile(r"(https?://[^\s'\"?#]*\?|&)([^=&\s#'\"]+)=([^&\s#'\"]*)")
+_SAFE_PARAMS = frozenset({"ref", "rev", "version", "v", "egg", "subdirectory", "format",
+                          "archive", "depth", "raw"})
 
 
-def redact_url(url: str) -> str:
-    """A URL without its ``user:password@`` part: private indexes and git remotes embed
-    tokens there. Works through go-getter prefixes such as ``git::https://``."""
-    return _USERINFO.sub(r"\1***@", url)
+def redact_url(text: str) -> str:
+    """``text`` with URL credentials removed: the ``user:password@`` part (private indexes
+    and git remotes embed tokens there) and the values of query parameters other than a few
+    harmless ones (``?token=…``, signed-URL signatures). Works on any text holding URLs,
+    through go-getter prefixes such as ``git::https://``."""
+    text = _USERINFO.sub(r"\1***@", text)
+    if "=" not in text or "://" not in text:
+        return text
+
+    def param(match: re.Match[str]) -> str:
+        lead, name, value = match.groups()
+        if name.lower() in _SAFE_PARAMS or not value:
+            return match.group(0)
+        return f"{lead}{name}=***"
+
+    return _QUERY_PARAM.sub(param, text)

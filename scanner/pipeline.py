@@ -24,6 +24,7 @@ from scanner.detectors.registry import build_detectors
 from scanner.discover import read_source, walk
 from scanner.engines.interface import Engine, EngineContext, EngineOutput
 from scanner.engines.registry import build_engines
+from scanner.masking import redact_url
 from scanner.model import FileKind, Finding, ScanError, ScanResult
 from scanner.source import ParseError, SourceFile
 from scanner.suppress.baseline import apply_baseline
@@ -56,7 +57,7 @@ def detect_file(source: SourceFile, detectors: Sequence[Detector]) -> FileOutcom
             outcome.findings.extend(detector.scan(source))
         except ParseError as exc:
             if not parse_failed:
-                outcome.errors.append(source.error(str(exc), exc.line))
+                outcome.errors.append(source.error(redact_url(str(exc)), exc.line))
             parse_failed = True
         except RecursionError:
             if not parse_failed:
@@ -300,6 +301,9 @@ def enrich(findings: Iterable[Finding], catalog: Catalog, errors: list[ScanError
             continue
         control_ids = tuple(dict.fromkeys([*rule.controls, *finding.control_ids]))
         update: dict[str, object] = {
+            # Last line of defence: whatever a detector quoted, URL credentials go.
+            "message": redact_url(finding.message),
+            "evidence": redact_url(finding.evidence) if finding.evidence else finding.evidence,
             "title": rule.title,
             "control_ids": control_ids,
             "domain": catalog.rule_domain(rule),

@@ -32,6 +32,7 @@ from scanner.deps.model import (
     classify_specifier,
     classify_url,
     normalise,
+    quote_entry,
 )
 from scanner.deps.requirements import parse_requirements
 from scanner.source import ParseError, SourceFile
@@ -69,7 +70,7 @@ def _pep508(
 ) -> Dependency | None:
     if not isinstance(entry, str):
         manifest.errors.append(
-            (manifest.path, start, f"dependency entry {entry!r} is not a string")
+            (manifest.path, start, f"dependency entry {quote_entry(entry)} is not a string")
         )
         return None
     line = lines.find(entry, start)
@@ -77,7 +78,8 @@ def _pep508(
         requirement = Requirement(entry)
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0]
-        manifest.errors.append((manifest.path, line, f"invalid requirement {entry!r}: {reason}"))
+        message = f"invalid requirement {quote_entry(entry)}: {reason}"
+        manifest.errors.append((manifest.path, line, message))
         return None
     pin, version = classify_requirement(requirement)
     return Dependency(
@@ -305,7 +307,7 @@ def _pipfile_spec(
         pin, version = classify_specifier(SpecifierSet(text))
     except InvalidSpecifier:
         manifest.errors.append(
-            (manifest.path, line, f"invalid version specifier {text!r} for {name}")
+            (manifest.path, line, f"invalid version specifier {quote_entry(text)} for {name}")
         )
         return None, None, ""
     return pin, version, f'{name} = "{text}"'
@@ -340,7 +342,8 @@ def parse_pipfile_lock(source: SourceFile) -> Manifest:
                     pin, version = classify_specifier(SpecifierSet(version_text))
                 except InvalidSpecifier as exc:
                     raise ParseError(
-                        f"Pipfile.lock: invalid version {version_text!r} for {name}", line
+                        f"Pipfile.lock: invalid version {quote_entry(version_text)} for {name}",
+                        line,
                     ) from exc
             else:
                 pin, version = Pin.NONE, None
@@ -377,7 +380,7 @@ def conda_pin(spec: str) -> tuple[str, Pin, str | None]:
     ranges and a bare name are not."""
     match = _CONDA_SPEC.match(spec.strip())
     if match is None:
-        raise ValueError(f"not a conda package spec: {spec!r}")
+        raise ValueError(f"not a conda package spec: {quote_entry(spec)}")
     name, rest = match.group("name"), match.group("rest").replace(" ", "")
     if not rest:
         return name, Pin.NONE, None
@@ -422,7 +425,9 @@ def parse_conda_environment(source: SourceFile) -> Manifest:
             _conda_pip_section(entry["pip"], manifest, source, line)
             continue
         if not isinstance(entry, str | int | float):
-            manifest.errors.append((source.path, line, f"unexpected dependency entry {entry!r}"))
+            manifest.errors.append(
+                (source.path, line, f"unexpected dependency entry (a {type(entry).__name__})")
+            )
             continue
         spec = str(entry)
         try:

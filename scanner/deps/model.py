@@ -17,6 +17,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from scanner.masking import redact_url
+
 
 class Pin(StrEnum):
     EXACT = "exact"  # one version: ==X (no wildcard), ===X, a lock-file entry
@@ -48,6 +50,11 @@ class Dependency:
     version: str | None = None  # the exact version when pin is EXACT
     hashes: tuple[str, ...] = ()
     ecosystem: str = "PyPI"  # "conda" for conda match specs outside the pip section
+
+    def __post_init__(self) -> None:
+        # Entries can carry credentials (git+https://user:token@…); never keep them for
+        # messages and evidence.
+        object.__setattr__(self, "display", redact_url(self.display))
 
     @property
     def parsed_version(self) -> Version | None:
@@ -123,3 +130,16 @@ def classify_requirement(
     if requirement.url:
         return classify_url(requirement.url, hashes), None
     return classify_specifier(requirement.specifier)
+
+
+_LEADING_NAME = re.compile(r"[A-Za-z0-9._\[\], -]*")
+
+
+def quote_entry(entry: object) -> str:
+    """An unparseable entry for an error message: its leading package-name part only, since
+    what follows may be a token pasted in the wrong place (``bar==ghp_…``)."""
+    if not isinstance(entry, str):
+        return f"(a {type(entry).__name__})"
+    shown = _LEADING_NAME.match(entry)
+    head = shown.group(0).rstrip() if shown else ""
+    return repr(head) if head == entry else repr(f"{head}…")

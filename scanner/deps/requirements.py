@@ -28,6 +28,7 @@ from scanner.deps.model import (
     classify_requirement,
     classify_url,
     normalise,
+    quote_entry,
 )
 from scanner.pip_args import install_arguments
 
@@ -224,7 +225,7 @@ def _requirement(
         requirement = Requirement(entry)
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0]
-        manifest.errors.append((path, line, f"invalid requirement {entry!r}: {reason}"))
+        manifest.errors.append((path, line, f"invalid requirement {quote_entry(entry)}: {reason}"))
         return None
     pin, version = classify_requirement(requirement, hashes)
     return Dependency(

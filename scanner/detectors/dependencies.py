@@ -77,7 +77,9 @@ class DependenciesDetector(Detector):
             path, line, message = trouble[0]
             where = f"line {line}" if path == source.path else f"{path}:{line}"
             more = f" (and {len(trouble) - 1} more)" if len(trouble) > 1 else ""
-            raise ParseError(f"{where}: {message}{more}", line if path == source.path else None)
+            raise ParseError(
+                redact_url(f"{where}: {message}{more}"), line if path == source.path else None
+            )
 
     @staticmethod
     def _reports(source: SourceFile, path: str) -> bool:
