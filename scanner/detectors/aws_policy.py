@@ -130,6 +130,26 @@ def _principals(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return (("AWS", strings(value)),)
 
 
+def branches(value: Any) -> list[Any]:
+    """CloudFormation ``Fn::If`` expanded into both outcomes, ``AWS::NoValue`` dropped: a
+    conditional statement, rule or policy is checked as if each condition could hold."""
+    if isinstance(value, dict) and len(value) == 1:
+        if "Fn::If" in value:
+            args = value["Fn::If"]
+            if isinstance(args, list) and len(args) == 3:
+                return [*branches(args[1]), *branches(args[2])]
+        if value.get("Ref") == "AWS::NoValue":
+            return []
+    return [value]
+
+
+def expand(items: Any) -> list[Any]:
+    """A list's items with conditional items expanded (see ``branches``)."""
+    if not isinstance(items, list):
+        return []
+    return [outcome for item in items for outcome in branches(item)]
+
+
 def _is_intrinsic(value: dict[Any, Any]) -> bool:
     return len(value) == 1 and str(next(iter(value))).startswith(("Fn::", "Ref"))
 
@@ -141,15 +161,14 @@ def _line(value: Any, default: int) -> int:
 
 def statements_from_document(document: Any, line: int) -> list[Statement]:
     """Statements of a parsed policy document; unknown shapes give an empty list."""
-    if not isinstance(document, dict):
-        return []
+    documents = [d for d in branches(document) if isinstance(d, dict)]
+    if len(documents) != 1 or documents[0] is not document:
+        return [s for d in documents for s in statements_from_document(d, line)]
     raw = document.get("Statement")
     if isinstance(raw, dict):
         raw = [raw]
-    if not isinstance(raw, list):
-        return []
     result = []
-    for item in raw:
+    for item in expand(raw):
         if not isinstance(item, dict):
             continue
         condition = item.get("Condition")

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.detectors.interface import Detector
+from scanner.masking import redact_url
 from scanner.model import FileKind, Finding, Severity, content_digest
 from scanner.source import ParseError, SourceFile
 from scanner.yaml_lines import LineDict, LineList
@@ -123,6 +124,13 @@ class _ScriptLine:
     text: str
 
 
+def _line_containing(source: SourceFile, start: int, text: str, window: int = 400) -> int | None:
+    for number in range(max(1, start), min(len(source.lines), start + window) + 1):
+        if text in source.lines[number - 1]:
+            return number
+    return None
+
+
 def _script_lines(source: SourceFile, start: int, script: str) -> list[_ScriptLine]:
     """Map each line of a YAML scalar to its file line, searching forward from ``start``."""
     result: list[_ScriptLine] = []
@@ -136,6 +144,10 @@ def _script_lines(source: SourceFile, start: int, script: str) -> list[_ScriptLi
                 if needle in source.lines[number - 1]:
                     found = number
                     break
+        if found is None and needle:
+            # A folded scalar (`run: >`) joins several file lines into one: it starts at
+            # the first line that opens it.
+            found = _line_containing(source, cursor, needle.split(" ", 1)[0])
         line = found if found is not None else cursor
         result.append(_ScriptLine(line, piece))
         cursor = max(cursor, line)
@@ -570,12 +582,14 @@ class _JobContext:
                 untrusted = _UNTRUSTED_CONTEXT.search(expression)
                 if untrusted is None:
                     continue
+                # In a folded script the expression may sit a few file lines further on.
+                at = _line_containing(self.source, entry.line, match.group(0), 50) or entry.line
                 yield _finding(
                     self.source, "QG-CI-006",
                     f"{label}: {untrusted.group(0)} is pasted into the {where} script with "
                     "${{ }}; anyone who can open an issue or pull request can run commands. "
                     "Pass it through env: and quote the variable",
-                    entry.line, f"{self.job_id}:{where}:{expression}",
+                    at, f"{self.job_id}:{where}:{expression}",
                     evidence="${{ " + expression + " }}",
                 )
 
@@ -719,7 +733,7 @@ class _GitLabPipeline:
             if not isinstance(entry, dict):
                 continue
             if "remote" in entry:
-                url = str(entry["remote"])
+                url = redact_url(str(entry["remote"]))
                 yield _finding(
                     self.source, "QG-CI-004",
                     f"include: remote {url} pulls pipeline code from a URL with no integrity "

@@ -55,6 +55,13 @@ def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
+def _intrinsic(value: Any) -> bool:
+    """A value decided at deploy time (``!If``, ``!Ref`` a parameter, ``!FindInMap`` …)."""
+    return isinstance(value, dict) and len(value) == 1 and str(next(iter(value))).startswith(
+        ("Fn::", "Ref")
+    )
+
+
 def _ref(value: Any) -> str | None:
     """The logical id a value points at (``Ref``, ``Fn::GetAtt``, ``Fn::Sub "${Id...}"``)."""
     if isinstance(value, dict) and len(value) == 1:
@@ -226,7 +233,9 @@ class _Template:
                         )
                         break
             block = props.get("PublicAccessBlockConfiguration")
-            if not isinstance(block, dict):
+            if _intrinsic(block):
+                pass  # chosen by a condition or parameter: no claim either way
+            elif not isinstance(block, dict):
                 facts.public_access_block_missing = list(_PAB_FLAGS)
             else:
                 missing = [flag for flag in _PAB_FLAGS if not _truthy(block.get(flag))]
@@ -274,7 +283,7 @@ class _Template:
         for logical_id, props in self.of("AWS::KMS::Key"):
             spec = expression_text(props.get("KeySpec", "SYMMETRIC_DEFAULT"))
             rotation = props.get("EnableKeyRotation")
-            if spec == "SYMMETRIC_DEFAULT" and not _truthy(rotation):
+            if spec == "SYMMETRIC_DEFAULT" and not _truthy(rotation) and not _intrinsic(rotation):
                 state = "is false" if rotation is not None else "is not set (default false)"
                 yield Issue(
                     "QG-IAC-007", self.at(logical_id, "Properties", "EnableKeyRotation"),
@@ -309,10 +318,11 @@ class _Template:
         for resource_type in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
             for logical_id, props in self.of(resource_type):
                 inline = props.get("Policies")
-                for index, item in enumerate(inline if isinstance(inline, list) else []):
-                    if isinstance(item, dict):
-                        yield logical_id, resource_type, item.get("PolicyDocument"), (
-                            "Properties", "Policies", index, "PolicyDocument")
+                for index, entry in enumerate(inline if isinstance(inline, list) else []):
+                    for item in policy.branches(entry):
+                        if isinstance(item, dict):
+                            yield logical_id, resource_type, item.get("PolicyDocument"), (
+                                "Properties", "Policies", index, "PolicyDocument")
 
     def _identity(self) -> Iterator[Issue]:
         for logical_id, _type, document, path in self._policy_documents():
@@ -362,7 +372,7 @@ class _Template:
         inline = props.get("Policies")
         documents.extend(
             (f"{logical_id} inline policy", item.get("PolicyDocument"))
-            for item in (inline if isinstance(inline, list) else [])
+            for item in policy.expand(inline)
             if isinstance(item, dict)
         )
         for resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
@@ -457,10 +467,11 @@ class _Template:
     def _ingress(self) -> Iterator[Issue]:
         for logical_id, props in self.of("AWS::EC2::SecurityGroup"):
             rules = props.get("SecurityGroupIngress")
-            for index, rule in enumerate(rules if isinstance(rules, list) else []):
-                if isinstance(rule, dict):
-                    yield from self._rule(logical_id, rule,
-                                          ("Properties", "SecurityGroupIngress", index))
+            for index, entry in enumerate(rules if isinstance(rules, list) else []):
+                for rule in policy.branches(entry):
+                    if isinstance(rule, dict):
+                        yield from self._rule(logical_id, rule,
+                                              ("Properties", "SecurityGroupIngress", index))
         for logical_id, props in self.of("AWS::EC2::SecurityGroupIngress"):
             yield from self._rule(logical_id, props, ("Properties",))
 

@@ -55,6 +55,7 @@ from scanner.detectors.tf_parse import (
     MAX_HCL_CHARS,
     Block,
     Call,
+    Expr,
     HclFile,
     parse_terraform,
     references,
@@ -122,6 +123,11 @@ def _nested(block: Block, block_type: str) -> list[Block]:
 
 def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _unknown(value: Any) -> bool:
+    """A value Terraform computes (variable, reference, function call, conditional)."""
+    return isinstance(value, Expr | Call) or (isinstance(value, str) and "${" in value)
 
 
 def _falsy(value: Any) -> bool:
@@ -383,7 +389,7 @@ class _Checks:
             if isinstance(logging.get("target_bucket"), str):
                 log_targets.add(str(logging.get("target_bucket")))
         for bucket in m.of("aws_s3_bucket"):
-            for inline in bucket.children("logging"):
+            for inline in _nested(bucket, "logging"):
                 log_targets.update(references(inline.get("target_bucket")))
                 if isinstance(inline.get("target_bucket"), str):
                     log_targets.add(str(inline.get("target_bucket")))
@@ -403,19 +409,19 @@ class _Checks:
             if not account_pab:
                 self._s3_public_access_block(bucket, facts)
             self._s3_versioning(bucket, facts)
-            facts.logging = trail_s3_events or bool(bucket.children("logging")) or bool(
+            facts.logging = trail_s3_events or bool(_nested(bucket, "logging")) or bool(
                 m.linked("aws_s3_bucket_logging", "bucket", bucket)
             )
             facts.logging_exempt = bucket.address in log_targets or (
                 bool(name_text) and name_text in log_targets
             ) or bucket.get("acl") == "log-delivery-write"
-            facts.lifecycle = bool(bucket.children("lifecycle_rule")) or bool(
+            facts.lifecycle = bool(_nested(bucket, "lifecycle_rule")) or bool(
                 m.linked("aws_s3_bucket_lifecycle_configuration", "bucket", bucket)
             )
             yield from storage_issues(facts)
 
     def _s3_encryption(self, bucket: Block, facts: StorageFacts) -> None:
-        configs: list[Block] = list(bucket.children("server_side_encryption_configuration"))
+        configs: list[Block] = list(_nested(bucket, "server_side_encryption_configuration"))
         configs.extend(
             self.m.linked("aws_s3_bucket_server_side_encryption_configuration", "bucket", bucket)
         )
@@ -482,14 +488,18 @@ class _Checks:
             facts.public_access_block_missing = list(_PAB_FLAGS)
             return
         block = blocks[0]
-        missing = [flag for flag in _PAB_FLAGS if not _truthy(block.get(flag))]
+        missing = [
+            flag for flag in _PAB_FLAGS
+            if not _truthy(block.get(flag)) and not _unknown(block.get(flag))
+        ]
         if missing:
             facts.public_access_block_missing = missing
             facts.public_access_block_at = _at(block)
 
     def _s3_versioning(self, bucket: Block, facts: StorageFacts) -> None:
-        for inline in bucket.children("versioning"):
-            facts.versioning = _truthy(inline.get("enabled"))
+        for inline in _nested(bucket, "versioning"):
+            enabled = inline.get("enabled")
+            facts.versioning = True if _unknown(enabled) else _truthy(enabled)
             facts.versioning_at = None if facts.versioning else _at(inline)
         for block in self.m.linked("aws_s3_bucket_versioning", "bucket", bucket):
             for config in block.children("versioning_configuration"):
@@ -638,7 +648,9 @@ class _Checks:
             spec = text_of(key.get("customer_master_key_spec") or key.get("key_spec") or
                            "SYMMETRIC_DEFAULT")
             rotation = key.get("enable_key_rotation")
-            if spec == "SYMMETRIC_DEFAULT" and not _truthy(rotation):
+            if _unknown(rotation):
+                pass  # set from a variable or expression: not knowable here, so no claim
+            elif spec == "SYMMETRIC_DEFAULT" and not _truthy(rotation):
                 state = "is false" if rotation is not None else "is not set (default false)"
                 yield Issue(
                     "QG-IAC-007", _at(key, "enable_key_rotation"),
@@ -962,13 +974,13 @@ class _Checks:
         if not open_sources:
             return
         protocol = text_of(rule.get(protocol_key, "tcp")).lower()
-        low, high = rule.get("from_port"), rule.get("to_port")
+        low, high = _port(rule.get("from_port")), _port(rule.get("to_port"))
         if protocol in {"-1", "all"}:
             spans = [(0, 65535)]
-        elif isinstance(low, int) and isinstance(high, int):
+        elif low is not None and high is not None:
             spans = [(low, high)]
         else:
-            spans = [(0, 65535)]
+            spans = [(0, 65535)]  # unknown (a variable): assume the worst, say which
         attribute = "cidr_blocks" if "cidr_blocks" in rule.attributes else (
             "ipv6_cidr_blocks" if "ipv6_cidr_blocks" in rule.attributes else
             ("cidr_ipv4" if "cidr_ipv4" in rule.attributes else "cidr_ipv6")
@@ -1038,6 +1050,17 @@ def _trail_selectors(trail: Block) -> list[Any]:
         for block in selector.walk():
             found.extend(block.attributes.values())
     return found
+
+
+def _port(value: Any) -> int | None:
+    """A port number written as a number or a numeric string (Terraform accepts both)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def _port_spans(ports: Iterable[str]) -> list[tuple[int, int]]:

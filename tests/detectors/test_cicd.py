@@ -352,3 +352,19 @@ def test_docker_action_image_pinning(image: str, should_flag: bool) -> None:
 
 def test_action_yml_without_runs_is_not_an_action() -> None:
     assert classify("action.yml", "name: x\ndescription: not an action\n") is FileKind.YAML
+
+
+def test_injection_in_a_folded_run_script_points_at_its_own_line() -> None:
+    text = (
+        "on: pull_request_target\n"          # 1
+        "permissions: {}\n"                  # 2
+        "jobs:\n"                            # 3
+        "  greet:\n"                         # 4
+        "    runs-on: ubuntu-latest\n"       # 5
+        "    steps:\n"                       # 6
+        "      - run: >\n"                   # 7
+        "          echo building\n"          # 8
+        "          ${{ github.head_ref }}\n"  # 9
+    )
+    found = [f for f in scan(WORKFLOW, text) if f.rule_id == "QG-CI-006"]
+    assert [f.line for f in found] == [9]

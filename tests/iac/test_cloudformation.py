@@ -353,3 +353,63 @@ def test_unquoted_placeholders_are_a_parse_error() -> None:
     with pytest.raises(ParseError, match="placeholders") as info:
         scan(template)
     assert info.value.line == 6
+
+
+# --- conditions (Fn::If) and deploy-time values ----------------------------------------------
+
+CONDITIONS = 'Conditions:\n  IsProd: !Equals [!Ref Env, prod]\n'
+
+
+def test_conditional_ingress_and_policy_are_checked_in_both_branches() -> None:
+    found = scan(HEADER.replace("Resources:\n", CONDITIONS + "Resources:\n") + """\
+  Sg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: runners
+      SecurityGroupIngress:
+        - !If
+          - IsProd
+          - {CidrIp: 0.0.0.0/0, IpProtocol: tcp, FromPort: 22, ToPort: 22}
+          - !Ref AWS::NoValue
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}
+      Policies:
+        - !If
+          - IsProd
+          - PolicyName: all
+            PolicyDocument:
+              Statement:
+                - {Effect: Allow, Action: "*", Resource: "*"}
+          - !Ref AWS::NoValue
+""")
+    assert {"QG-IAC-015", "QG-IAC-009"} <= rules(found)
+
+
+@pytest.mark.parametrize(
+    "rotation", ["!If [IsProd, true, false]", "!Ref RotateKeys"],
+)
+def test_rotation_decided_at_deploy_time_is_not_claimed_false(rotation: str) -> None:
+    found = scan(HEADER.replace("Resources:\n", CONDITIONS + "Resources:\n") + f"""\
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: {rotation}
+""")
+    assert "QG-IAC-007" not in rules(found)
+
+
+def test_conditional_public_access_block_is_not_claimed_incomplete() -> None:
+    bucket = GOVERNED_BUCKET.replace(
+        "      PublicAccessBlockConfiguration:\n        BlockPublicAcls: true\n"
+        "        BlockPublicPolicy: true\n        IgnorePublicAcls: true\n"
+        "        RestrictPublicBuckets: true\n",
+        "      PublicAccessBlockConfiguration: !If [IsProd, !Ref AWS::NoValue, "
+        "{BlockPublicAcls: true}]\n",
+    )
+    assert "!If" in bucket
+    found = scan(HEADER.replace("Resources:\n", CONDITIONS + "Resources:\n") + bucket + TRAIL)
+    assert "QG-IAC-004" not in rules(found)

@@ -790,3 +790,60 @@ def test_module_source_credentials_are_redacted(tmp_path: Path) -> None:
     [finding] = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-020"]
     assert "s3cr3t-t0ken" not in finding.message + (finding.evidence or "")
     assert "***@git.example.com" in (finding.evidence or "")
+
+
+# --- values Terraform computes, dynamic blocks, string ports ------------------------------------
+
+
+def test_dynamic_blocks_count_as_configured(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": """
+        resource "aws_s3_bucket" "b" {
+          bucket = "b"
+          dynamic "logging" {
+            for_each = var.log_bucket == null ? [] : [1]
+            content {
+              target_bucket = var.log_bucket
+            }
+          }
+          dynamic "server_side_encryption_configuration" {
+            for_each = [1]
+            content {
+              rule {
+                apply_server_side_encryption_by_default {
+                  sse_algorithm = "aws:kms"
+                }
+              }
+            }
+          }
+        }
+    """})
+    found = rules(scan_module(tmp_path))
+    assert "QG-IAC-006" not in found and "QG-IAC-001" not in found
+
+
+@pytest.mark.parametrize(
+    ("rotation", "should_flag"),
+    [("true", False), ("false", True), (None, True), ("var.enable_rotation", False),
+     ('local.prod ? true : false', False)],
+)
+def test_key_rotation_only_claimed_when_known(
+    tmp_path: Path, rotation: str | None, should_flag: bool
+) -> None:
+    setting = f"  enable_key_rotation = {rotation}\n" if rotation else ""
+    write_module(tmp_path, {"main.tf": f'resource "aws_kms_key" "k" {{\n{setting}}}\n'})
+    assert ("QG-IAC-007" in rules(scan_module(tmp_path))) is should_flag
+
+
+def test_ports_written_as_strings(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": """
+        resource "aws_security_group" "web" {
+          ingress {
+            from_port   = "443"
+            to_port     = "443"
+            protocol    = "tcp"
+            cidr_blocks = ["0.0.0.0/0"]
+          }
+        }
+    """})
+    [finding] = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-015"]
+    assert "port(s) 443" in finding.message and finding.severity is Severity.MEDIUM
