@@ -105,6 +105,12 @@ class Module:
             value = block.get(attribute)
             if target.address in references(value) or (isinstance(value, str) and value in names):
                 found.append(block)
+            elif "each." in text_of(value) and target.address in references(
+                block.get("for_each")
+            ):
+                # for_each = aws_s3_bucket.results / bucket = each.value.id: one companion
+                # per bucket of a for_each (or this one bucket).
+                found.append(block)
         return found
 
 

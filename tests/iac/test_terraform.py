@@ -847,3 +847,19 @@ def test_ports_written_as_strings(tmp_path: Path) -> None:
     """})
     [finding] = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-015"]
     assert "port(s) 443" in finding.message and finding.severity is Severity.MEDIUM
+
+
+def test_companion_resources_created_with_for_each_are_linked(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": bucket_module(encryption="""
+        resource "aws_s3_bucket_server_side_encryption_configuration" "results" {
+          for_each = aws_s3_bucket.results
+          bucket   = each.value.id
+          rule {
+            apply_server_side_encryption_by_default {
+              sse_algorithm     = "aws:kms"
+              kms_master_key_id = aws_kms_key.results.arn
+            }
+          }
+        }
+    """)})
+    assert scan_module(tmp_path) == []
