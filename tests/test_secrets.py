@@ -44,6 +44,8 @@ def scan(name: str, text: str) -> list[tuple[str, int | None]]:
         ("a.py", f'os.environ.get("QISKIT_IBM_TOKEN", "{GENERIC}")', "QG-SEC-016"),
         ("settings.yaml", f"client_secret: {GENERIC}", "QG-SEC-013"),
         ("Dockerfile", f"ENV IONQ_API_KEY={IONQ_KEY}", "QG-SEC-008"),
+        ("main.tf", f'  dsn = "postgres://qjobs:{GENERIC[:12]}@results-db.internal:5432/jobs"', "QG-SEC-017"),
+        ("k8s.yaml", f"  REDIS_URL: redis://:{GENERIC[:10]}@cache:6379/0", "QG-SEC-017"),
         ("a.py", "-----BEGIN RSA PRIVATE KEY-----\n" + "A" * 8 + GENERIC * 3 + "\n-----END RSA PRIVATE KEY-----", "QG-SEC-012"),
     ],
 )
@@ -57,6 +59,10 @@ def test_real_looking_credentials_are_flagged(name: str, payload: str, rule: str
     [
         ("a.py", 'service = QiskitRuntimeService(channel="ibm_quantum_platform", token="<your-token>")'),
         ("a.py", 'token = os.environ["QISKIT_IBM_TOKEN"]'),
+        ("a.py", 'dsn = f"postgresql://{user}:{password}@{host}/jobs"'),
+        ("a.yaml", "url: postgres://app:${DB_PASSWORD}@db/jobs"),
+        ("a.yaml", "broker: amqp://guest:guest@localhost:5672//"),
+        ("a.md", "postgres://user:<password>@host/db"),
         ("a.py", 'token = os.environ.get("QISKIT_IBM_TOKEN")'),
         ("a.py", 'token = os.getenv("IONQ_API_KEY", "")'),
         ("a.py", "api_key = load_key_from_vault(name)"),

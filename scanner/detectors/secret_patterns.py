@@ -145,6 +145,21 @@ PATTERNS: tuple[SecretPattern, ...] = (
         ),
         group=1,
     ),
+    SecretPattern(
+        # postgres://svc:Pa55word@db…, amqp://…, https://user:token@git…: the password part.
+        # Format strings and variables (`{pw}`, `%s`, `$PW`) are not literals.
+        "QG-SEC-017",
+        "password in a connection URL",
+        # Services on the developer's own machine (localhost) are left out: their
+        # passwords are local defaults, not shared credentials.
+        re.compile(
+            r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"<>{}$%]{0,64}:"
+            r"([^\s/@'\"<>{}$%]{4,128})@(?!localhost\b|127\.0\.0\.1\b|0\.0\.0\.0\b)[a-z0-9]",
+            re.I,
+        ),
+        group=1,
+        confidence=Confidence.MEDIUM,
+    ),
 )
 
 # Names that make an assignment credential-like; the value must then be high-entropy.
