@@ -17,6 +17,9 @@ CREDENTIAL_SAVE_CALL = re.compile(
 )
 
 _CODE_KINDS = frozenset({FileKind.PYTHON})
+# Languages where a literal is always quoted, so an unquoted right-hand side is an
+# expression (`password = random_password.db.result`, `token = var.token`).
+_QUOTED_LITERAL_KINDS = _CODE_KINDS | {FileKind.TERRAFORM}
 
 
 def secret_finding(
@@ -66,7 +69,7 @@ class SecretsDetector(Detector):
                 line=1,
                 content_hash=content_digest(source.text),
             )
-        quoted_only = source.kind in _CODE_KINDS
+        quoted_only = source.kind in _QUOTED_LITERAL_KINDS
         for match in find_secrets(source.text, quoted_only=quoted_only):
             yield secret_finding(source, match, line=source.line_of(match.start))
         if source.kind in _CODE_KINDS:

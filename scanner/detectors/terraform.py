@@ -46,6 +46,7 @@ from scanner.detectors.iac_common import (
     Issue,
     Located,
     StorageFacts,
+    literal_secret,
     storage_issues,
     tier_from_tags,
     to_finding,
@@ -61,7 +62,7 @@ from scanner.detectors.tf_parse import (
     references,
     text_of,
 )
-from scanner.masking import redact_url
+from scanner.masking import mask, redact_url
 from scanner.model import FileKind, Finding, Severity, content_digest
 from scanner.source import ParseError, SourceFile
 
@@ -80,6 +81,7 @@ class Module:
         self.data: dict[str, list[Block]] = {}
         self.providers: list[Block] = []
         self.module_calls: list[Block] = []
+        self.variables: list[Block] = []
         self.by_address: dict[str, Block] = {}
         for name in sorted(files):
             for block in files[name].blocks:
@@ -93,6 +95,8 @@ class Module:
                     self.providers.append(block)
                 elif block.type == "module":
                     self.module_calls.append(block)
+                elif block.type == "variable":
+                    self.variables.append(block)
 
     def of(self, resource_type: str) -> list[Block]:
         return self.resources.get(resource_type, [])
@@ -146,6 +150,18 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+# Attribute and variable names that hold credentials in Terraform (narrower than for env
+# variables: `key` alone is an S3 object key, `kms_key_id` an identifier).
+_TF_SECRET_NAME = re.compile(
+    r"(password|passwd|passphrase|secret|token|api_?key|access_?key|private_?key|"
+    r"connection_?string|auth_?key|sas_?key)",
+    re.I,
+)
+_TF_NOT_SECRET = re.compile(
+    r"(_arn|_id|_ids|_name|_version|_enabled|_rotation|_length|_lifetime|_ttl|_type|_path|"
+    r"_file|_count|_policy|_wo_version|_prefix|_url|_uri|_location|_key_vault)$|^(enable|use)_",
+    re.I,
+)
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _REGISTRY_SOURCE = re.compile(r"^([a-z0-9.-]+\.[a-z]{2,}/)?[\w-]+/[\w-]+/[\w-]+$", re.I)
 _GIT_PREFIXES = ("git::", "git@", "github.com/", "bitbucket.org/", "gitlab.com/")
@@ -306,6 +322,42 @@ class _Checks:
         yield from self._public_endpoints()
         yield from self._quantum_workspaces()
         yield from self._module_sources()
+        yield from self._literal_secrets()
+
+    # secrets -----------------------------------------------------------------------------------
+
+    def _literal_secrets(self) -> Iterator[Issue]:
+        """Passwords and tokens written into the configuration: they land in the repository
+        and, in plain text, in every state file and plan."""
+        for variable in self.m.variables:
+            name = variable.labels[0] if variable.labels else ""
+            default = variable.get("default")
+            if _TF_SECRET_NAME.search(name) and not _TF_NOT_SECRET.search(name) and (
+                literal_secret(default) and len(str(default)) >= 6
+            ):
+                yield self._secret_issue(f"variable \"{name}\"", variable, "default", default)
+        for blocks in self.m.resources.values():
+            for resource in blocks:
+                for block in resource.walk():
+                    for attribute, entry in block.attributes.items():
+                        if not _TF_SECRET_NAME.search(attribute) or _TF_NOT_SECRET.search(
+                            attribute
+                        ):
+                            continue
+                        if literal_secret(entry.value) and len(str(entry.value)) >= 6:
+                            yield self._secret_issue(
+                                f"{resource.address} {attribute}", block, attribute, entry.value
+                            )
+
+    @staticmethod
+    def _secret_issue(what: str, block: Block, attribute: str, value: Any) -> Issue:
+        masked = mask(str(value))
+        return Issue(
+            "QG-IAC-021", _at(block, attribute),
+            f"{what} holds a literal secret; it is stored in plain text in the repository, "
+            "plans and state",
+            f"secret:{what}:{masked}", evidence=f"{attribute} = {masked}",
+        )
 
     # supply chain ------------------------------------------------------------------------------
 

@@ -863,3 +863,60 @@ def test_companion_resources_created_with_for_each_are_linked(tmp_path: Path) ->
         }
     """)})
     assert scan_module(tmp_path) == []
+
+
+# --- literal secrets (QG-IAC-021) ------------------------------------------------------------
+
+SECRET = "Qj0bs-Pr0d-" + "x7Kp2"
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        (f'variable "db_password" {{\n  default = "{SECRET}"\n}}\n', 2),
+        (f'resource "aws_db_instance" "r" {{\n  engine = "postgres"\n  password = "{SECRET}"\n}}\n',
+         3),
+        ('resource "azurerm_linux_virtual_machine" "vm" {\n  os_profile {\n'
+         f'    admin_password = "{SECRET}"\n  }}\n}}\n', 3),
+    ],
+)
+def test_literal_secrets_are_flagged_and_masked(tmp_path: Path, body: str, line: int) -> None:
+    write_module(tmp_path, {"main.tf": body})
+    found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-021"]
+    assert [f.line for f in found] == [line]
+    assert SECRET not in found[0].message + (found[0].evidence or "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'variable "db_password" {\n  type = string\n  sensitive = true\n}\n',
+        'variable "token_lifetime" {\n  default = "3600s"\n}\n',
+        'resource "aws_db_instance" "r" {\n  password = random_password.db.result\n}\n',
+        'resource "aws_db_instance" "r" {\n  password = var.db_password\n}\n',
+        'resource "aws_db_instance" "r" {\n  manage_master_user_password = true\n}\n',
+        'resource "aws_s3_object" "o" {\n  key = "results/summary-2026.json"\n}\n',
+        'resource "aws_secretsmanager_secret" "s" {\n  name = "qjobs/db-password"\n}\n',
+    ],
+)
+def test_references_and_non_secrets_are_not_flagged(tmp_path: Path, body: str) -> None:
+    write_module(tmp_path, {"main.tf": body})
+    assert "QG-IAC-021" not in rules(scan_module(tmp_path))
+
+
+def test_terraform_expressions_are_not_literal_secrets_for_the_secrets_detector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from scanner.cli import main
+
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_db_instance" "r" {\n'
+        "  password = random_password.db.result\n"
+        "  admin_password = var.admin_password_for_the_cluster\n"
+        "}\n"
+    )
+    main(["scan", str(tmp_path), "--format", "json", "--no-engines", "--fail-on", "none"])
+    doc = json.loads(capsys.readouterr().out)
+    assert [f["rule_id"] for f in doc["findings"] if f["rule_id"].startswith("QG-SEC")] == []

@@ -26,3 +26,9 @@ module "lab_network" {
   source = "git::https://git.example.com/lab/tf-net.git"
   cidr   = "10.40.0.0/16"
 }
+
+# "Temporary" until the secrets manager is set up.
+variable "results_db_password" {
+  type    = string
+  default = "Braket-Results-2026!"
+}
