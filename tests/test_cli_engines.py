@@ -115,3 +115,18 @@ def test_without_a_database_the_scan_says_so_once_and_is_not_an_error(
     notices = [n for n in doc["notices"] if "vulnerab" in n.lower()]
     assert len(notices) == 1
     assert doc["scan_errors"] == []
+
+
+def test_generic_secret_rule_yields_to_the_specific_iac_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: runner\ndata:\n"
+        "  DB_PASSWORD: Qj0bs-Pr0d-x7Kp2\n"
+    )
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM python:3.12-slim@sha256:{'a' * 64}\nENV DB_PASSWORD=Qj0bs-Pr0d-x7Kp2\nUSER 1000\n"
+    )
+    doc = scan_json(capsys, str(tmp_path), "--no-engines")
+    assert rules_at(doc, "cm.yaml") == {6: {"QG-K8S-005"}}
+    assert rules_at(doc, "Dockerfile") == {2: {"QG-DKR-002"}}

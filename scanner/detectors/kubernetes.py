@@ -121,6 +121,8 @@ class _Manifest:
                     yield from self._pod(label, spec)
             elif kind == "Secret":
                 yield from self._secret(label, obj, metadata)
+            elif kind == "ConfigMap":
+                yield from self._config_map(label, obj)
             elif kind == "ClusterRole":
                 yield from self._cluster_role(label, obj, name, bound)
             elif kind == "ClusterRoleBinding":
@@ -305,6 +307,25 @@ class _Manifest:
                 f"{label}:literal:{','.join(sorted(keys))}",
                 evidence=f"keys: {shown}"[:160],
             )
+
+    def _config_map(self, label: str, obj: LineDict) -> Iterator[Issue]:
+        """ConfigMaps are plain configuration: readable by anyone with `get configmaps`,
+        shown in dashboards and logs. A credential there is not even treated as a Secret."""
+        data = obj.get("data")
+        if not isinstance(data, LineDict):
+            return
+        for key, value in data.items():
+            if not isinstance(key, str) or not secret_name(key):
+                continue
+            if literal_secret(value) and not _placeholder(value) and "\n" not in str(value):
+                masked = mask(str(value))
+                yield Issue(
+                    "QG-K8S-005", Located("", data.line_of(key)),
+                    f"{label}: key {key} holds a literal credential in a ConfigMap, which is "
+                    "not secret storage; move it to a Secret fed from a secret manager",
+                    f"{label}:configmap:{key}:{masked}",
+                    evidence=f"{key}={masked}",
+                )
 
     def _cluster_bound_roles(self) -> dict[str, int]:
         """ClusterRole name -> line of a ClusterRoleBinding in this file that binds it."""

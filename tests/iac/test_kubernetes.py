@@ -327,3 +327,22 @@ def test_malformed_yaml_is_a_parse_error() -> None:
     with pytest.raises(ParseError) as info:
         scan("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n")
     assert info.value.line is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "should_flag"),
+    [
+        ("  DB_PASSWORD: Qj0bs-Pr0d-x7Kp2\n", True),
+        ("  QISKIT_IBM_TOKEN: not-a-real-but-literal-7Hq2\n", True),
+        ("  DB_PASSWORD_FILE: /var/run/secrets/db\n", False),
+        ("  LOG_LEVEL: debug\n  SHOTS: '4096'\n", False),
+        ("  API_KEY: ${API_KEY}\n", False),
+    ],
+)
+def test_credentials_in_config_maps(data: str, should_flag: bool) -> None:
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: runner\ndata:\n" + data
+    found = [f for f in scan(manifest) if f.rule_id == "QG-K8S-005"]
+    assert bool(found) is should_flag
+    if found:
+        assert found[0].line == 6
+        assert "Pr0d" not in (found[0].evidence or "") + found[0].message
