@@ -125,7 +125,7 @@ def _principals(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return ()
     if isinstance(value, str):
         return (("*", ("*",)),) if value.strip() == "*" else (("AWS", (value,)),)
-    if isinstance(value, dict) and not _is_intrinsic(value):
+    if isinstance(value, dict) and not is_intrinsic(value):
         return tuple((str(kind), strings(ids)) for kind, ids in value.items())
     return (("AWS", strings(value)),)
 
@@ -150,8 +150,11 @@ def expand(items: Any) -> list[Any]:
     return [outcome for item in items for outcome in branches(item)]
 
 
-def _is_intrinsic(value: dict[Any, Any]) -> bool:
-    return len(value) == 1 and str(next(iter(value))).startswith(("Fn::", "Ref"))
+def is_intrinsic(value: Any) -> bool:
+    """A CloudFormation value decided at deploy time (``!If``, ``!Ref``, ``!FindInMap`` …)."""
+    return isinstance(value, dict) and len(value) == 1 and str(next(iter(value))).startswith(
+        ("Fn::", "Ref")
+    )
 
 
 def _line(value: Any, default: int) -> int:

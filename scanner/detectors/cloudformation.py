@@ -27,11 +27,13 @@ from scanner.detectors.iac_common import (
     Issue,
     Located,
     StorageFacts,
+    as_int,
     check_size,
     contains_text,
     storage_issues,
     tier_from_tags,
     to_finding,
+    truthy,
     yaml_hazards,
 )
 from scanner.detectors.interface import Detector
@@ -49,17 +51,6 @@ _OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 _ADMIN_PORTS = frozenset({22, 23, 3389, 5432, 3306, 1433, 6379, 27017, 9200, 5601, 8888, 2375,
                           2376, 6443, 10250})
 _SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def _intrinsic(value: Any) -> bool:
-    """A value decided at deploy time (``!If``, ``!Ref`` a parameter, ``!FindInMap`` …)."""
-    return isinstance(value, dict) and len(value) == 1 and str(next(iter(value))).startswith(
-        ("Fn::", "Ref")
-    )
 
 
 def _ref(value: Any) -> str | None:
@@ -87,16 +78,6 @@ def _refs(value: Any) -> set[str]:
         return {r for item in value for r in _refs(item)}
     single = _ref(value)
     return {single} if single else set()
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
 
 
 class _Locator:
@@ -233,12 +214,12 @@ class _Template:
                         )
                         break
             block = props.get("PublicAccessBlockConfiguration")
-            if _intrinsic(block):
+            if policy.is_intrinsic(block):
                 pass  # chosen by a condition or parameter: no claim either way
             elif not isinstance(block, dict):
                 facts.public_access_block_missing = list(_PAB_FLAGS)
             else:
-                missing = [flag for flag in _PAB_FLAGS if not _truthy(block.get(flag))]
+                missing = [flag for flag in _PAB_FLAGS if not truthy(block.get(flag))]
                 if missing:
                     facts.public_access_block_missing = missing
                     facts.public_access_block_at = self.at(
@@ -283,7 +264,8 @@ class _Template:
         for logical_id, props in self.of("AWS::KMS::Key"):
             spec = expression_text(props.get("KeySpec", "SYMMETRIC_DEFAULT"))
             rotation = props.get("EnableKeyRotation")
-            if spec == "SYMMETRIC_DEFAULT" and not _truthy(rotation) and not _intrinsic(rotation):
+            decided_later = policy.is_intrinsic(rotation)  # !If / !Ref: no claim
+            if spec == "SYMMETRIC_DEFAULT" and not truthy(rotation) and not decided_later:
                 state = "is false" if rotation is not None else "is not set (default false)"
                 yield Issue(
                     "QG-IAC-007", self.at(logical_id, "Properties", "EnableKeyRotation"),
@@ -449,7 +431,7 @@ class _Template:
 
     def _retention(self) -> Iterator[Issue]:
         for logical_id, props in self.of("AWS::Logs::LogGroup"):
-            days = _int(props.get("RetentionInDays"))
+            days = as_int(props.get("RetentionInDays"))
             if "RetentionInDays" not in props:
                 yield Issue(
                     "QG-IAC-014", self.at(logical_id),
@@ -486,7 +468,7 @@ class _Template:
             return
         key, source = sources[0]
         protocol = str(rule.get("IpProtocol", "tcp")).lower()
-        low, high = _int(rule.get("FromPort")), _int(rule.get("ToPort"))
+        low, high = as_int(rule.get("FromPort")), as_int(rule.get("ToPort"))
         if protocol in {"-1", "all"} or low is None or high is None or low < 0:
             low, high = 0, 65535
         everything = low <= 1 and high >= 65535
@@ -513,7 +495,7 @@ class _Template:
                     f"{logical_id}:direct-internet",
                 )
         for logical_id, props in self.of("AWS::RDS::DBInstance"):
-            if _truthy(props.get("PubliclyAccessible")):
+            if truthy(props.get("PubliclyAccessible")):
                 yield Issue(
                     "QG-IAC-016", self.at(logical_id, "Properties", "PubliclyAccessible"),
                     f"Database {logical_id} is PubliclyAccessible",

@@ -58,6 +58,22 @@ def to_finding(path: str, issue: Issue) -> Finding:
     )
 
 
+def truthy(value: Any) -> bool:
+    """``true`` as HCL/YAML writes it: a boolean or the string "true"."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def as_int(value: Any) -> int | None:
+    """A number written as a number or a numeric string (both formats accept both)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
 def tier_from_tags(tags: Any) -> str | None:
     """The workload tier from a tag map (``{k: v}``), CloudFormation ``[{Key, Value}]`` tags
     or IBM ``["key:value"]`` tag lists."""

@@ -46,10 +46,12 @@ from scanner.detectors.iac_common import (
     Issue,
     Located,
     StorageFacts,
+    as_int,
     literal_secret,
     storage_issues,
     tier_from_tags,
     to_finding,
+    truthy,
 )
 from scanner.detectors.interface import Detector
 from scanner.detectors.tf_parse import (
@@ -129,10 +131,6 @@ def _nested(block: Block, block_type: str) -> list[Block]:
         if dynamic.labels and dynamic.labels[0] == block_type:
             found.extend(dynamic.children("content"))
     return found
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _unknown(value: Any) -> bool:
@@ -435,7 +433,7 @@ class _Checks:
     def _s3(self) -> Iterator[Issue]:
         m = self.m
         account_pab = any(
-            all(_truthy(block.get(flag)) for flag in _PAB_FLAGS)
+            all(truthy(block.get(flag)) for flag in _PAB_FLAGS)
             for block in m.of("aws_s3_account_public_access_block")
         )
         trail_s3_events = any(
@@ -548,7 +546,7 @@ class _Checks:
         block = blocks[0]
         missing = [
             flag for flag in _PAB_FLAGS
-            if not _truthy(block.get(flag)) and not _unknown(block.get(flag))
+            if not truthy(block.get(flag)) and not _unknown(block.get(flag))
         ]
         if missing:
             facts.public_access_block_missing = missing
@@ -557,7 +555,7 @@ class _Checks:
     def _s3_versioning(self, bucket: Block, facts: StorageFacts) -> None:
         for inline in _nested(bucket, "versioning"):
             enabled = inline.get("enabled")
-            facts.versioning = True if _unknown(enabled) else _truthy(enabled)
+            facts.versioning = True if _unknown(enabled) else truthy(enabled)
             facts.versioning_at = None if facts.versioning else _at(inline)
         for block in self.m.linked("aws_s3_bucket_versioning", "bucket", bucket):
             for config in block.children("versioning_configuration"):
@@ -587,7 +585,7 @@ class _Checks:
                          account)
             )
             for flag in ("allow_nested_items_to_be_public", "allow_blob_public_access"):
-                if _truthy(account.get(flag)):
+                if truthy(account.get(flag)):
                     facts.public.append((_at(account, flag), f"{flag} = true"))
             containers = m.linked("azurerm_storage_container", "storage_account_name", account)
             containers += m.linked("azurerm_storage_container", "storage_account_id", account)
@@ -599,7 +597,7 @@ class _Checks:
                          f"{container.address} has container_access_type = \"{access}\"")
                     )
             versioning = [b.get("versioning_enabled") for b in account.children("blob_properties")]
-            facts.versioning = any(_truthy(v) for v in versioning) or None
+            facts.versioning = any(truthy(v) for v in versioning) or None
             facts.check_versioning = facts.job_data
             facts.logging = any(
                 account.address in references(d.get("target_resource_id"))
@@ -688,7 +686,7 @@ class _Checks:
                         (_at(access), f"{access.address} grants the Public Access group access")
                     )
             facts.versioning = any(
-                _truthy(b.get("enable")) for b in bucket.children("object_versioning")
+                truthy(b.get("enable")) for b in bucket.children("object_versioning")
             ) or None
             facts.check_versioning = facts.job_data
             facts.check_logging = False
@@ -708,7 +706,7 @@ class _Checks:
             rotation = key.get("enable_key_rotation")
             if _unknown(rotation):
                 pass  # set from a variable or expression: not knowable here, so no claim
-            elif spec == "SYMMETRIC_DEFAULT" and not _truthy(rotation):
+            elif spec == "SYMMETRIC_DEFAULT" and not truthy(rotation):
                 state = "is false" if rotation is not None else "is not set (default false)"
                 yield Issue(
                     "QG-IAC-007", _at(key, "enable_key_rotation"),
@@ -962,7 +960,7 @@ class _Checks:
                 )
         for setting in self.m.of("azurerm_monitor_diagnostic_setting"):
             for block in setting.walk():
-                if block.type != "retention_policy" or not _truthy(block.get("enabled")):
+                if block.type != "retention_policy" or not truthy(block.get("enabled")):
                     continue
                 days = block.get("days")
                 if isinstance(days, int) and 0 < days < 90:
@@ -1032,7 +1030,7 @@ class _Checks:
         if not open_sources:
             return
         protocol = text_of(rule.get(protocol_key, "tcp")).lower()
-        low, high = _port(rule.get("from_port")), _port(rule.get("to_port"))
+        low, high = as_int(rule.get("from_port")), as_int(rule.get("to_port"))
         if protocol in {"-1", "all"}:
             spans = [(0, 65535)]
         elif low is not None and high is not None:
@@ -1074,7 +1072,7 @@ class _Checks:
                 )
         for resource_type in ("aws_db_instance", "aws_rds_cluster_instance"):
             for database in self.m.of(resource_type):
-                if _truthy(database.get("publicly_accessible")):
+                if truthy(database.get("publicly_accessible")):
                     yield Issue(
                         "QG-IAC-016", _at(database, "publicly_accessible"),
                         f"{database.address} is publicly_accessible",
@@ -1084,7 +1082,7 @@ class _Checks:
     def _quantum_workspaces(self) -> Iterator[Issue]:
         for workspace, properties in self._quantum_workspaces_blocks():
             enabled = properties.get("apiKeyEnabled")
-            if _truthy(enabled):
+            if truthy(enabled):
                 line = properties.line_of("apiKeyEnabled") if hasattr(properties, "line_of") else 0
                 yield Issue(
                     "QG-IAC-018", Located(workspace.file, line or workspace.line),
@@ -1108,17 +1106,6 @@ def _trail_selectors(trail: Block) -> list[Any]:
         for block in selector.walk():
             found.extend(block.attributes.values())
     return found
-
-
-def _port(value: Any) -> int | None:
-    """A port number written as a number or a numeric string (Terraform accepts both)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
 
 
 def _port_spans(ports: Iterable[str]) -> list[tuple[int, int]]:
