@@ -166,16 +166,28 @@ class Catalog:
     rules: dict[str, Rule] = field(default_factory=dict)
     # control id -> framework key -> requirement ids (derived once at load)
     control_frameworks: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # control-id tuple -> merged map; thousands of findings share a handful of control sets.
+    _merged: dict[tuple[str, ...], dict[str, list[str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
 
     def frameworks_for(self, control_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Requirement ids per framework for these controls. The result is shared between
+        callers: read it, do not change it."""
+        key_ids = tuple(control_ids)
+        cached = self._merged.get(key_ids)
+        if cached is not None:
+            return cached
         merged: dict[str, set[str]] = {}
-        for control_id in control_ids:
+        for control_id in key_ids:
             for key, requirement_ids in self.control_frameworks.get(control_id, {}).items():
                 merged.setdefault(key, set()).update(requirement_ids)
-        return {key: sorted(values, key=_natural_key) for key, values in sorted(merged.items())}
+        result = {key: sorted(values, key=_natural_key) for key, values in sorted(merged.items())}
+        self._merged[key_ids] = result
+        return result
 
     def rule_severity(self, rule: Rule) -> Severity:
         if rule.severity is not None:

@@ -291,9 +291,6 @@ def enrich(findings: Iterable[Finding], catalog: Catalog, errors: list[ScanError
     """Attach title, controls, domain, frameworks, default severity and remediation."""
     enriched = []
     unknown: set[str] = set()
-    # Thousands of findings share a handful of control sets; share their (read-only)
-    # framework maps instead of building one per finding.
-    frameworks: dict[tuple[str, ...], dict[str, list[str]]] = {}
     for finding in findings:
         rule = catalog.rule(finding.rule_id)
         if rule is None:
@@ -307,8 +304,7 @@ def enrich(findings: Iterable[Finding], catalog: Catalog, errors: list[ScanError
             "title": rule.title,
             "control_ids": control_ids,
             "domain": catalog.rule_domain(rule),
-            "frameworks": frameworks.get(control_ids)
-            or frameworks.setdefault(control_ids, catalog.frameworks_for(control_ids)),
+            "frameworks": catalog.frameworks_for(control_ids),
             "remediation": finding.remediation or rule.remediation
             or catalog.controls[rule.controls[0]].remediation,
         }

@@ -135,15 +135,9 @@ def _script_lines(source: SourceFile, start: int, script: str) -> list[_ScriptLi
     """Map each line of a YAML scalar to its file line, searching forward from ``start``."""
     result: list[_ScriptLine] = []
     cursor = start
-    limit = len(source.lines)
     for piece in script.split("\n"):
         needle = piece.strip()
-        found = None
-        if needle:
-            for number in range(cursor, min(limit, cursor + 400) + 1):
-                if needle in source.lines[number - 1]:
-                    found = number
-                    break
+        found = _line_containing(source, cursor, needle) if needle else None
         if found is None and needle:
             # A folded scalar (`run: >`) joins several file lines into one: it starts at
             # the first line that opens it.
