@@ -167,9 +167,9 @@ def run_scan(
     timings["discover+read"] = time.perf_counter() - started
 
     engines = build_engines(settings)
-    engine_settings = settings.model_dump()
-    if settings.osv_db:  # relative to the config file that named it
-        engine_settings["osv_db"] = str(settings.resolve(settings.osv_db).absolute())
+    # source_dir is not part of the dump; engines need it to resolve paths the config names
+    # (osv_db) against the config file's folder.
+    engine_settings = settings.model_dump() | {"source_dir": settings.source_dir}
     context = EngineContext(root=Path(roots[0]).absolute(), settings=engine_settings)
     with ThreadPoolExecutor(max_workers=1) as engine_pool:
         engine_future = engine_pool.submit(_run_engines, engines, sources_all, context)
