@@ -1,0 +1,11 @@
+"""The error every parser raises for malformed content, with the line where it can tell."""
+
+from __future__ import annotations
+
+
+class ParseError(Exception):
+    """A file's content is malformed; the pipeline turns it into a scan error for that file."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line

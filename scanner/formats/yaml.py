@@ -1,0 +1,219 @@
+"""YAML, always loaded safely, in the three shapes qgov needs.
+
+- ``load_all_with_lines(text)``: every document of a scanned file, mappings as ``LineDict``
+  and sequences as ``LineList`` (each knows the 1-based line of itself and its items), so
+  detectors point at the exact line. CloudFormation short-form tags become the long form
+  CloudFormation itself uses (``!Ref X`` -> ``{"Ref": "X"}``, ``!GetAtt A.B`` ->
+  ``{"Fn::GetAtt": ["A", "B"]}``); unknown tags keep their data and lose the tag. Nothing
+  is resolved or evaluated.
+- ``read_yaml(path, what=…)``: one document from a file a user names (config, policy, job
+  spec, catalog), read through ``scanner.fs`` and size-capped.
+- ``load_yaml_model(path, Model, what=…)``: the same, validated with pydantic; every problem
+  is a ``DocumentError`` naming the file and the field, never quoting a value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from scanner.formats.errors import ParseError
+from scanner.fs import FileRefused, read_user_file
+
+M = TypeVar("M", bound=BaseModel)
+
+CFN_FUNCTIONS = {
+    "Ref": "Ref",
+    "Condition": "Condition",
+    "GetAtt": "Fn::GetAtt",
+    "Sub": "Fn::Sub",
+    "Join": "Fn::Join",
+    "Select": "Fn::Select",
+    "Split": "Fn::Split",
+    "FindInMap": "Fn::FindInMap",
+    "GetAZs": "Fn::GetAZs",
+    "ImportValue": "Fn::ImportValue",
+    "Base64": "Fn::Base64",
+    "Cidr": "Fn::Cidr",
+    "If": "Fn::If",
+    "Equals": "Fn::Equals",
+    "And": "Fn::And",
+    "Or": "Fn::Or",
+    "Not": "Fn::Not",
+    "Transform": "Fn::Transform",
+    "Length": "Fn::Length",
+    "ToJsonString": "Fn::ToJsonString",
+}
+
+# libyaml's safe loader when present: much faster, same safety.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+DEFAULT_MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+
+
+class DocumentError(Exception):
+    """A user-named YAML file cannot be used; the message names the file (no values)."""
+
+
+def parse_error_from_yaml(exc: yaml.YAMLError) -> ParseError:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return ParseError(f"invalid YAML: {problem}", line)
+
+
+# --- scanned files: line-aware, CloudFormation tags as data --------------------------------------
+
+
+class LineDict(dict[Any, Any]):
+    line: int = 0
+    key_lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int:
+        """Line of ``key`` (falls back to the mapping's own line)."""
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list[Any]):
+    line: int = 0
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+
+class _LineLoader(SAFE_LOADER):  # type: ignore[valid-type,misc]
+    """Safe loading plus tolerant tags and line numbers; a subclass so the global loaders
+    stay untouched."""
+
+
+def _construct_tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    name = CFN_FUNCTIONS.get(tag_suffix)
+    if name is None:
+        return value  # unknown tag: keep the data, drop the tag
+    if name == "Fn::GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {name: value}
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            key = str(key)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LineLoader.add_multi_constructor("!", _construct_tagged)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_all_with_lines(text: str) -> list[Any]:
+    """All documents of ``text`` with line-aware containers; raises ParseError when malformed."""
+    try:
+        return [doc for doc in yaml.load_all(text, Loader=_LineLoader) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise parse_error_from_yaml(exc) from exc
+    except RecursionError as exc:
+        raise ParseError("YAML nested too deeply") from exc
+
+
+# --- files a user names: config, policy, job spec, catalog --------------------------------------
+
+
+def _problem(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    return f"{problem} (line {mark.line + 1})" if mark is not None else str(problem)
+
+
+def parse_yaml_bytes(raw: bytes, *, label: str) -> Any:
+    """One YAML document from ``raw``; ``label`` ("policy x.yaml") starts every message."""
+    try:
+        return yaml.load(raw.decode("utf-8"), Loader=SAFE_LOADER)
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{label}: not valid YAML: the file is not UTF-8 text") from exc
+    except yaml.YAMLError as exc:
+        raise DocumentError(f"{label}: not valid YAML: {_problem(exc)}") from exc
+    except RecursionError as exc:
+        raise DocumentError(f"{label}: not valid YAML: nested too deeply") from exc
+
+
+def read_yaml(
+    path: Path, *, what: str, max_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+) -> tuple[Any, bytes]:
+    """``(document, raw bytes)`` of the YAML file at ``path``."""
+    try:
+        raw = read_user_file(path, max_bytes=max_bytes, what=what)
+    except FileRefused as exc:
+        raise DocumentError(exc.message) from exc
+    return parse_yaml_bytes(raw, label=f"{what} {path}"), raw
+
+
+def describe_validation_error(source: str, exc: ValidationError, limit: int = 8) -> str:
+    """One line per problem, each naming the field by its dotted path.
+
+    Input values are left out on purpose: a policy or spec field could hold a key or token.
+    A validator can name a sub-field by raising an error that has ``field`` and ``message``
+    attributes (``scanner.governed.errors.FieldProblem``).
+    """
+    lines = []
+    for error in exc.errors()[:limit]:
+        location = ".".join(str(part) for part in error["loc"])
+        message = error["msg"]
+        problem = (error.get("ctx") or {}).get("error")
+        field = getattr(problem, "field", None)
+        if isinstance(field, str):
+            location = ".".join(p for p in (location, field) if p)
+            message = str(getattr(problem, "message", message))
+        lines.append(f"{source}: field '{location or '(top level)'}': {message}")
+    hidden = len(exc.errors()) - limit
+    if hidden > 0:
+        lines.append(f"{source}: ... and {hidden} more problem(s)")
+    return "\n".join(lines)
+
+
+def load_yaml_model(
+    path: Path,
+    model: type[M],
+    *,
+    what: str,
+    max_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    require_mapping: bool = True,
+) -> tuple[M, bytes]:
+    """``(validated model, raw bytes)`` for the YAML file at ``path``."""
+    data, raw = read_yaml(path, what=what, max_bytes=max_bytes)
+    label = f"{what} {path}"
+    if require_mapping and not isinstance(data, dict):
+        raise DocumentError(f"{label}: expected a mapping at the top level")
+    try:
+        return model.model_validate(data), raw
+    except ValidationError as exc:
+        raise DocumentError(describe_validation_error(label, exc)) from exc
+    except RecursionError as exc:
+        raise DocumentError(f"{label}: nested too deeply") from exc
