@@ -19,25 +19,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scanner.model import Domain, FileKind, Severity
+from scanner.formats.yaml import DocumentError, read_yaml
+from scanner.model import Domain, FileKind, FrameworkRefs, Severity, Tier
 from scanner.paths import data_dir
-
-# libyaml's safe loader when present: the catalog is loaded on every start.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CatalogError(Exception):
     """The catalog on disk is malformed or inconsistent."""
-
-
-class Tier(StrEnum):
-    EXPLORATORY = "exploratory"
-    INTERNAL_PILOT = "internal-pilot"
-    REGULATED_PILOT = "regulated-pilot"
-    PRODUCTION_CRITICAL = "production-critical"
 
 
 class Verification(StrEnum):
@@ -166,17 +156,16 @@ class Catalog:
     rules: dict[str, Rule] = field(default_factory=dict)
     # control id -> framework key -> requirement ids (derived once at load)
     control_frameworks: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    # control-id tuple -> merged map; thousands of findings share a handful of control sets.
-    _merged: dict[tuple[str, ...], dict[str, list[str]]] = field(
+    # control-id tuple -> merged refs; thousands of findings share a handful of control sets.
+    _merged: dict[tuple[str, ...], FrameworkRefs] = field(
         default_factory=dict, repr=False, compare=False
     )
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
 
-    def frameworks_for(self, control_ids: Iterable[str]) -> dict[str, list[str]]:
-        """Requirement ids per framework for these controls. The result is shared between
-        callers: read it, do not change it."""
+    def framework_refs(self, control_ids: Iterable[str]) -> FrameworkRefs:
+        """Requirement ids per framework for these controls, merged and sorted."""
         key_ids = tuple(control_ids)
         cached = self._merged.get(key_ids)
         if cached is not None:
@@ -185,9 +174,15 @@ class Catalog:
         for control_id in key_ids:
             for key, requirement_ids in self.control_frameworks.get(control_id, {}).items():
                 merged.setdefault(key, set()).update(requirement_ids)
-        result = {key: sorted(values, key=_natural_key) for key, values in sorted(merged.items())}
+        result = tuple(
+            (key, tuple(sorted(values, key=_natural_key))) for key, values in sorted(merged.items())
+        )
         self._merged[key_ids] = result
         return result
+
+    def frameworks_for(self, control_ids: Iterable[str]) -> dict[str, list[str]]:
+        """``framework_refs`` as a fresh dict of lists (for JSON and display)."""
+        return {key: list(ids) for key, ids in self.framework_refs(control_ids)}
 
     def rule_severity(self, rule: Rule) -> Severity:
         if rule.severity is not None:
@@ -204,11 +199,9 @@ def _natural_key(text: str) -> list[Any]:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: invalid YAML: {exc}") from exc
+        return read_yaml(path, what="catalog file")[0]
+    except DocumentError as exc:
+        raise CatalogError(str(exc)) from exc
 
 
 def _format_validation(path: Path, exc: ValidationError, item_id: str | None = None) -> str:

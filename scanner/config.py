@@ -9,13 +9,12 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scanner.catalog import Tier
 from scanner.detectors.notebooks import DEFAULT_REGULATED_PATHS
-from scanner.discover import DEFAULT_MAX_FILE_BYTES
-from scanner.model import Severity
+from scanner.formats.yaml import DEFAULT_MAX_DOCUMENT_BYTES, DocumentError, parse_yaml_bytes
+from scanner.fs import DEFAULT_MAX_FILE_BYTES, FileRefused, read_user_file
+from scanner.model import Severity, Tier
 
 CONFIG_NAMES = (".qgov.yaml", ".qgov.yml")
 
@@ -55,10 +54,14 @@ class Settings(BaseModel):
     # Where the config came from, so relative paths in it resolve against its folder.
     source_dir: str | None = Field(default=None, exclude=True)
 
-    def resolve(self, value: str) -> Path:
+    def resolve(self, value: str, base: Path | None = None) -> Path:
+        """A path the config names, relative to the config's folder (else to ``base``)."""
         path = Path(value).expanduser()
-        if not path.is_absolute() and self.source_dir:
-            path = Path(self.source_dir) / path
+        if not path.is_absolute():
+            if self.source_dir:
+                path = Path(self.source_dir) / path
+            elif base is not None:
+                path = base / path
         return path
 
 
@@ -78,24 +81,24 @@ def _validate(raw: Any, origin: Path) -> Settings:
 
 def load_config_file(path: Path) -> Settings:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from exc
+        raw = read_user_file(path, max_bytes=DEFAULT_MAX_DOCUMENT_BYTES, what="config")
+    except FileRefused as exc:
+        raise ConfigError(exc.message) from exc
     if path.name == "pyproject.toml":
         try:
-            data = tomllib.loads(text)
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: the file is not UTF-8 text") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
         except RecursionError as exc:
             raise ConfigError(f"{path}: TOML nested too deeply") from exc
         return _validate(data.get("tool", {}).get("qgov", {}), path)
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-    except RecursionError as exc:
-        raise ConfigError(f"{path}: YAML nested too deeply") from exc
-    return _validate(raw, path)
+        document = parse_yaml_bytes(raw, label=f"config {path}")
+    except DocumentError as exc:
+        raise ConfigError(str(exc)) from exc
+    return _validate(document, path)
 
 
 def find_config(start: Path) -> Path | None:

@@ -1,9 +1,9 @@
 """Walk a scan root once: honour ignore files, refuse unsafe symlinks, classify files.
 
-The walk only stats; reading happens later in ``read_source`` (once per file, possibly in
-a worker process). Every file the walk declines to scan for a reason a user would care
-about (binary, too large, unreadable, symlink trouble) becomes a ``ScanError`` rather
-than disappearing.
+The walk only stats; reading happens later in ``read_source``, through ``scanner.fs`` (the
+one safe reader). Every file the walk declines to scan for a reason a user would care about
+(binary, too large, unreadable, symlink trouble) becomes a ``ScanError`` rather than
+disappearing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 
+from scanner.fs import DEFAULT_MAX_FILE_BYTES, FileRefused, ScanRoot, os_message, read_text
 from scanner.model import FileKind, ScanError
 from scanner.source import SourceFile
 
@@ -33,8 +34,6 @@ BINARY_EXTENSIONS = frozenset(
      ".hdf5", ".parquet", ".pkl", ".pickle", ".qpy", ".woff", ".woff2", ".ttf", ".otf",
      ".mp3", ".mp4", ".mov", ".avi", ".wav", ".sqlite", ".db"}
 )
-
-DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def walk(
         try:
             size = entry.stat(follow_symlinks=False).st_size
         except OSError as exc:
-            result.errors.append(ScanError(path=rel, reason="unreadable", message=_os_message(exc)))
+            result.errors.append(ScanError(path=rel, reason="unreadable", message=os_message(exc)))
             continue
         _accept(result, Candidate(rel, Path(entry.path), size), max_file_bytes)
     return result
@@ -145,7 +144,7 @@ def _walk_dir(
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
         result.errors.append(
-            ScanError(path=rel_dir or ".", reason="unreadable", message=_os_message(exc))
+            ScanError(path=rel_dir or ".", reason="unreadable", message=os_message(exc))
         )
         return
     for entry in entries:
@@ -192,34 +191,17 @@ def _report_symlink(real_root: Path, rel: str, entry: os.DirEntry[str], result: 
         )
 
 
-def _os_message(exc: OSError) -> str:
-    return f"cannot read: {exc.strerror or exc.__class__.__name__}"
-
-
 # --- reading and classification -------------------------------------------------------
 
-_SNIFF_BYTES = 8192
-
-
-def read_source(candidate: Candidate) -> SourceFile | ScanError:
-    """Read a candidate once, reject binary content, and classify it."""
+def read_source(candidate: Candidate, root: ScanRoot) -> SourceFile | ScanError:
+    """Read a candidate once (regular files only, size-capped, binary refused), classify it."""
     try:
-        # O_NOFOLLOW: the walk saw a regular file; refuse if it was swapped for a symlink.
-        fd = os.open(candidate.abs_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        return ScanError(path=candidate.path, reason="unreadable", message=_os_message(exc))
-    if b"\x00" in data[:_SNIFF_BYTES]:
-        return ScanError(path=candidate.path, reason="binary", message="skipped: binary file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    kind = classify(candidate.path, text)
-    return SourceFile(candidate.path, candidate.abs_path, kind, text)
+        text = read_text(candidate.abs_path, max_bytes=root.max_bytes)
+    except FileRefused as exc:
+        return ScanError(path=candidate.path, reason=exc.reason, message=exc.message)
+    return SourceFile(
+        candidate.path, candidate.abs_path, classify(candidate.path, text), text, root=root
+    )
 
 
 _CFN_MARKERS = re.compile(

@@ -7,10 +7,11 @@ Findings are frozen; later stages (enrichment, suppression) derive new ones with
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 
 class Severity(StrEnum):
@@ -42,6 +43,14 @@ class Confidence(StrEnum):
     MEDIUM = "medium"
     LOW = "low"
 
+    @classmethod
+    def parse(cls, label: object, default: Confidence) -> Confidence:
+        """An outside tool's confidence label ("HIGH", "medium" …), else ``default``."""
+        try:
+            return cls(str(label).lower())
+        except ValueError:
+            return default
+
 
 class Domain(StrEnum):
     IDENTITY = "identity"
@@ -58,6 +67,20 @@ class Domain(StrEnum):
     CICD = "cicd"
     COST = "cost"
     GOVERNANCE = "governance"
+
+
+class Tier(StrEnum):
+    """How much a workload is exposed, and so how much is required of it."""
+
+    EXPLORATORY = "exploratory"
+    INTERNAL_PILOT = "internal-pilot"
+    REGULATED_PILOT = "regulated-pilot"
+    PRODUCTION_CRITICAL = "production-critical"
+
+    @property
+    def regulated(self) -> bool:
+        """Regulated data or production: hashes, customer-managed keys and approvals."""
+        return self in (Tier.REGULATED_PILOT, Tier.PRODUCTION_CRITICAL)
 
 
 class FileKind(StrEnum):
@@ -97,9 +120,38 @@ class Suppression(BaseModel):
     until: str | None = None
 
 
+# Framework key -> requirement ids, as an immutable value: findings share it.
+FrameworkRefs = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """What a detector or engine reports: a rule broken at a place, in its own words.
+
+    ``scanner.findings`` turns every issue into a ``Finding`` in one place: evidence is
+    masked there (``secret``) or capped (``evidence``), the fingerprint comes from
+    ``material`` (falling back to the secret), and the catalog adds the rest.
+    """
+
+    rule_id: str
+    message: str
+    line: int | None = None
+    # Stable content the fingerprint is built from (never a line number).
+    material: str = ""
+    path: str | None = None  # None: the file being scanned
+    cell: int | None = None
+    end_line: int | None = None
+    column: int | None = None
+    severity: Severity | None = None  # None: the rule's default severity
+    confidence: Confidence = Confidence.HIGH
+    evidence: str | None = None  # shown as written; must not hold a secret
+    secret: str | None = None  # a credential value: only ever shown masked
+    control_ids: tuple[str, ...] = ()  # controls beyond the rule's own
+    engine: str = "qgov"
+
+
 class Finding(BaseModel):
-    """One thing wrong at one place. Detectors fill the location and evidence;
-    enrichment adds controls, domain and frameworks from the catalog."""
+    """One thing wrong at one place, with everything the catalog says about its rule."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -119,7 +171,7 @@ class Finding(BaseModel):
     title: str = ""
     control_ids: tuple[str, ...] = ()
     domain: Domain | None = None
-    frameworks: dict[str, list[str]] = Field(default_factory=dict)
+    frameworks: FrameworkRefs = ()
     remediation: str | None = None
     engine: str = "qgov"
     suppression: Suppression | None = None
@@ -134,12 +186,18 @@ class Finding(BaseModel):
     def suppressed(self) -> bool:
         return self.suppression is not None
 
+    @property
+    def framework_map(self) -> dict[str, list[str]]:
+        """``frameworks`` as the JSON contract writes it (a fresh dict)."""
+        return {key: list(ids) for key, ids in self.frameworks}
+
 
 ScanErrorReason = Literal[
     "parse-error",
     "binary",
     "too-large",
     "unreadable",
+    "not-a-file",
     "symlink-loop",
     "symlink-outside-root",
     "engine-unavailable",

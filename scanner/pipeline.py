@@ -1,32 +1,36 @@
-"""One scan, start to finish: discover -> detect (+ engines) -> enrich -> suppress.
+"""One scan, start to finish: discover -> detect (+ engines) -> findings -> suppress.
 
 Detection is spread over processes for large trees (regex work is CPU-bound and holds the
-GIL); engines, which are mostly outside processes, run on a thread meanwhile. Every stage
-returns new data; nothing reaches back into an earlier stage.
+GIL); engines, which are mostly outside processes, run on a thread meanwhile. The unit of
+work is a file, or every file of one module for a detector that reads modules (Terraform),
+so a module is parsed once, on one worker. Every stage returns new data; nothing reaches
+back into an earlier stage.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import posixpath
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scanner.catalog import Catalog
 from scanner.config import Settings
-from scanner.detectors.interface import Detector
-from scanner.detectors.notebooks import load_cells
-from scanner.detectors.registry import build_detectors
+from scanner.detectors.interface import Detector, ModuleDetector
+from scanner.detectors.registry import DetectorOptions, build_detectors
 from scanner.discover import read_source, walk
-from scanner.engines.interface import Engine, EngineContext, EngineOutput
+from scanner.engines.interface import Engine, EngineOutput
 from scanner.engines.registry import build_engines
+from scanner.findings import FindingBuilder
+from scanner.formats.errors import ParseError
+from scanner.fs import ScanRoot
 from scanner.masking import redact_url
-from scanner.model import FileKind, Finding, ScanError, ScanResult
-from scanner.source import ParseError, SourceFile
+from scanner.model import FileKind, Finding, Issue, ScanError, ScanResult
+from scanner.source import SourceFile
 from scanner.suppress.baseline import apply_baseline
 from scanner.suppress.inline import Directive, apply_inline, parse_directives
 
@@ -38,48 +42,101 @@ _CHUNK = 16
 
 
 @dataclass
-class FileOutcome:
-    findings: list[Finding] = field(default_factory=list)
+class Outcome:
+    issues: list[Issue] = field(default_factory=list)  # every issue carries its path
     errors: list[ScanError] = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
+    def merge(self, part: Outcome) -> None:
+        self.issues.extend(part.issues)
+        self.errors.extend(part.errors)
+        self.directives.extend(part.directives)
+        for name, seconds in part.timings.items():
+            self.timings[name] = self.timings.get(name, 0.0) + seconds
 
-def detect_file(source: SourceFile, detectors: Sequence[Detector]) -> FileOutcome:
-    """Run every interested detector on one file; a parse failure becomes one scan error."""
-    outcome = FileOutcome()
-    parse_failed = False
-    for detector in detectors:
-        if source.kind not in detector.kinds:
-            continue
+
+class _Guard:
+    """The pipeline's rules for a detector call: a parse failure becomes one scan error per
+    file, a detector bug costs that detector's checks for those files, never the scan."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self.parse_failed: set[str] = set()
+
+    @contextmanager
+    def running(self, detector: Detector, files: Sequence[SourceFile]) -> Iterator[None]:
         started = time.perf_counter()
         try:
-            outcome.findings.extend(detector.scan(source))
+            yield
         except ParseError as exc:
-            if not parse_failed:
-                outcome.errors.append(source.error(redact_url(str(exc)), exc.line))
-            parse_failed = True
+            self._parse_error(files[0], redact_url(str(exc)), exc.line)
         except RecursionError:
-            if not parse_failed:
-                outcome.errors.append(source.error("content nested too deeply to analyse"))
-            parse_failed = True
+            self._parse_error(files[0], "content nested too deeply to analyse", None)
         except Exception as exc:
-            # A detector bug on odd input must cost this file's findings from this detector,
-            # not the whole scan; the error names the detector so it can be reported.
-            outcome.errors.append(
+            self.outcome.errors.extend(
                 ScanError(
                     path=source.path,
                     reason="detector-error",
                     message=f"the {detector.name} detector failed on this file "
                     f"({exc.__class__.__name__}); its checks for this file were skipped",
                 )
+                for source in files
             )
         finally:
-            outcome.timings[detector.name] = (
-                outcome.timings.get(detector.name, 0.0) + time.perf_counter() - started
-            )
-    outcome.directives.extend(_directives(source))
+            timings = self.outcome.timings
+            timings[detector.name] = timings.get(detector.name, 0.0) + time.perf_counter() - started
+
+    def add(self, issues: Iterable[Issue], path: str | None) -> None:
+        """Collect issues, each with a path. What a detector yielded before it raised a
+        ``ParseError`` is kept: the dependency detector reports the good entries of a file,
+        then the bad line as the file's parse error."""
+        self.outcome.issues.extend(
+            i if i.path is not None else replace(i, path=path) for i in issues
+        )
+
+    def _parse_error(self, source: SourceFile, message: str, line: int | None) -> None:
+        if source.path not in self.parse_failed:
+            self.outcome.errors.append(source.error(message, line))
+            self.parse_failed.add(source.path)
+
+
+def detect_unit(sources: Sequence[SourceFile], detectors: Sequence[Detector]) -> Outcome:
+    """Run every interested detector on one unit (a file, or one module's files)."""
+    outcome = Outcome()
+    guard = _Guard(outcome)
+    for detector in detectors:
+        if isinstance(detector, ModuleDetector):
+            _detect_modules(detector, sources, guard)
+            continue
+        for source in sources:
+            if source.kind in detector.kinds:
+                with guard.running(detector, [source]):
+                    guard.add(detector.scan(source), source.path)
+    for source in sources:
+        outcome.directives.extend(_directives(source))
     return outcome
+
+
+def _detect_modules(detector: ModuleDetector, sources: Sequence[SourceFile], guard: _Guard) -> None:
+    modules: dict[str | None, list[SourceFile]] = {}
+    for source in sources:
+        if source.kind in detector.kinds:
+            modules.setdefault(detector.module_of(source), []).append(source)
+    for key, members in modules.items():
+        if key is None:  # files analysed on their own
+            for source in members:
+                with guard.running(detector, [source]):
+                    guard.add(detector.scan(source), source.path)
+            continue
+        admitted = []
+        for source in members:
+            with guard.running(detector, [source]):
+                detector.admit(source)
+                admitted.append(source)
+        if admitted:
+            with guard.running(detector, admitted):
+                guard.add(detector.scan_module(admitted), None)
 
 
 def _directives(source: SourceFile) -> list[Directive]:
@@ -87,7 +144,7 @@ def _directives(source: SourceFile) -> list[Directive]:
         return []
     if source.kind is FileKind.NOTEBOOK:
         try:
-            cells = load_cells(source)
+            cells = source.notebook_cells
         except ParseError:
             return []
         return [
@@ -100,29 +157,38 @@ def _directives(source: SourceFile) -> list[Directive]:
     return list(parse_directives(source.path, source.text))
 
 
+def work_units(
+    sources: Sequence[SourceFile], detectors: Sequence[Detector]
+) -> list[list[SourceFile]]:
+    """Files grouped so that each module a module detector reads stays in one unit."""
+    modular = [d for d in detectors if isinstance(d, ModuleDetector)]
+    units: dict[str, list[SourceFile]] = {}
+    for source in sources:
+        key = f"file:{source.path}"
+        for detector in modular:
+            module = detector.module_of(source) if source.kind in detector.kinds else None
+            if module is not None:
+                key = f"{detector.name}:{module}"
+                break
+        units.setdefault(key, []).append(source)
+    return list(units.values())
+
+
 # --- process-pool plumbing: each worker builds its detectors once ------------------------
 
 _WORKER_DETECTORS: list[Detector] = []
 
 
-def _init_worker(settings: Settings, catalog: Catalog) -> None:
+def _init_worker(options: DetectorOptions) -> None:
     global _WORKER_DETECTORS
-    _WORKER_DETECTORS = build_detectors(settings, catalog)
+    _WORKER_DETECTORS = build_detectors(options)
 
 
-def _detect_chunk(sources: list[SourceFile]) -> FileOutcome:
-    merged = FileOutcome()
-    for source in sources:
-        _merge(merged, detect_file(source, _WORKER_DETECTORS))
+def _detect_chunk(units: list[list[SourceFile]]) -> Outcome:
+    merged = Outcome()
+    for unit in units:
+        merged.merge(detect_unit(unit, _WORKER_DETECTORS))
     return merged
-
-
-def _merge(into: FileOutcome, part: FileOutcome) -> None:
-    into.findings.extend(part.findings)
-    into.errors.extend(part.errors)
-    into.directives.extend(part.directives)
-    for name, seconds in part.timings.items():
-        into.timings[name] = into.timings.get(name, 0.0) + seconds
 
 
 # --- the scan ------------------------------------------------------------------------------
@@ -147,50 +213,32 @@ def run_scan(
     timings: dict[str, float] = {}
     errors: list[ScanError] = []
     notices: list[str] = []
-    outcome = FileOutcome()
-    sources_all: list[SourceFile] = []
-
-    for root in roots:
-        walked = walk(
-            root,
-            max_file_bytes=settings.max_file_size,
-            exclude=settings.exclude,
-            use_gitignore=settings.use_gitignore,
-        )
-        errors.extend(walked.errors)
-        for candidate in walked.candidates:
-            read = read_source(candidate)
-            if isinstance(read, ScanError):
-                errors.append(read)
-            else:
-                sources_all.append(read)
+    sources = _discover(roots, settings, errors)
     timings["discover+read"] = time.perf_counter() - started
 
-    engines = build_engines(settings)
-    # source_dir is not part of the dump; engines need it to resolve paths the config names
-    # (osv_db) against the config file's folder.
-    engine_settings = settings.model_dump() | {"source_dir": settings.source_dir}
-    context = EngineContext(root=Path(roots[0]).absolute(), settings=engine_settings)
+    options = DetectorOptions.from_settings(settings, catalog)
+    engines = build_engines(settings, Path(roots[0]).absolute())
     with ThreadPoolExecutor(max_workers=1) as engine_pool:
-        engine_future = engine_pool.submit(_run_engines, engines, sources_all, context)
+        engine_future = engine_pool.submit(_run_engines, engines, sources)
         detect_started = time.perf_counter()
-        _merge(outcome, _detect_all(sources_all, settings, catalog, progress))
+        outcome = _detect_all(sources, settings, options, progress)
         timings["detectors"] = time.perf_counter() - detect_started
-        engine_output, engine_timings = _engine_result(engine_future)
+        engine_output, engine_timings = engine_future.result()
     timings.update(outcome.timings)
     timings.update(engine_timings)
     errors.extend(outcome.errors)
     errors.extend(engine_output.errors)
     notices.extend(engine_output.notices)
 
-    raw = [*outcome.findings, *engine_output.findings]
+    builder = FindingBuilder(catalog)
     disabled = set(settings.disable_rules)
-    enriched = [f for f in enrich(raw, catalog, errors) if f.rule_id not in disabled]
-    suppressed = apply_inline(enriched, outcome.directives, today or dt.date.today())
-    enriched_suppressions = enrich(
-        [f for f in suppressed if not f.title], catalog, errors
-    )  # findings raised by the suppression stage itself
-    final = [f for f in suppressed if f.title] + enriched_suppressions
+    findings = [
+        f for f in builder.build_all([*outcome.issues, *engine_output.issues])
+        if f.rule_id not in disabled
+    ]
+    marked, problems = apply_inline(findings, outcome.directives, today or dt.date.today())
+    final = marked + builder.build_all(problems)
+    errors.extend(builder.errors())
     if baseline:
         final = apply_baseline(final, baseline)
     final.sort(key=lambda f: (-f.severity.rank, f.path, f.line or 0, f.rule_id))
@@ -199,63 +247,85 @@ def run_scan(
         roots=tuple(str(r) for r in roots),
         findings=tuple(_dedupe(_drop_overlaps(final, catalog))),
         errors=tuple(sorted(errors, key=lambda e: (e.path, e.reason))),
-        files_scanned=len(sources_all),
+        files_scanned=len(sources),
         duration_seconds=round(time.perf_counter() - started, 3),
         notices=tuple(dict.fromkeys(notices)),
     )
     return ScanRun(result=result, timings=timings)
 
 
+def _discover(
+    roots: Sequence[Path], settings: Settings, errors: list[ScanError]
+) -> list[SourceFile]:
+    sources: list[SourceFile] = []
+    for root in roots:
+        walked = walk(
+            root,
+            max_file_bytes=settings.max_file_size,
+            exclude=settings.exclude,
+            use_gitignore=settings.use_gitignore,
+        )
+        errors.extend(walked.errors)
+        # A single-file root reads its includes from the folder it sits in.
+        folder = root if root.is_dir() else root.parent
+        scan_root = ScanRoot.open(folder, settings.max_file_size)
+        for candidate in walked.candidates:
+            read = read_source(candidate, scan_root)
+            if isinstance(read, ScanError):
+                errors.append(read)
+            else:
+                sources.append(read)
+    return sources
+
+
 def _detect_all(
     sources: list[SourceFile],
     settings: Settings,
-    catalog: Catalog,
+    options: DetectorOptions,
     progress: ProgressCallback | None,
-) -> FileOutcome:
+) -> Outcome:
     total = len(sources)
-    merged = FileOutcome()
+    merged = Outcome()
     jobs = settings.jobs or os.cpu_count() or 1
     if total < PARALLEL_THRESHOLD or jobs == 1:
-        detectors = build_detectors(settings, catalog)
-        for done, source in enumerate(sources, start=1):
-            _merge(merged, detect_file(source, detectors))
+        detectors = build_detectors(options)
+        done = 0
+        for unit in work_units(sources, detectors):
+            merged.merge(detect_unit(unit, detectors))
+            done += len(unit)
             if progress:
                 progress(done, total)
         return merged
-    chunks = _chunks(sources)
+    chunks = _chunks(work_units(sources, build_detectors(options)))
     done = 0
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(settings, catalog)
+        max_workers=jobs, initializer=_init_worker, initargs=(options,)
     ) as pool:
         for chunk, part in zip(chunks, pool.map(_detect_chunk, chunks), strict=True):
-            _merge(merged, part)
-            done += len(chunk)
+            merged.merge(part)
+            done += sum(len(unit) for unit in chunk)
             if progress:
                 progress(done, total)
     return merged
 
 
-def _chunks(sources: list[SourceFile]) -> list[list[SourceFile]]:
-    """Work units for the pool, biggest first so one huge notebook does not end up alone at
-    the tail. A Terraform module's files stay in one chunk: its detector reads the whole
-    directory once per worker, so spreading a module over workers would parse it again."""
-    units: dict[str, list[SourceFile]] = {}
-    for source in sources:
-        key = source.path
-        if source.kind is FileKind.TERRAFORM:
-            key = "terraform-module:" + posixpath.dirname(source.path)
-        units.setdefault(key, []).append(source)
-    ordered = sorted(units.values(), key=lambda u: sum(len(s.text) for s in u), reverse=True)
-    chunks: list[list[SourceFile]] = [[]]
+def _chunks(units: list[list[SourceFile]]) -> list[list[list[SourceFile]]]:
+    """Work for the pool, biggest units first so one huge notebook does not end up alone
+    at the tail; about ``_CHUNK`` files a chunk."""
+    ordered = sorted(units, key=lambda u: sum(len(s.text) for s in u), reverse=True)
+    chunks: list[list[list[SourceFile]]] = [[]]
+    count = 0
     for unit in ordered:
-        if chunks[-1] and len(chunks[-1]) + len(unit) > _CHUNK:
+        if chunks[-1] and count + len(unit) > _CHUNK:
             chunks.append([])
-        chunks[-1].extend(unit)
+            count = 0
+        chunks[-1].append(unit)
+        count += len(unit)
     return [chunk for chunk in chunks if chunk]
 
 
 def _run_engines(
-    engines: Iterable[Engine], sources: list[SourceFile], context: EngineContext
+    engines: Iterable[Engine], sources: list[SourceFile]
 ) -> tuple[EngineOutput, dict[str, float]]:
     output = EngineOutput()
     timings: dict[str, float] = {}
@@ -263,7 +333,7 @@ def _run_engines(
         wanted = [s for s in sources if s.kind in engine.kinds]
         started = time.perf_counter()
         try:
-            part = engine.run(wanted, context)
+            part = engine.run(wanted)
         except Exception as exc:  # an outside analyser failing must not sink the scan
             part = EngineOutput(
                 errors=[
@@ -275,47 +345,10 @@ def _run_engines(
                 ]
             )
         timings[f"engine:{engine.name}"] = time.perf_counter() - started
-        output.findings.extend(part.findings)
+        output.issues.extend(part.issues)
         output.errors.extend(part.errors)
         output.notices.extend(part.notices)
     return output, timings
-
-
-def _engine_result(
-    future: Future[tuple[EngineOutput, dict[str, float]]],
-) -> tuple[EngineOutput, dict[str, float]]:
-    return future.result()
-
-
-def enrich(findings: Iterable[Finding], catalog: Catalog, errors: list[ScanError]) -> list[Finding]:
-    """Attach title, controls, domain, frameworks, default severity and remediation."""
-    enriched = []
-    unknown: set[str] = set()
-    for finding in findings:
-        rule = catalog.rule(finding.rule_id)
-        if rule is None:
-            unknown.add(finding.rule_id)
-            continue
-        control_ids = tuple(dict.fromkeys([*rule.controls, *finding.control_ids]))
-        update: dict[str, object] = {
-            # Last line of defence: whatever a detector quoted, URL credentials go.
-            "message": redact_url(finding.message),
-            "evidence": redact_url(finding.evidence) if finding.evidence else finding.evidence,
-            "title": rule.title,
-            "control_ids": control_ids,
-            "domain": catalog.rule_domain(rule),
-            "frameworks": catalog.frameworks_for(control_ids),
-            "remediation": finding.remediation or rule.remediation
-            or catalog.controls[rule.controls[0]].remediation,
-        }
-        if "severity" not in finding.model_fields_set:
-            update["severity"] = catalog.rule_severity(rule)
-        enriched.append(finding.model_copy(update=update))
-    errors.extend(
-        ScanError(path=".", reason="engine-error", message=f"rule {rule_id} is not in the catalog")
-        for rule_id in sorted(unknown)
-    )
-    return enriched
 
 
 def _drop_overlaps(findings: list[Finding], catalog: Catalog) -> list[Finding]:

@@ -1,104 +1,127 @@
-"""A discovered file: read once, decoded once, parsed at most once per format.
+"""A discovered file: read once (through ``scanner.fs``), classified, parsed at most once per
+format.
 
-Detectors receive a ``SourceFile`` and never touch the filesystem themselves. Parsed
-forms (YAML documents, notebook JSON, TOML) are cached on the object so that several
-detectors looking at the same file share one parse.
+Detectors receive a ``SourceFile`` and never touch the file system. The parsed forms they
+share are typed views here (notebook cells, the notebook's Python, a dependency manifest,
+Terraform HCL, Dockerfile instructions; JSON, TOML and YAML come from ``Document``), each
+computed once per file whichever detector or engine asks first.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import tomllib
-from bisect import bisect_right
+import posixpath
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
 
-import yaml
-
+from scanner.formats.dockerfile import Instruction, parse_dockerfile
+from scanner.formats.document import Document, unwrap
+from scanner.formats.errors import ParseError
+from scanner.formats.hcl import HclFile, parse_terraform
+from scanner.formats.manifests import Manifest, parse_manifest
+from scanner.formats.manifests.requirements import IncludeReader
+from scanner.formats.notebook import NotebookCell, NotebookPython, load_cells, notebook_python
+from scanner.fs import FileRefused, ScanRoot
 from scanner.model import FileKind, ScanError
 
-_NEWLINE = re.compile("\n")
+# -r/-c includes are small text files; anything bigger is not followed.
+MAX_INCLUDE_BYTES = 2 * 1024 * 1024
 
 
-class ParseError(Exception):
-    """Raised by a parsed view when the file's content is malformed."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-class SourceFile:
+class SourceFile(Document):
     """Content plus metadata for one file under a scan root."""
 
-    def __init__(self, path: str, abs_path: Path, kind: FileKind, text: str) -> None:
-        self.path = path  # POSIX, relative to the scanned root
+    def __init__(
+        self,
+        path: str,
+        abs_path: Path,
+        kind: FileKind,
+        text: str,
+        root: ScanRoot | None = None,
+    ) -> None:
+        super().__init__(path, text)
         self.abs_path = abs_path
         self.kind = kind
-        self.text = text
-        # Parsed forms shared between detectors and stages (e.g. notebook cells).
-        self.cache: dict[str, Any] = {}
+        # The scan root, for views that need a second file (requirements includes).
+        self.root = root
 
     def __repr__(self) -> str:
         return f"SourceFile({self.path!r}, {self.kind.value})"
 
-    @cached_property
-    def lines(self) -> list[str]:
-        return self.text.splitlines()
-
-    @cached_property
-    def line_starts(self) -> list[int]:
-        """Offsets of each line start, for turning a match offset into a line number."""
-        # One step per line, not per character: notebooks run to tens of megabytes.
-        return [0, *(match.end() for match in _NEWLINE.finditer(self.text))]
-
-    def line_of(self, offset: int) -> int:
-        """1-based line number containing character ``offset``."""
-        return bisect_right(self.line_starts, offset)
-
-    @cached_property
-    def yaml_documents(self) -> list[Any]:
-        """All documents of a (multi-document) YAML file, loaded safely.
-
-        CloudFormation short-form tags (``!Ref``, ``!Sub`` …) are kept as data.
-        """
-        from scanner.yaml_loader import load_all_documents
-
-        return load_all_documents(self.text)
-
-    @cached_property
-    def yaml_documents_with_lines(self) -> list[Any]:
-        """Like ``yaml_documents`` but mappings/sequences know their line numbers."""
-        from scanner.yaml_lines import load_all_with_lines
-
-        return load_all_with_lines(self.text)
-
-    @cached_property
-    def json_data(self) -> Any:
-        try:
-            return json.loads(self.text)
-        except json.JSONDecodeError as exc:
-            raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno) from exc
-        except RecursionError as exc:
-            raise ParseError("JSON nested too deeply") from exc
-
-    @cached_property
-    def toml_data(self) -> dict[str, Any]:
-        try:
-            return tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ParseError(f"invalid TOML: {exc}") from exc
-        except RecursionError as exc:
-            raise ParseError("TOML nested too deeply") from exc
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.path).name
 
     def error(self, message: str, line: int | None = None) -> ScanError:
         return ScanError(path=self.path, reason="parse-error", message=message, line=line)
 
+    # --- typed views -------------------------------------------------------------------------
 
-def parse_error_from_yaml(exc: yaml.YAMLError) -> ParseError:
-    mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return ParseError(f"invalid YAML: {problem}", line)
+    @cached_property
+    def _cells(self) -> list[NotebookCell] | ParseError:
+        try:
+            return load_cells(self)
+        except ParseError as exc:
+            return exc
+
+    @property
+    def notebook_cells(self) -> list[NotebookCell]:
+        return unwrap(self._cells)
+
+    @cached_property
+    def notebook_python(self) -> NotebookPython:
+        """Code cells as one Python text with a line map back (raises ParseError)."""
+        return notebook_python(self, self.notebook_cells)
+
+    @cached_property
+    def _manifest(self) -> Manifest | None | ParseError:
+        try:
+            return parse_manifest(self, self.kind, self._include_reader())
+        except ParseError as exc:
+            return exc
+
+    @property
+    def manifest(self) -> Manifest | None:
+        """The dependency manifest in this file, None for a file that holds none."""
+        return unwrap(self._manifest)
+
+    @cached_property
+    def _hcl(self) -> HclFile | ParseError:
+        try:
+            return parse_terraform(self.text, self.path)
+        except ParseError as exc:
+            return exc
+
+    @property
+    def hcl(self) -> HclFile:
+        return unwrap(self._hcl)
+
+    @cached_property
+    def dockerfile(self) -> list[Instruction]:
+        return parse_dockerfile(self.text)
+
+    def _include_reader(self) -> IncludeReader | None:
+        """Read ``-r``/``-c`` targets relative to the including file, never outside the root
+        (textually or through a symlink), never more than ``MAX_INCLUDE_BYTES``."""
+        root = self.root
+        if root is None:
+            return None
+
+        def read(including: str, target: str) -> tuple[str, str] | str:
+            candidate = PurePosixPath(target.replace("\\", "/"))
+            if candidate.is_absolute():
+                rel = root.relative(Path(candidate))
+                if rel is None:
+                    return "outside the scanned root; not followed"
+            else:
+                rel = posixpath.normpath((PurePosixPath(including).parent / candidate).as_posix())
+            try:
+                text = root.read_text(rel, max_bytes=MAX_INCLUDE_BYTES)
+            except FileRefused as exc:
+                if exc.reason == "too-large":
+                    return "too large to follow"
+                if exc.reason == "unreadable":
+                    return f"cannot read ({exc.message.removeprefix('cannot read: ')})"
+                return exc.message
+            return rel, text
+
+        return read

@@ -15,10 +15,7 @@ from pathlib import Path
 
 from scanner import __version__
 from scanner.cli import catalog_cmds, governed, scan_cmds
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
+from scanner.cli.exits import EXIT_ERROR, EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +64,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-
-
-def entry() -> None:
-    sys.exit(main())

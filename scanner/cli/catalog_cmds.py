@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.catalog import Catalog, CatalogError, Control, load_catalog
+from scanner.cli.exits import EXIT_ERROR, EXIT_OK
 from scanner.config import ConfigError, load_config_file
 from scanner.model import Domain
 
@@ -23,12 +24,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing.add_argument("--domain", choices=[d.value for d in Domain])
     listing.add_argument("--format", choices=["text", "json"], default="text")
     listing.add_argument("--config", metavar="FILE", help="config naming custom catalog folders")
-    listing.set_defaults(handler=run_list)
+    listing.set_defaults(handler=cmd_controls_list)
     show = controls_sub.add_parser("show", help="show one control with its mappings and rules")
     show.add_argument("control_id", metavar="ID")
     show.add_argument("--format", choices=["text", "json"], default="text")
     show.add_argument("--config", metavar="FILE")
-    show.set_defaults(handler=run_show)
+    show.set_defaults(handler=cmd_controls_show)
 
 
 def _catalog(args: argparse.Namespace) -> Catalog | None:
@@ -50,10 +51,10 @@ def control_dict(catalog: Catalog, control: Control) -> dict[str, Any]:
     return data
 
 
-def run_list(args: argparse.Namespace) -> int:
+def cmd_controls_list(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     if catalog is None:
-        return 2
+        return EXIT_ERROR
     selected = [
         control
         for control in catalog.controls.values()
@@ -63,7 +64,7 @@ def run_list(args: argparse.Namespace) -> int:
     if args.format == "json":
         payload = {"controls": [control_dict(catalog, c) for c in selected]}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-        return 0
+        return EXIT_OK
     for control in selected:
         mapped = catalog.frameworks_for([control.id])
         if args.framework:
@@ -75,21 +76,21 @@ def run_list(args: argparse.Namespace) -> int:
             f"{control.title}  [{tail}]"
         )
     print(f"\n{len(selected)} of {len(catalog.controls)} controls", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
-def run_show(args: argparse.Namespace) -> int:
+def cmd_controls_show(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     if catalog is None:
-        return 2
+        return EXIT_ERROR
     control = catalog.controls.get(args.control_id.upper())
     if control is None:
         print(f"qgov: error: unknown control id {args.control_id}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     data = control_dict(catalog, control)
     if args.format == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
-        return 0
+        return EXIT_OK
     print(f"{control.id}  {control.title}")
     print(f"domain: {control.domain.value}   default severity: {control.severity.value}")
     print(f"tiers: {', '.join(t.value for t in control.tiers)}")
@@ -105,4 +106,4 @@ def run_show(args: argparse.Namespace) -> int:
                 print(f"  {key:<9} {requirement_id:<22} {title}")
     if data["rules"]:
         print(f"\nRules: {', '.join(data['rules'])}")
-    return 0
+    return EXIT_OK

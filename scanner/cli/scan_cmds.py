@@ -10,10 +10,11 @@ from typing import Any
 
 from scanner import __version__
 from scanner.catalog import Catalog, CatalogError, load_catalog
+from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.config import ConfigError, Settings, load_settings
 from scanner.model import Severity
 from scanner.pipeline import ScanRun, run_scan
-from scanner.reports.scan_formats import OutputFormat, ScanReport, failing, render, use_color
+from scanner.reports import OutputFormat, ScanReport, failing, render, use_color
 from scanner.suppress.baseline import BaselineError, baseline_document, load_baseline
 
 FAIL_CHOICES = ["critical", "high", "medium", "low", "info", "none"]
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     scan.add_argument("--baseline", metavar="FILE", help="treat findings in FILE as accepted")
     scan.add_argument("--show-timings", action="store_true", help="per-detector times on stderr")
-    scan.set_defaults(handler=run_scan_command)
+    scan.set_defaults(handler=cmd_scan)
 
     baseline = sub.add_parser("baseline", help="manage baselines of accepted findings")
     baseline_sub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create.add_argument("paths", nargs="+", metavar="PATH")
     create.add_argument("-o", "--output", required=True, metavar="FILE")
     _common(create)
-    create.set_defaults(handler=run_baseline_create)
+    create.set_defaults(handler=cmd_baseline_create)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +63,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _error(message: str) -> int:
     print(f"qgov: error: {message}", file=sys.stderr)
-    return 2
+    return EXIT_ERROR
 
 
 def _absolute(value: str | None) -> str | None:
@@ -123,7 +124,7 @@ def _scan(args: argparse.Namespace, baseline: frozenset[str] = frozenset()) -> S
     return run_scan(roots, settings, catalog, baseline=baseline, progress=_progress_printer())
 
 
-def run_scan_command(args: argparse.Namespace) -> int:
+def cmd_scan(args: argparse.Namespace) -> int:
     prepared = _prepare(args)
     if isinstance(prepared, str):
         return _error(prepared)
@@ -160,10 +161,10 @@ def run_scan_command(args: argparse.Namespace) -> int:
     if args.show_timings:
         for name, seconds in sorted(run.timings.items(), key=lambda kv: -kv[1]):
             print(f"  {name:<24} {seconds:8.3f}s", file=sys.stderr)
-    return 1 if failing(report) else 0
+    return EXIT_FAIL if failing(report) else EXIT_OK
 
 
-def run_baseline_create(args: argparse.Namespace) -> int:
+def cmd_baseline_create(args: argparse.Namespace) -> int:
     run = _scan(args)
     if isinstance(run, str):
         return _error(run)
@@ -174,4 +175,4 @@ def run_baseline_create(args: argparse.Namespace) -> int:
         return _error(f"{args.output}: cannot write baseline ({exc.strerror})")
     count = len(document["findings"])  # type: ignore[arg-type]
     print(f"qgov: baseline with {count} fingerprints written to {args.output}", file=sys.stderr)
-    return 0
+    return EXIT_OK

@@ -312,12 +312,6 @@ def admin_and_user(statements: Iterable[Statement]) -> list[tuple[str, int]]:
     return [(identifier, line) for identifier, line in admins.items() if identifier in users]
 
 
-def mentions_braket(statements: Iterable[Statement]) -> bool:
-    return any(
-        a.startswith("braket:") for statement in statements for a in statement.actions
-    ) or any("braket.amazonaws.com" in s for s in trusted_services(statements))
-
-
 def managed_policy_name(arn: str) -> str:
     """``arn:aws:iam::aws:policy/AdministratorAccess`` -> ``administratoraccess``."""
     if ":iam::aws:policy/" not in arn:

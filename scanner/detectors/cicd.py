@@ -42,10 +42,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.detectors.interface import Detector
+from scanner.formats.errors import ParseError
+from scanner.formats.yaml import LineDict, LineList
 from scanner.masking import redact_url
-from scanner.model import FileKind, Finding, Severity, content_digest
-from scanner.source import ParseError, SourceFile
-from scanner.yaml_lines import LineDict, LineList
+from scanner.model import FileKind, Issue, Severity
+from scanner.source import SourceFile
 
 # --- shared vocabulary ---------------------------------------------------------------------------
 
@@ -124,11 +125,8 @@ class _ScriptLine:
     text: str
 
 
-def _line_containing(source: SourceFile, start: int, text: str, window: int = 400) -> int | None:
-    for number in range(max(1, start), min(len(source.lines), start + window) + 1):
-        if text in source.lines[number - 1]:
-            return number
-    return None
+# A script line is searched for this far below its key, no further.
+_SEARCH_WINDOW = 400
 
 
 def _script_lines(source: SourceFile, start: int, script: str) -> list[_ScriptLine]:
@@ -137,11 +135,13 @@ def _script_lines(source: SourceFile, start: int, script: str) -> list[_ScriptLi
     cursor = start
     for piece in script.split("\n"):
         needle = piece.strip()
-        found = _line_containing(source, cursor, needle) if needle else None
+        found = source.find_line(needle, cursor, cursor + _SEARCH_WINDOW) if needle else None
         if found is None and needle:
             # A folded scalar (`run: >`) joins several file lines into one: it starts at
             # the first line that opens it.
-            found = _line_containing(source, cursor, needle.split(" ", 1)[0])
+            found = source.find_line(
+                needle.split(" ", 1)[0], cursor, cursor + _SEARCH_WINDOW
+            )
         line = found if found is not None else cursor
         result.append(_ScriptLine(line, piece))
         cursor = max(cursor, line)
@@ -216,9 +216,10 @@ def _leak_kind(line: str, secret: str) -> str | None:
 class CicdDetector(Detector):
     name = "cicd"
     kinds = frozenset({FileKind.GITHUB_WORKFLOW, FileKind.GITHUB_ACTION, FileKind.GITLAB_CI})
+    rules = frozenset(f"QG-CI-{n:03d}" for n in range(1, 12))
 
-    def scan(self, source: SourceFile) -> Iterator[Finding]:
-        documents = source.yaml_documents_with_lines
+    def scan(self, source: SourceFile) -> Iterator[Issue]:
+        documents = source.yaml_documents
         if not documents:
             return
         doc = documents[0]
@@ -232,7 +233,7 @@ class CicdDetector(Detector):
             yield from _GitLabPipeline(source, doc).findings()
 
 
-def _action_findings(source: SourceFile, doc: LineDict) -> Iterator[Finding]:
+def _action_findings(source: SourceFile, doc: LineDict) -> Iterator[Issue]:
     """A composite action's steps run inside the calling job, with its token and secrets, so
     they get the same step checks as a workflow's; a docker action's image must be pinned."""
     runs = doc.get("runs")
@@ -247,8 +248,7 @@ def _action_findings(source: SourceFile, doc: LineDict) -> Iterator[Finding]:
     yield from context.findings()
 
 
-def _finding(
-    source: SourceFile,
+def _issue(
     rule_id: str,
     message: str,
     line: int,
@@ -256,16 +256,15 @@ def _finding(
     *,
     severity: Severity | None = None,
     evidence: str | None = None,
-) -> Finding:
-    extra: dict[str, Any] = {} if severity is None else {"severity": severity}
-    return Finding(
-        rule_id=rule_id,
-        message=message,
-        path=source.path,
+) -> Issue:
+    """A pipeline issue: ``material`` names the workflow, job or step and the problem."""
+    return Issue(
+        rule_id,
+        message,
         line=line,
-        evidence=evidence[:160] if evidence else None,
-        content_hash=content_digest(f"{rule_id}\x00{material}"),
-        **extra,
+        material=f"{rule_id}\x00{material}",
+        severity=severity,
+        evidence=evidence,
     )
 
 
@@ -293,7 +292,7 @@ class _GitHubWorkflow:
             return {str(k) for k in value}
         return set()
 
-    def findings(self) -> Iterator[Finding]:
+    def findings(self) -> Iterator[Issue]:
         yield from self._permissions()
         for job_id, job in self.jobs.items():
             if not isinstance(job, LineDict):
@@ -302,20 +301,19 @@ class _GitHubWorkflow:
             context = _JobContext(self, str(job_id), job, job_line)
             yield from context.findings()
 
-    def _permissions(self) -> Iterator[Finding]:
-        source = self.source
+    def _permissions(self) -> Iterator[Issue]:
         top = self.doc.get("permissions")
         if top == "write-all":
-            yield _finding(
-                source, "QG-CI-002",
+            yield _issue(
+                "QG-CI-002",
                 "Workflow grants the token write-all permissions; grant each scope it needs",
                 self.doc.line_of("permissions"), "workflow:write-all",
                 evidence="permissions: write-all",
             )
         for job_id, job in self.jobs.items():
             if isinstance(job, LineDict) and job.get("permissions") == "write-all":
-                yield _finding(
-                    source, "QG-CI-002",
+                yield _issue(
+                    "QG-CI-002",
                     f"Job '{job_id}' grants the token write-all permissions",
                     job.line_of("permissions"), f"job:{job_id}:write-all",
                     evidence="permissions: write-all",
@@ -329,8 +327,8 @@ class _GitHubWorkflow:
         if bare:
             names = ", ".join(bare[:6]) + (" …" if len(bare) > 6 else "")
             line = self.doc.line_of("jobs") if "jobs" in self.doc else 1
-            yield _finding(
-                source, "QG-CI-003",
+            yield _issue(
+                "QG-CI-003",
                 "No top-level permissions and none on job(s) "
                 f"{names}: the token gets the repository default (often read/write)",
                 line, "missing-permissions:" + ",".join(sorted(bare)),
@@ -383,7 +381,7 @@ class _JobContext:
         name = step.get("name") or step.get("id") or step.get("uses")
         return f"{self.name}, step {index + 1}" + (f" ({name})" if name else "")
 
-    def findings(self) -> Iterator[Finding]:
+    def findings(self) -> Iterator[Issue]:
         reusable = self.job.get("uses")
         if isinstance(reusable, str):
             yield from self.pinning(reusable, self.job.line_of("uses"), self.name)
@@ -402,14 +400,13 @@ class _JobContext:
 
     # pinning -------------------------------------------------------------------------------------
 
-    def pinning(self, uses: str, line: int, label: str) -> Iterator[Finding]:
-        source = self.source
+    def pinning(self, uses: str, line: int, label: str) -> Iterator[Issue]:
         if uses.startswith("./") or uses.startswith(".\\") or "${{" in uses:
             return  # local action, or chosen by an expression (matrix) we cannot resolve
         if uses.startswith("docker://"):
             if "@sha256:" not in uses:
-                yield _finding(
-                    source, "QG-CI-004",
+                yield _issue(
+                    "QG-CI-004",
                     f"{label}: docker action {uses} is not pinned by image digest",
                     line, uses, evidence=uses,
                 )
@@ -420,14 +417,14 @@ class _JobContext:
         owner = target.split("/", 1)[0].lower()
         shown = f"@{ref}" if ref else " without a ref"
         if owner in _GITHUB_OWNERS:
-            yield _finding(
-                source, "QG-CI-005",
+            yield _issue(
+                "QG-CI-005",
                 f"{label}: GitHub-owned action {target}{shown} is not pinned to a commit SHA",
                 line, uses, evidence=uses,
             )
         else:
-            yield _finding(
-                source, "QG-CI-004",
+            yield _issue(
+                "QG-CI-004",
                 f"{label}: third-party action {target}{shown} is not pinned to a full commit "
                 "SHA; a moved tag runs new code with this job's secrets",
                 line, uses, evidence=uses,
@@ -437,8 +434,7 @@ class _JobContext:
 
     def _action_inputs(
         self, uses: str, step: LineDict, label: str, privileged: bool
-    ) -> Iterator[Finding]:
-        source = self.source
+    ) -> Iterator[Issue]:
         with_block = step.get("with")
         inputs = with_block if isinstance(with_block, LineDict) else _empty()
         action = uses.split("@", 1)[0].lower()
@@ -447,8 +443,8 @@ class _JobContext:
                 value = _text(inputs.get(key))
                 if value and _PR_HEAD_REF.search(value):
                     triggers = ", ".join(sorted(self.workflow.triggers & _PRIVILEGED_TRIGGERS))
-                    yield _finding(
-                        source, "QG-CI-001",
+                    yield _issue(
+                        "QG-CI-001",
                         f"{label}: a {triggers} workflow checks out pull-request code "
                         f"({key}: {value.strip()}); that code then runs with this "
                         "repository's secrets and write token",
@@ -468,22 +464,22 @@ class _JobContext:
                 key = "aws-secret-access-key" if "aws-secret-access-key" in inputs else (
                     "aws-access-key-id"
                 )
-                yield _finding(
-                    source, "QG-CI-008",
+                yield _issue(
+                    "QG-CI-008",
                     f"{label}: AWS credentials come from stored access keys{chained}; use "
                     "role-to-assume with GitHub's OIDC provider (permissions: id-token: write)",
                     inputs.line_of(key), f"{self.job_id}:aws-keys", evidence=key,
                 )
         if action == "azure/login" and "creds" in inputs:
-            yield _finding(
-                source, "QG-CI-008",
+            yield _issue(
+                "QG-CI-008",
                 f"{label}: azure/login uses a service-principal secret (creds); use "
                 "client-id / tenant-id / subscription-id with OIDC federation",
                 inputs.line_of("creds"), f"{self.job_id}:azure-creds", evidence="creds",
             )
         if action == "google-github-actions/auth" and "credentials_json" in inputs:
-            yield _finding(
-                source, "QG-CI-008",
+            yield _issue(
+                "QG-CI-008",
                 f"{label}: Google auth uses a service-account key (credentials_json); use "
                 "workload_identity_provider with OIDC",
                 inputs.line_of("credentials_json"), f"{self.job_id}:gcp-key",
@@ -493,8 +489,8 @@ class _JobContext:
             path = _text(inputs.get("path"))
             for piece in path.splitlines():
                 if _CREDENTIAL_PATH.search(" " + piece.strip()):
-                    yield _finding(
-                        source, "QG-CI-007",
+                    yield _issue(
+                        "QG-CI-007",
                         f"{label}: uploads {piece.strip()!r} as an artifact; it looks like a "
                         "credentials file, and artifacts can be downloaded by anyone with "
                         "read access",
@@ -507,17 +503,16 @@ class _JobContext:
 
     def _run_script(
         self, script: str, line: int, label: str, step: LineDict, privileged: bool
-    ) -> Iterator[Finding]:
-        source = self.source
+    ) -> Iterator[Issue]:
         yield from self._injection(script, line, label, "run")
         if privileged and _SHELL_CHECKOUT.search(script):
             where = next(
-                (s.line for s in _script_lines(source, line, script)
+                (s.line for s in _script_lines(self.source, line, script)
                  if _SHELL_CHECKOUT.search(s.text)), line,
             )
             triggers = ", ".join(sorted(self.workflow.triggers & _PRIVILEGED_TRIGGERS))
-            yield _finding(
-                source, "QG-CI-001",
+            yield _issue(
+                "QG-CI-001",
                 f"{label}: a {triggers} workflow fetches and checks out pull-request code in a "
                 "script; it then runs with this repository's secrets and write token",
                 where, f"{self.job_id}:shell-checkout", evidence="git/gh checkout of PR head",
@@ -526,10 +521,10 @@ class _JobContext:
         env_ref = rf"\$\{{?(?:{names})\b" if names else r"(?!x)x"
         secret_refs = re.compile(rf"\$\{{\{{\s*secrets\.[A-Za-z0-9_]+\s*\}}\}}|{env_ref}")
         has_secrets = bool(self.secret_env) or "secrets." in script
-        for entry in _script_lines(source, line, script):
+        for entry in _script_lines(self.source, line, script):
             if has_secrets and _DUMP_ENV.match(entry.text):
-                yield _finding(
-                    source, "QG-CI-007",
+                yield _issue(
+                    "QG-CI-007",
                     f"{label}: `{entry.text.strip()}` prints the whole environment, which holds "
                     "secrets (masking misses encoded or partial values)",
                     entry.line, f"{self.job_id}:dump-env", severity=Severity.MEDIUM,
@@ -544,8 +539,7 @@ class _JobContext:
                 continue
             yield self._leak(kind, secret, entry, label)
 
-    def _leak(self, kind: str, secret: str, entry: _ScriptLine, label: str) -> Finding:
-        source = self.source
+    def _leak(self, kind: str, secret: str, entry: _ScriptLine, label: str) -> Issue:
         if kind == "print":
             message = f"{label}: prints {secret} to the job log"
             severity = None
@@ -561,13 +555,13 @@ class _JobContext:
                 "uploaded, cached or left on a shared runner"
             )
             severity = Severity.LOW
-        return _finding(
-            source, "QG-CI-007", message, entry.line,
+        return _issue(
+            "QG-CI-007", message, entry.line,
             f"{self.job_id}:{kind}:{secret}:{entry.text.strip()}",
             severity=severity, evidence=secret,
         )
 
-    def _injection(self, script: str, line: int, label: str, where: str) -> Iterator[Finding]:
+    def _injection(self, script: str, line: int, label: str, where: str) -> Iterator[Issue]:
         if "${{" not in script:
             return
         for entry in _script_lines(self.source, line, script):
@@ -577,9 +571,10 @@ class _JobContext:
                 if untrusted is None:
                     continue
                 # In a folded script the expression may sit a few file lines further on.
-                at = _line_containing(self.source, entry.line, match.group(0), 50) or entry.line
-                yield _finding(
-                    self.source, "QG-CI-006",
+                found = self.source.find_line(match.group(0), entry.line, entry.line + 50)
+                at = found or entry.line
+                yield _issue(
+                    "QG-CI-006",
                     f"{label}: {untrusted.group(0)} is pasted into the {where} script with "
                     "${{ }}; anyone who can open an issue or pull request can run commands. "
                     "Pass it through env: and quote the variable",
@@ -589,11 +584,11 @@ class _JobContext:
 
     # cloud keys and quantum credentials ----------------------------------------------------------
 
-    def _cloud_env(self) -> Iterator[Finding]:
+    def _cloud_env(self) -> Iterator[Issue]:
         for env in self.secret_env.values():
             if _CLOUD_SECRET_NAME.match(env.name) and "secrets." in env.expression:
-                yield _finding(
-                    self.source, "QG-CI-008",
+                yield _issue(
+                    "QG-CI-008",
                     f"{self.name}: {env.name} comes from a stored secret; federate with "
                     "OIDC (short-lived credentials) instead of a long-lived key",
                     env.line, f"{self.job_id}:env:{env.name}", evidence=env.name,
@@ -622,11 +617,10 @@ class _JobContext:
             names.setdefault(_AWS_BRAKET, first)
         return sorted(names.items(), key=lambda item: item[1])
 
-    def _quantum(self) -> Iterator[Finding]:
+    def _quantum(self) -> Iterator[Issue]:
         credentials = self._quantum_credentials()
         if not credentials:
             return
-        source = self.source
         gated = "environment" in self.job
         condition = _text(self.job.get("if"))
         fork_guard = bool(
@@ -637,8 +631,8 @@ class _JobContext:
         first_line = credentials[0][1]
         triggers = self.workflow.triggers
         if "pull_request_target" in triggers and not fork_guard:
-            yield _finding(
-                source, "QG-CI-010",
+            yield _issue(
+                "QG-CI-010",
                 f"{self.name} holds quantum provider credentials ({names}) in a "
                 "pull_request_target workflow: pull requests from forks run it with those "
                 "credentials and can submit hardware jobs on the organisation's account",
@@ -646,8 +640,8 @@ class _JobContext:
                 severity=Severity.MEDIUM if gated else None, evidence=names,
             )
         elif "pull_request" in triggers and not gated and not fork_guard:
-            yield _finding(
-                source, "QG-CI-010",
+            yield _issue(
+                "QG-CI-010",
                 f"{self.name} uses quantum provider credentials ({names}) on "
                 "pull_request events without an environment gate: fork PRs get no secrets, "
                 "but every branch of this repository can spend QPU budget",
@@ -657,8 +651,8 @@ class _JobContext:
             if name == _AWS_BRAKET:
                 continue  # AWS federates with OIDC: QG-CI-008 covers stored AWS keys
             advice = "" if gated else "; put the job behind a protected environment"
-            yield _finding(
-                source, "QG-CI-009",
+            yield _issue(
+                "QG-CI-009",
                 f"{self.name} receives {name} from CI secrets: the provider offers no "
                 f"OIDC federation, so this is a long-lived token; scope it to this job{advice}",
                 line, f"{self.job_id}:{name}", evidence=name,
@@ -693,7 +687,7 @@ class _GitLabPipeline:
         self.source = source
         self.doc = doc
 
-    def findings(self) -> Iterator[Finding]:
+    def findings(self) -> Iterator[Issue]:
         yield from self._includes()
         for key in ("before_script", "after_script"):
             if key in self.doc:
@@ -709,7 +703,7 @@ class _GitLabPipeline:
                 continue
             yield from self._job(str(job_id), job, global_vars)
 
-    def _includes(self) -> Iterator[Finding]:
+    def _includes(self) -> Iterator[Issue]:
         include = self.doc.get("include")
         if include is None:
             return
@@ -728,8 +722,8 @@ class _GitLabPipeline:
                 continue
             if "remote" in entry:
                 url = redact_url(str(entry["remote"]))
-                yield _finding(
-                    self.source, "QG-CI-004",
+                yield _issue(
+                    "QG-CI-004",
                     f"include: remote {url} pulls pipeline code from a URL with no integrity "
                     "check; vendor it or include a project file at a commit SHA",
                     line, f"remote:{url}", evidence=url,
@@ -738,8 +732,8 @@ class _GitLabPipeline:
                 ref = str(entry.get("ref", ""))
                 if not _SHA40.match(ref):
                     shown = f"ref {ref}" if ref else "the default branch"
-                    yield _finding(
-                        self.source, "QG-CI-004",
+                    yield _issue(
+                        "QG-CI-004",
                         f"include: project {entry['project']} at {shown}; pin ref to a commit "
                         "SHA so a change there cannot alter this pipeline",
                         line, f"project:{entry['project']}@{ref}",
@@ -749,13 +743,13 @@ class _GitLabPipeline:
                 component = str(entry["component"])
                 _path, _, version = component.rpartition("@")
                 if not _SHA40.match(version):
-                    yield _finding(
-                        self.source, "QG-CI-004",
+                    yield _issue(
+                        "QG-CI-004",
                         f"include: component {component} is not pinned to a commit SHA",
                         line, f"component:{component}", evidence=component,
                     )
 
-    def _job(self, job_id: str, job: LineDict, global_vars: Any) -> Iterator[Finding]:
+    def _job(self, job_id: str, job: LineDict, global_vars: Any) -> Iterator[Issue]:
         artifacts = isinstance(job.get("artifacts"), LineDict)
         for key in ("before_script", "script", "after_script"):
             if key in job:
@@ -775,8 +769,8 @@ class _GitLabPipeline:
         )
         if (cloud or _AWS_CONFIGURE_SECRET.search(scripts)) and not has_oidc:
             shown = ", ".join(cloud) or "aws configure set aws_secret_access_key"
-            yield _finding(
-                self.source, "QG-CI-008",
+            yield _issue(
+                "QG-CI-008",
                 f"job '{job_id}' uses long-lived cloud keys ({shown}); use id_tokens with the "
                 "cloud's OIDC federation instead",
                 self._first_line(job, cloud) or self.doc.line_of(job_id),
@@ -788,8 +782,8 @@ class _GitLabPipeline:
         for name in quantum:
             gated = "environment" in job
             advice = "" if gated else "; run the job in a protected environment"
-            yield _finding(
-                self.source, "QG-CI-009",
+            yield _issue(
+                "QG-CI-009",
                 f"job '{job_id}' uses {name} from CI variables: the provider offers no OIDC "
                 f"federation, so this is a long-lived token; mark it protected and masked{advice}",
                 self._first_line(job, [name]) or self.doc.line_of(job_id),
@@ -807,7 +801,7 @@ class _GitLabPipeline:
 
     def _scripts(
         self, label: str, holder: LineDict, key: str, job: LineDict, artifacts: bool
-    ) -> Iterator[Finding]:
+    ) -> Iterator[Issue]:
         value = holder.get(key)
         entries: list[tuple[str, int]] = []
         if isinstance(value, LineList):
@@ -821,21 +815,21 @@ class _GitLabPipeline:
             for entry in _script_lines(self.source, line, text):
                 yield from self._script_line(label, entry, artifacts)
 
-    def _script_line(self, label: str, entry: _ScriptLine, artifacts: bool) -> Iterator[Finding]:
+    def _script_line(self, label: str, entry: _ScriptLine, artifacts: bool) -> Iterator[Issue]:
         text = entry.text
         for match in _GITLAB_UNTRUSTED.finditer(text):
             variable = match.group(1)
             if _REEVALUATED.search(text[: match.start()]):
-                yield _finding(
-                    self.source, "QG-CI-006",
+                yield _issue(
+                    "QG-CI-006",
                     f"{label}: ${variable} is evaluated again as code (eval / sh -c / -c "
                     "interpreters); a crafted commit message or branch name runs commands",
                     entry.line, f"{label}:eval:{variable}:{text.strip()}",
                     evidence=f"${variable}",
                 )
             elif _quote_state_at(text, match.start()) == "":
-                yield _finding(
-                    self.source, "QG-CI-011",
+                yield _issue(
+                    "QG-CI-011",
                     f"{label}: ${variable} is expanded without double quotes; its words and "
                     "globs reach the command as separate arguments (argument injection)",
                     entry.line, f"{label}:unquoted:{variable}:{text.strip()}",
@@ -843,8 +837,8 @@ class _GitLabPipeline:
                 )
         stripped = text.strip()
         if _DUMP_ENV.match(stripped):
-            yield _finding(
-                self.source, "QG-CI-007",
+            yield _issue(
+                "QG-CI-007",
                 f"{label}: `{stripped}` prints every CI variable, secrets included",
                 entry.line, f"{label}:dump-env", severity=Severity.MEDIUM, evidence=stripped,
             )
@@ -868,8 +862,8 @@ class _GitLabPipeline:
                         f"{label}: writes ${name} to a file in the build directory; keep it out "
                         "of artifacts and caches", Severity.LOW,
                     )
-                yield _finding(
-                    self.source, "QG-CI-007", message, entry.line,
+                yield _issue(
+                    "QG-CI-007", message, entry.line,
                     f"{label}:{kind}:{name}:{stripped}", severity=severity, evidence=f"${name}",
                 )
                 break

@@ -24,26 +24,30 @@ from scanner.detectors import aws_policy as policy
 from scanner.detectors.aws_policy import Statement, expression_text
 from scanner.detectors.iac_common import (
     BRAKET_BUCKET_PREFIX,
-    Issue,
+    IAC_RULES,
     Located,
     StorageFacts,
     as_int,
-    check_size,
-    contains_text,
+    iac_issue,
     storage_issues,
     tier_from_tags,
-    to_finding,
     truthy,
-    yaml_hazards,
 )
 from scanner.detectors.interface import Detector
-from scanner.model import FileKind, Finding, Severity
-from scanner.source import ParseError, SourceFile
-from scanner.yaml_lines import LineDict, LineList
-from scanner.yaml_loader import _CFN_FUNCTIONS
+from scanner.formats.errors import ParseError
+from scanner.formats.yaml import (
+    CFN_FUNCTIONS,
+    LineDict,
+    LineList,
+    check_size,
+    contains_text,
+    yaml_hazards,
+)
+from scanner.model import FileKind, Issue, Severity
+from scanner.source import SourceFile
 
 # Short-form tags the loader turns into their long form; any other local tag is unknown.
-_KNOWN_TAGS = frozenset(_CFN_FUNCTIONS)
+_KNOWN_TAGS = frozenset(CFN_FUNCTIONS)
 
 _PUBLIC_ACLS = frozenset({"PublicRead", "PublicReadWrite", "AuthenticatedRead"})
 _PAB_FLAGS = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
@@ -267,7 +271,7 @@ class _Template:
             decided_later = policy.is_intrinsic(rotation)  # !If / !Ref: no claim
             if spec == "SYMMETRIC_DEFAULT" and not truthy(rotation) and not decided_later:
                 state = "is false" if rotation is not None else "is not set (default false)"
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-007", self.at(logical_id, "Properties", "EnableKeyRotation"),
                     f"KMS key {logical_id}: EnableKeyRotation {state}",
                     f"{logical_id}:rotation",
@@ -275,7 +279,7 @@ class _Template:
             statements = self.statements(props.get("KeyPolicy"), logical_id, "Properties",
                                          "KeyPolicy")
             for principal, line in policy.admin_and_user(statements):
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-008", Located("", line),
                     f"KMS key {logical_id}: key policy lets {principal} both administer and use "
                     "the key",
@@ -283,7 +287,7 @@ class _Template:
                 )
             for statement in statements:
                 if policy.is_public(statement):
-                    yield Issue(
+                    yield iac_issue(
                         "QG-IAC-003", Located("", statement.line),
                         f"KMS key {logical_id}: key policy allows Principal \"*\" with no "
                         "condition",
@@ -312,7 +316,7 @@ class _Template:
                 grant = policy.wildcard_grant(statement)
                 if grant is not None:
                     sid = f" (Sid {statement.sid})" if statement.sid else ""
-                    yield Issue(
+                    yield iac_issue(
                         "QG-IAC-009", Located("", statement.line),
                         f"{logical_id}{sid} grants {grant.text}",
                         f"{logical_id}:{grant.text}", grant.severity, evidence=grant.text,
@@ -323,7 +327,7 @@ class _Template:
                 for index, arn in enumerate(arns if isinstance(arns, list) else []):
                     name = policy.managed_policy_name(expression_text(arn))
                     if name in policy.ADMIN_MANAGED_POLICIES:
-                        yield Issue(
+                        yield iac_issue(
                             "QG-IAC-009",
                             self.at(logical_id, "Properties", "ManagedPolicyArns", index),
                             f"{logical_id} attaches the AWS managed policy "
@@ -338,7 +342,7 @@ class _Template:
             for statement in trust:
                 grant = policy.trust_issue(statement)
                 if grant is not None:
-                    yield Issue(
+                    yield iac_issue(
                         "QG-IAC-011",
                         self.at(logical_id, "Properties", "AssumeRolePolicyDocument"),
                         f"Role {logical_id}: trust policy is open: {grant.text}",
@@ -378,7 +382,7 @@ class _Template:
                     broad.append(f"{grant.text} via {origin}")
         if broad:
             detail = "; ".join(broad[:3])
-            yield Issue(
+            yield iac_issue(
                 "QG-IAC-012", self.at(logical_id),
                 f"Amazon Braket job role {logical_id} (trusted by braket.amazonaws.com) has "
                 f"broad permissions: {detail}",
@@ -389,7 +393,7 @@ class _Template:
         for logical_id, props in self.of("AWS::IAM::AccessKey"):
             user = props.get("UserName")
             shown = _ref(user) or expression_text(user) if user is not None else ""
-            yield Issue(
+            yield iac_issue(
                 "QG-IAC-010", self.at(logical_id),
                 f"{logical_id} (AWS::IAM::AccessKey) creates a long-lived access key"
                 + (f" for {shown}" if shown else "")
@@ -422,7 +426,7 @@ class _Template:
         marker = self._braket_marker()
         if marker is not None:
             line, what = marker
-            yield Issue(
+            yield iac_issue(
                 "QG-IAC-013", Located("", line),
                 f"{what} is defined but the template has no AWS::CloudTrail::Trail: Braket API "
                 "calls are only kept 90 days in event history",
@@ -433,14 +437,14 @@ class _Template:
         for logical_id, props in self.of("AWS::Logs::LogGroup"):
             days = as_int(props.get("RetentionInDays"))
             if "RetentionInDays" not in props:
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-014", self.at(logical_id),
                     f"Log group {logical_id} declares no RetentionInDays (kept forever, outside "
                     "any stated retention policy)",
                     f"{logical_id}:retention:unset", Severity.LOW,
                 )
             elif days is not None and 0 < days < 90:
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-014", self.at(logical_id, "Properties", "RetentionInDays"),
                     f"Log group {logical_id} keeps logs only {days} days (policy minimum 90)",
                     f"{logical_id}:retention:{days}",
@@ -475,7 +479,7 @@ class _Template:
         admin = any(low <= port <= high for port in _ADMIN_PORTS)
         web_only = low == high and low in {80, 443}
         ports = f"{low}" if low == high else f"{low}-{high}"
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-015", self.at(logical_id, *path, key),
             f"Security group {logical_id} allows inbound traffic from {source} to port(s) {ports}",
             f"{logical_id}:ingress:{source}:{ports}",
@@ -488,7 +492,7 @@ class _Template:
             access = props.get("DirectInternetAccess")
             if expression_text(access) != "Disabled":
                 state = f"is {access}" if access is not None else "is not set (default Enabled)"
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-016", self.at(logical_id, "Properties", "DirectInternetAccess"),
                     f"Notebook instance {logical_id}: DirectInternetAccess {state}; notebooks "
                     "(including Braket notebooks) should reach AWS through VPC endpoints",
@@ -496,7 +500,7 @@ class _Template:
                 )
         for logical_id, props in self.of("AWS::RDS::DBInstance"):
             if truthy(props.get("PubliclyAccessible")):
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-016", self.at(logical_id, "Properties", "PubliclyAccessible"),
                     f"Database {logical_id} is PubliclyAccessible",
                     f"{logical_id}:public-db", Severity.HIGH,
@@ -511,13 +515,15 @@ def _properties(body: dict[str, Any]) -> dict[str, Any]:
 class CloudFormationDetector(Detector):
     name = "cloudformation"
     kinds = frozenset({FileKind.CLOUDFORMATION})
+    rules = frozenset[str]()
+    # The IaC rules are the Terraform detector's; CloudFormation reports those that apply
+    # to its resources (no shared-key, module-source or literal-secret checks).
+    shared_rules = IAC_RULES - {"QG-IAC-018", "QG-IAC-020", "QG-IAC-021"}
 
-    def scan(self, source: SourceFile) -> Iterator[Finding]:
+    def scan(self, source: SourceFile) -> Iterator[Issue]:
         template = self._load(source)
-        if template is None:
-            return
-        for issue in _Template(source, template).issues():
-            yield to_finding(source.path, issue)
+        if template is not None:
+            yield from _Template(source, template).issues()
 
     @staticmethod
     def _load(source: SourceFile) -> dict[str, Any] | None:
@@ -540,7 +546,7 @@ class CloudFormationDetector(Detector):
                     "pre-processor (rain pkg, aws cloudformation package …) and scan the output",
                     line,
                 )
-            documents = source.yaml_documents_with_lines
+            documents = source.yaml_documents
             data = documents[0] if documents else None
         if data is None:
             return None

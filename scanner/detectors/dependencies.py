@@ -1,15 +1,8 @@
 """Dependency manifests: pins, hashes and package sources.
 
-Rules (metadata in ``scanner/rules/dependencies.yaml``):
-
-- QG-DEP-001 no version constraint at all;
-- QG-DEP-002 a range instead of one exact version (``==``/``===``);
-- QG-DEP-003 no ``--hash`` / lock hashes where the tier requires hash-checked installs
-  (regulated-pilot and production-critical), or a hash-checking file with gaps;
-- QG-DEP-004 ``--extra-index-url`` (dependency confusion: pip takes the highest version
-  from any index);
-- QG-DEP-005 plain-HTTP index, ``--trusted-host`` or ``verify_ssl = false``;
-- QG-DEP-006 a direct URL / VCS dependency not fixed to a commit id or a hash.
+Rules: QG-DEP-001..006 (metadata in ``scanner/rules/dependencies.yaml``): missing pins,
+ranges, missing hashes where the tier requires hash-checked installs (or a hash-checking
+file with gaps), extra indexes, insecure package sources, unpinned URL/VCS dependencies.
 
 Severity depends on what the manifest does: files that install exactly what they list
 (requirements.txt, conda environments, lock files) get medium for a missing pin and low
@@ -24,23 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.catalog import Tier
-from scanner.deps import (
+from scanner.detectors.interface import Detector
+from scanner.discover import classify
+from scanner.formats.errors import ParseError
+from scanner.formats.manifests import (
     MANIFEST_KINDS,
     Dependency,
     IndexOption,
     Manifest,
     Pin,
     Role,
-    parse_manifest,
 )
-from scanner.detectors.interface import Detector
-from scanner.discover import classify
 from scanner.masking import redact_url
-from scanner.model import FileKind, Finding, Severity, content_digest
-from scanner.source import ParseError, SourceFile
-
-HASH_TIERS = frozenset({Tier.REGULATED_PILOT, Tier.PRODUCTION_CRITICAL})
+from scanner.model import FileKind, Issue, Severity, Tier
+from scanner.source import SourceFile
 
 _SEVERITY = {
     # (rule, declares-only?) -> severity
@@ -56,12 +46,13 @@ _SEVERITY = {
 class DependenciesDetector(Detector):
     name = "dependencies"
     kinds = MANIFEST_KINDS
+    rules = frozenset(f"QG-DEP-{n:03d}" for n in range(1, 7))
 
     def __init__(self, tier: Tier | str = Tier.INTERNAL_PILOT) -> None:
         self.tier = Tier(tier)
 
-    def scan(self, source: SourceFile) -> Iterator[Finding]:
-        manifest = parse_manifest(source)
+    def scan(self, source: SourceFile) -> Iterator[Issue]:
+        manifest = source.manifest
         if manifest is None:
             return
         own = [d for d in manifest.dependencies if self._reports(source, d.path)]
@@ -89,7 +80,7 @@ class DependenciesDetector(Detector):
 
     def _pin_findings(
         self, dep: Dependency, manifest: Manifest, declares: bool
-    ) -> Iterator[Finding]:
+    ) -> Iterator[Issue]:
         if dep.pin in {Pin.NONE, Pin.RANGE} and dep.name in manifest.constraints:
             return  # a -c constraints file pins it exactly
         if dep.pin is Pin.NONE:
@@ -105,19 +96,19 @@ class DependenciesDetector(Detector):
         else:
             return
         where = " (declared; pin it in the lock file)" if declares and rule != "QG-DEP-006" else ""
-        yield Finding(
+        yield Issue(
             rule_id=rule,
             message=text + where,
             path=dep.path,
             line=dep.line,
             severity=_SEVERITY[(rule, declares)],
-            evidence=dep.display[:120],
-            content_hash=content_digest(f"{dep.name}\x00{dep.display}"),
+            evidence=dep.display,
+            material=f"{dep.name}\x00{dep.display}",
         )
 
     def _hash_findings(
         self, source: SourceFile, manifest: Manifest, own: list[Dependency]
-    ) -> Iterator[Finding]:
+    ) -> Iterator[Issue]:
         installable = [
             d for d in own
             if d.role in {Role.INSTALL, Role.LOCK} and d.pin in {Pin.EXACT, Pin.URL, Pin.URL_PINNED}
@@ -133,13 +124,13 @@ class DependenciesDetector(Detector):
         hash_mode = manifest.role is not Role.LOCK and (
             manifest.require_hashes or any(d.hashes for d in installable)
         )
-        required = self.tier in HASH_TIERS
+        required = self.tier.regulated
         if not hash_mode and not required:
             return
         is_conda = any(d.ecosystem == "conda" for d in installable)
         if hash_mode:
             for dep in missing:
-                yield Finding(
+                yield Issue(
                     rule_id="QG-DEP-003",
                     message=(
                         f"{dep.display!r} has no hash although the file is installed in "
@@ -148,8 +139,8 @@ class DependenciesDetector(Detector):
                     path=dep.path,
                     line=dep.line,
                     severity=Severity.MEDIUM if required else Severity.LOW,
-                    evidence=dep.display[:120],
-                    content_hash=content_digest(f"nohash\x00{dep.name}\x00{dep.display}"),
+                    evidence=dep.display,
+                    material=f"nohash\x00{dep.name}\x00{dep.display}",
                 )
             return
         first = missing[0]
@@ -160,7 +151,7 @@ class DependenciesDetector(Detector):
             )
         else:
             detail = "no entry carries a --hash (use pip-compile --generate-hashes)"
-        yield Finding(
+        yield Issue(
             rule_id="QG-DEP-003",
             message=(
                 f"{len(missing)} dependenc{'y' if len(missing) == 1 else 'ies'} installed without "
@@ -168,42 +159,42 @@ class DependenciesDetector(Detector):
             ),
             path=first.path,
             line=first.line,
-            content_hash=content_digest(f"nohash-file\x00{source.path}"),
+            material=f"nohash-file\x00{source.path}",
         )
 
     @staticmethod
-    def _index_findings(option: IndexOption) -> Iterator[Finding]:
+    def _index_findings(option: IndexOption) -> Iterator[Issue]:
         shown = redact_url(option.value)
         insecure = option.value.lower().startswith("http://")
         if option.option == "--trusted-host":
-            yield Finding(
+            yield Issue(
                 rule_id="QG-DEP-005",
                 message=f"--trusted-host {shown} turns off TLS verification for that index",
                 path=option.path,
                 line=option.line,
                 evidence=f"--trusted-host {shown}",
-                content_hash=content_digest(f"trusted-host\x00{option.value}"),
+                material=f"trusted-host\x00{option.value}",
             )
         elif option.option == "verify_ssl=false":
-            yield Finding(
+            yield Issue(
                 rule_id="QG-DEP-005",
                 message=f"package source {shown} has verify_ssl = false",
                 path=option.path,
                 line=option.line,
                 evidence=shown,
-                content_hash=content_digest(f"verify-ssl\x00{option.value}"),
+                material=f"verify-ssl\x00{option.value}",
             )
         elif insecure:
-            yield Finding(
+            yield Issue(
                 rule_id="QG-DEP-005",
                 message=f"packages are fetched over plain HTTP from {shown} ({option.option})",
                 path=option.path,
                 line=option.line,
                 evidence=shown,
-                content_hash=content_digest(f"http-index\x00{option.value}"),
+                material=f"http-index\x00{option.value}",
             )
         if option.option == "--extra-index-url":
-            yield Finding(
+            yield Issue(
                 rule_id="QG-DEP-004",
                 message=(
                     f"--extra-index-url {shown}: pip picks the highest version from any index, "
@@ -212,5 +203,5 @@ class DependenciesDetector(Detector):
                 path=option.path,
                 line=option.line,
                 evidence=f"--extra-index-url {shown}",
-                content_hash=content_digest(f"extra-index\x00{option.value}"),
+                material=f"extra-index\x00{option.value}",
             )

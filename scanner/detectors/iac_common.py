@@ -1,14 +1,11 @@
 """Vocabulary shared by the infrastructure-as-code detectors.
 
-- ``Issue``: a problem found in a module/template, located by file and line, turned into a
-  ``Finding`` only when it sits in the file being scanned (Terraform reads a whole module
-  directory but reports per file);
+- ``iac_issue``: an ``Issue`` located by ``Located`` (module file and line) with the IaC
+  fingerprint convention;
 - ``StorageFacts`` + ``storage_issues``: the storage rules (QG-IAC-001..006, 019) written
   once for S3 (Terraform and CloudFormation), Azure storage accounts and IBM COS buckets;
 - workload tiers from ``qgov:tier`` / ``workload-tier`` tags;
-- credential-looking variable names and container image references (Kubernetes, Docker);
-- guards for YAML input the detectors must refuse rather than misread: files too large to
-  analyse, unrendered Helm/Jinja placeholders, unknown CloudFormation tags.
+- credential-looking variable names and image pinning (Kubernetes, Docker);
 """
 
 from __future__ import annotations
@@ -18,43 +15,39 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from scanner.model import Finding, Severity, content_digest
-from scanner.source import ParseError
+from scanner.formats.image_ref import ImageRef
+from scanner.model import Issue, Severity, Tier
 
 TIER_KEYS = ("qgov:tier", "workload-tier", "qgov_tier", "workload_tier")
-TIERS = ("exploratory", "internal-pilot", "regulated-pilot", "production-critical")
-REGULATED_TIERS = frozenset({"regulated-pilot", "production-critical"})
 BRAKET_BUCKET_PREFIX = "amazon-braket-"
+#: The infrastructure rules (``scanner/rules/iac.yaml``), owned by the Terraform detector.
+IAC_RULES = frozenset(f"QG-IAC-{n:03d}" for n in range(1, 22))
 
 
 @dataclass(frozen=True)
 class Located:
-    file: str  # file name within the module directory ("" for single-file formats)
+    file: str  # the module file (its scan path); "" for the file being scanned
     line: int
 
 
-@dataclass(frozen=True)
-class Issue:
-    rule_id: str
-    at: Located
-    message: str
-    material: str  # stable content for the fingerprint (never a line number)
-    severity: Severity | None = None  # None: the rule's default
-    evidence: str | None = None
-
-
-def to_finding(path: str, issue: Issue) -> Finding:
-    extra: dict[str, Any] = {} if issue.severity is None else {"severity": issue.severity}
-    return Finding(
-        rule_id=issue.rule_id,
-        message=issue.message,
-        path=path,
-        line=max(1, issue.at.line),
-        evidence=issue.evidence[:160] if issue.evidence else None,
-        content_hash=content_digest(f"{issue.rule_id}\x00{issue.material}"),
-        **extra,
+def iac_issue(
+    rule_id: str,
+    at: Located,
+    message: str,
+    material: str,
+    severity: Severity | None = None,
+    evidence: str | None = None,
+) -> Issue:
+    """An IaC issue: ``material`` names the resource and the problem (never a line), and is
+    prefixed with the rule so two rules on one resource never share a fingerprint."""
+    return Issue(
+        rule_id,
+        message,
+        line=max(1, at.line),
+        path=at.file or None,
+        material=f"{rule_id}\x00{material}",
+        severity=severity,
+        evidence=evidence,
     )
 
 
@@ -74,7 +67,7 @@ def as_int(value: Any) -> int | None:
     return None
 
 
-def tier_from_tags(tags: Any) -> str | None:
+def tier_from_tags(tags: Any) -> Tier | None:
     """The workload tier from a tag map (``{k: v}``), CloudFormation ``[{Key, Value}]`` tags
     or IBM ``["key:value"]`` tag lists."""
     pairs: list[tuple[str, Any]] = []
@@ -90,8 +83,8 @@ def tier_from_tags(tags: Any) -> str | None:
     for key, value in pairs:
         if key.strip().lower() in TIER_KEYS and isinstance(value, str):
             tier = value.strip().lower()
-            if tier in TIERS:
-                return tier
+            if tier in Tier.__members__.values():
+                return Tier(tier)
     return None
 
 
@@ -105,7 +98,7 @@ class StorageFacts:
     address: str  # aws_s3_bucket.results, Resources.ResultsBucket, azurerm_storage_account.x
     at: Located
     label: str = "bucket"  # "bucket", "storage account"
-    tier: str | None = None
+    tier: Tier | None = None
     braket: bool = False  # an Amazon Braket result bucket (amazon-braket-*)
     quantum: bool = False  # attached to a quantum workspace
     always_encrypted: bool = False  # the service encrypts at rest with no opt-out (Azure, IBM)
@@ -131,7 +124,7 @@ class StorageFacts:
 
     @property
     def regulated(self) -> bool:
-        return self.tier in REGULATED_TIERS
+        return self.tier is not None and self.tier.regulated
 
     @property
     def job_data(self) -> bool:
@@ -155,7 +148,7 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
     # ENC-01 / ENC-02
     if facts.encryption is None and not facts.always_encrypted:
         need = f"; its tier needs {facts.cmk_hint}" if facts.regulated else ""
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-001", at,
             f"{address}{why} declares no server-side encryption{need}",
             f"{address}:no-encryption", Severity.HIGH if elevated else None,
@@ -163,14 +156,14 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
     elif facts.regulated and not facts.customer_key:
         where = facts.encryption_at or at
         algorithm = f" ({facts.encryption})" if facts.encryption else ""
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-002", where,
             f"{address}{why} is not encrypted with {facts.cmk_hint}{algorithm}",
             f"{address}:no-cmk",
         )
     # NET-01
     for place, what in facts.public:
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-003", place, f"{address}{why} is publicly accessible: {what}",
             f"{address}:public:{what}", Severity.CRITICAL if facts.job_data else None,
         )
@@ -184,7 +177,7 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
         else:
             message = f"{address}{why}: public access block leaves {', '.join(missing)} off"
             place = facts.public_access_block_at
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-004", place, message, f"{address}:pab:{','.join(missing)}",
             Severity.HIGH if facts.braket else None,
         )
@@ -192,7 +185,7 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
     # PRV-04
     if facts.check_versioning and not facts.versioning:
         state = "is not enabled" if facts.versioning is None else "is disabled or suspended"
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-005", facts.versioning_at or at,
             f"{address}{why}: versioning {state}, so overwritten or deleted results cannot "
             "be recovered",
@@ -200,13 +193,13 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
         )
     # LOG-06
     if facts.check_logging and not facts.logging and not facts.logging_exempt:
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-006", at, f"{address}{why} has no access logging",
             f"{address}:logging", raised,
         )
     # ENC-05: S3 answers plain HTTP unless a bucket policy denies aws:SecureTransport false
     if facts.check_tls_only and not facts.tls_only:
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-017", at,
             f"{address}{why} has no bucket policy denying requests without TLS "
             "(aws:SecureTransport = false), so its objects can be read or written over plain HTTP",
@@ -214,87 +207,11 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
         )
     # DAT-05 (only where the store is known to hold job data)
     if facts.check_lifecycle and facts.job_data and not facts.lifecycle:
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-019", at,
             f"{address}{why} has no lifecycle rule, so job data is kept forever",
             f"{address}:lifecycle",
         )
-
-
-# --- input guards --------------------------------------------------------------------------------
-
-# YAML with line numbers loads at about 1 MB/s; larger manifests/templates are reported instead.
-MAX_YAML_CHARS = 4_000_000
-_TEMPLATE_MARKERS = ("{{", "{%")
-
-
-def check_size(text: str, what: str, limit: int = MAX_YAML_CHARS) -> None:
-    """Raise ParseError for a file too large to analyse in reasonable time."""
-    if len(text) > limit:
-        raise ParseError(
-            f"{what} too large to analyse ({len(text):,} characters; the limit is {limit:,})"
-        )
-
-
-@dataclass(frozen=True)
-class YamlHazards:
-    placeholder_line: int | None = None  # an unquoted {{ … }} / {% … %} template placeholder
-    unknown_tag: tuple[str, int] | None = None  # (tag, line) not in ``known_tags``
-
-
-def yaml_hazards(text: str, known_tags: frozenset[str] | None = None) -> YamlHazards:
-    """Look at the YAML token stream (not the text) for unrendered template placeholders and,
-    when ``known_tags`` is given, for local tags (``!Name``) outside it.
-
-    An unquoted Helm/Jinja ``{{ .Values.x }}`` scans as two adjacent flow-mapping starts, and
-    often still loads (as a nested mapping), so a loader alone would quietly misread it.
-    Placeholders inside quoted strings are values, not hazards. A scan error in a file that
-    has template markers is reported as a placeholder at the error's line; other scan
-    errors are left to the loader, which reports them with its own message.
-    """
-    has_markers = any(marker in text for marker in _TEMPLATE_MARKERS)
-    if not has_markers and (known_tags is None or "!" not in text):
-        return YamlHazards()
-    previous: yaml.Token | None = None
-    unknown: tuple[str, int] | None = None
-    try:
-        for token in yaml.scan(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-            if (
-                isinstance(token, yaml.FlowMappingStartToken)
-                and isinstance(previous, yaml.FlowMappingStartToken)
-                and token.start_mark.line == previous.start_mark.line
-                and token.start_mark.column == previous.start_mark.column + 1
-            ):
-                return YamlHazards(placeholder_line=previous.start_mark.line + 1)
-            if known_tags is not None and unknown is None and isinstance(token, yaml.TagToken):
-                handle, suffix = token.value
-                if handle == "!" and suffix not in known_tags:
-                    unknown = (f"!{suffix}", token.start_mark.line + 1)
-            previous = token
-    except yaml.YAMLError as exc:
-        if has_markers:
-            mark = getattr(exc, "problem_mark", None)
-            return YamlHazards(placeholder_line=mark.line + 1 if mark is not None else 1)
-        return YamlHazards(unknown_tag=unknown)
-    return YamlHazards(unknown_tag=unknown)
-
-
-def contains_text(value: Any, needle: str, budget: int = 20_000) -> bool:
-    """Whether ``needle`` occurs in any string inside ``value`` (bounded walk: YAML aliases
-    can make a small document expand enormously)."""
-    stack = [value]
-    while stack and budget > 0:
-        budget -= 1
-        item = stack.pop()
-        if isinstance(item, str):
-            if needle in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-    return False
 
 
 # --- containers ----------------------------------------------------------------------------------
@@ -326,28 +243,6 @@ def literal_secret(value: Any) -> bool:
     if len(text) < 4 or text.startswith("/") or _PLACEHOLDER.match(text):
         return False
     return text.lower() not in {"true", "false", "null", "none", "disabled", "enabled"}
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    name: str
-    tag: str | None
-    digest: str | None
-
-    @property
-    def display(self) -> str:
-        shown = self.name + (f":{self.tag}" if self.tag else "")
-        return shown + ("@sha256:…" if self.digest else "")
-
-
-def parse_image(reference: str) -> ImageRef:
-    reference = reference.strip()
-    name, _, digest = reference.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    tag = None
-    if ":" in last:
-        name, _, tag = name.rpartition(":")
-    return ImageRef(name, tag or None, digest or None)
 
 
 def image_pin_issue(image: ImageRef) -> tuple[Severity, str] | None:

@@ -29,21 +29,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from scanner.detectors.iac_common import (
-    Issue,
     Located,
-    check_size,
+    iac_issue,
     image_pin_issue,
     literal_secret,
-    parse_image,
     secret_name,
-    to_finding,
-    yaml_hazards,
 )
 from scanner.detectors.interface import Detector
+from scanner.formats.errors import ParseError
+from scanner.formats.image_ref import parse_image
+from scanner.formats.yaml import LineDict, LineList, check_size, yaml_hazards
 from scanner.masking import mask
-from scanner.model import FileKind, Finding, Severity
-from scanner.source import ParseError, SourceFile
-from scanner.yaml_lines import LineDict, LineList
+from scanner.model import FileKind, Issue, Severity
+from scanner.source import SourceFile
 
 _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
@@ -133,7 +131,7 @@ class _Manifest:
     def _pod(self, label: str, spec: LineDict) -> Iterator[Issue]:
         for key in _HOST_NAMESPACES:
             if spec.get(key) is True:
-                yield Issue(
+                yield iac_issue(
                     "QG-K8S-002", Located("", spec.line_of(key)),
                     f"{label} shares the node's {key[4:]} namespace ({key}: true)",
                     f"{label}:{key}",
@@ -144,7 +142,7 @@ class _Manifest:
             if isinstance(host_path, dict):
                 target = str(host_path.get("path", ""))
                 sensitive = target.rstrip("/") in _SENSITIVE_HOST_PATHS or target.endswith(".sock")
-                yield Issue(
+                yield iac_issue(
                     "QG-K8S-002", Located("", _line(volume, "hostPath", _line(volumes, index))),
                     f"{label} mounts the node path {target or '?'} (hostPath volume "
                     f"'{volume.get('name', '?')}')",
@@ -167,7 +165,7 @@ class _Manifest:
         context = context if isinstance(context, LineDict) else None
         if context is not None:
             if context.get("privileged") is True:
-                yield Issue(
+                yield iac_issue(
                     "QG-K8S-001", Located("", context.line_of("privileged")),
                     f"{where} runs privileged (full access to the node)",
                     f"{where}:privileged",
@@ -179,7 +177,7 @@ class _Manifest:
             ) if isinstance(added, list) else []
             if dangerous:
                 capabilities = context.get("capabilities")
-                yield Issue(
+                yield iac_issue(
                     "QG-K8S-001", Located("", _line(capabilities, "add", context.line)),
                     f"{where} adds capabilities {', '.join(dangerous)}",
                     f"{where}:caps:{','.join(dangerous)}",
@@ -187,7 +185,7 @@ class _Manifest:
             if context.get("allowPrivilegeEscalation") is True and context.get(
                 "privileged"
             ) is not True:
-                yield Issue(
+                yield iac_issue(
                     "QG-K8S-001", Located("", context.line_of("allowPrivilegeEscalation")),
                     f"{where} sets allowPrivilegeEscalation: true",
                     f"{where}:escalation", Severity.MEDIUM,
@@ -199,7 +197,7 @@ class _Manifest:
             problem = image_pin_issue(ref)
             if problem is not None:
                 severity, text = problem
-                yield Issue(
+                yield iac_issue(
                     "QG-K8S-004", Located("", container.line_of("image")),
                     f"{where}: image {ref.display} {text}",
                     f"{where}:image:{ref.name}:{ref.tag}",
@@ -224,7 +222,7 @@ class _Manifest:
             line = context.line_of("runAsUser") if context is not None and (
                 "runAsUser" in context
             ) else _line(pod_context, "runAsUser", container.line)
-            yield Issue(
+            yield iac_issue(
                 "QG-K8S-003", Located("", line), f"{where} runs as UID 0 (root)",
                 f"{where}:uid0", Severity.HIGH,
             )
@@ -234,7 +232,7 @@ class _Manifest:
         line = context.line_of("runAsNonRoot") if context is not None and (
             "runAsNonRoot" in context
         ) else container.line
-        yield Issue(
+        yield iac_issue(
             "QG-K8S-003", Located("", line),
             f"{where} may run as root: neither runAsNonRoot: true nor a non-zero runAsUser is "
             "set for it or its pod",
@@ -251,7 +249,7 @@ class _Manifest:
             if not isinstance(name, str) or "valueFrom" in item or not secret_name(name):
                 continue
             if literal_secret(value) and not _placeholder(value):
-                yield Issue(
+                yield iac_issue(
                     "QG-K8S-005", Located("", item.line_of("value")),
                     f"{where}: env {name} holds a literal credential; use valueFrom.secretKeyRef "
                     "(backed by an external secret store) or workload identity",
@@ -269,7 +267,7 @@ class _Manifest:
         line = _line(resources, "limits", container.line) if isinstance(resources, LineDict) else (
             container.line
         )
-        yield Issue(
+        yield iac_issue(
             "QG-K8S-006", Located("", line),
             f"{where} has no {' or '.join(missing)} limit (resources.limits)",
             f"{where}:limits:{','.join(missing)}",
@@ -281,7 +279,7 @@ class _Manifest:
     def _secret(self, label: str, obj: LineDict, metadata: Any) -> Iterator[Issue]:
         namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
         if isinstance(namespace, str) and namespace in _BROAD_NAMESPACES:
-            yield Issue(
+            yield iac_issue(
                 "QG-K8S-007", Located("", _line(metadata, "namespace", obj.line)),
                 f"{label} is placed in the shared '{namespace}' namespace, where every workload "
                 "and many service accounts can read it",
@@ -300,7 +298,7 @@ class _Manifest:
                         first_line = _line(values, key, obj.line_of(field))
         if keys:
             shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
-            yield Issue(
+            yield iac_issue(
                 "QG-K8S-008", Located("", first_line or obj.line),
                 f"{label} is committed with literal values for {shown}; keep the values in a "
                 "secret manager (External Secrets, Sealed Secrets, CSI driver)",
@@ -319,7 +317,7 @@ class _Manifest:
                 continue
             if literal_secret(value) and not _placeholder(value) and "\n" not in str(value):
                 masked = mask(str(value))
-                yield Issue(
+                yield iac_issue(
                     "QG-K8S-005", Located("", data.line_of(key)),
                     f"{label}: key {key} holds a literal credential in a ConfigMap, which is "
                     "not secret storage; move it to a Secret fed from a secret manager",
@@ -365,7 +363,7 @@ class _Manifest:
                 if is_bound else "(not bound in this file; a ClusterRoleBinding would make it "
                 "cluster-wide)"
             )
-            yield Issue(
+            yield iac_issue(
                 "QG-K8S-009", Located("", _line(rules, index, obj.line)),
                 f"{label} can read Secrets in every namespace {note}",
                 f"{label}:secrets-read",
@@ -381,7 +379,7 @@ class _Manifest:
                 f"{s.get('kind', '?')}/{s.get('name', '?')}"
                 for s in (subjects if isinstance(subjects, list) else []) if isinstance(s, dict)
             ]
-            yield Issue(
+            yield iac_issue(
                 "QG-K8S-009", Located("", _line(obj, "roleRef")),
                 f"{label} grants cluster-admin (every Secret in the cluster) to "
                 f"{', '.join(names) or 'its subjects'}",
@@ -392,8 +390,9 @@ class _Manifest:
 class KubernetesDetector(Detector):
     name = "kubernetes"
     kinds = frozenset({FileKind.KUBERNETES})
+    rules = frozenset(f"QG-K8S-{n:03d}" for n in range(1, 10))
 
-    def scan(self, source: SourceFile) -> Iterator[Finding]:
+    def scan(self, source: SourceFile) -> Iterator[Issue]:
         check_size(source.text, "Kubernetes manifest")
         placeholder = yaml_hazards(source.text).placeholder_line
         if placeholder is not None:
@@ -402,7 +401,5 @@ class KubernetesDetector(Detector):
                 "the chart first (helm template / kustomize build) and scan the output",
                 placeholder,
             )
-        documents = source.yaml_documents_with_lines
-        manifest = _Manifest(list(_objects(documents)))
-        for issue in manifest.issues():
-            yield to_finding(source.path, issue)
+        documents = source.yaml_documents
+        yield from _Manifest(list(_objects(documents))).issues()

@@ -1,8 +1,15 @@
-"""The detectors a scan runs, built from settings (no import-time singletons)."""
+"""The detectors a scan runs, built from their own options (no import-time singletons).
+
+``DetectorOptions`` is all a worker process needs from the settings, so the pool pickles
+this and the user's custom regex rules, never the catalog or the whole configuration.
+"""
 
 from __future__ import annotations
 
-from scanner.catalog import Catalog
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scanner.catalog import Catalog, Rule
 from scanner.config import Settings
 from scanner.detectors.cicd import CicdDetector
 from scanner.detectors.cloudformation import CloudFormationDetector
@@ -14,20 +21,40 @@ from scanner.detectors.kubernetes import KubernetesDetector
 from scanner.detectors.notebooks import NotebookDetector
 from scanner.detectors.secrets import SecretsDetector
 from scanner.detectors.terraform import TerraformDetector
+from scanner.model import Tier
 
 
-def build_detectors(settings: Settings, catalog: Catalog) -> list[Detector]:
+@dataclass(frozen=True)
+class DetectorOptions:
+    regulated_paths: tuple[str, ...]
+    tier: Tier
+    custom_rules: tuple[Rule, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, catalog: Catalog) -> DetectorOptions:
+        return cls(
+            regulated_paths=tuple(settings.regulated_paths),
+            tier=settings.tier,
+            custom_rules=tuple(rule for rule in catalog.rules.values() if rule.pattern),
+        )
+
+
+def build_detectors(options: DetectorOptions) -> list[Detector]:
     detectors: list[Detector] = [
         SecretsDetector(),
-        NotebookDetector(regulated_paths=settings.regulated_paths),
+        NotebookDetector(regulated_paths=options.regulated_paths),
         CicdDetector(),
-        DependenciesDetector(tier=settings.tier),
+        DependenciesDetector(tier=options.tier),
         TerraformDetector(),
         CloudFormationDetector(),
         KubernetesDetector(),
         DockerfileDetector(),
     ]
-    custom = [rule for rule in catalog.rules.values() if rule.pattern]
-    if custom:
-        detectors.append(PatternRuleDetector(custom))
+    if options.custom_rules:
+        detectors.append(PatternRuleDetector(list(options.custom_rules)))
     return detectors
+
+
+def shipped_detectors() -> Sequence[Detector]:
+    """One of each shipped detector with default options (for rule ownership checks)."""
+    return build_detectors(DetectorOptions(regulated_paths=(), tier=Tier.INTERNAL_PILOT))

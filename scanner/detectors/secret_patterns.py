@@ -162,6 +162,9 @@ PATTERNS: tuple[SecretPattern, ...] = (
     ),
 )
 
+#: Every rule ``find_secrets`` can report.
+SECRET_RULES = frozenset({p.rule_id for p in PATTERNS} | {"QG-SEC-013", "QG-SEC-016"})
+
 # Names that make an assignment credential-like; the value must then be high-entropy.
 GENERIC_ASSIGNMENT = re.compile(
     r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|"

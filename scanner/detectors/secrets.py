@@ -6,9 +6,8 @@ import re
 from collections.abc import Iterator
 
 from scanner.detectors.interface import Detector
-from scanner.detectors.secret_patterns import SecretMatch, find_secrets
-from scanner.masking import mask
-from scanner.model import Confidence, FileKind, Finding, content_digest
+from scanner.detectors.secret_patterns import SECRET_RULES, SecretMatch, find_secrets
+from scanner.model import FileKind, Issue
 from scanner.source import SourceFile
 
 # Saving an account writes the token to ~/.qiskit on whoever runs the code next.
@@ -22,8 +21,7 @@ _CODE_KINDS = frozenset({FileKind.PYTHON})
 _QUOTED_LITERAL_KINDS = _CODE_KINDS | {FileKind.TERRAFORM}
 
 
-def secret_finding(
-    source: SourceFile,
+def secret_issue(
     match: SecretMatch,
     *,
     line: int,
@@ -31,18 +29,16 @@ def secret_finding(
     where: str = "",
     control_ids: tuple[str, ...] = (),
     rule_id: str | None = None,
-) -> Finding:
-    """Build a finding for a secret; the value itself only survives as a mask and a hash."""
+) -> Issue:
+    """The issue for a secret; the value itself only survives as a mask and a hash."""
     location = f" {where}" if where else ""
-    return Finding(
+    return Issue(
         rule_id=rule_id or match.rule_id,
         message=f"Hard-coded {match.label}{location}",
-        path=source.path,
         line=line,
         cell=cell,
         confidence=match.confidence,
-        evidence=mask(match.value),
-        content_hash=content_digest(match.value),
+        secret=match.value,
         control_ids=control_ids,
     )
 
@@ -56,29 +52,26 @@ def credential_save_calls(text: str) -> Iterator[tuple[int, str]]:
 class SecretsDetector(Detector):
     name = "secrets"
     kinds = frozenset(FileKind) - {FileKind.NOTEBOOK, FileKind.BINARY}
+    rules = SECRET_RULES | {"QG-SEC-014", "QG-SEC-015"}
 
-    def scan(self, source: SourceFile) -> Iterator[Finding]:
+    def scan(self, source: SourceFile) -> Iterator[Issue]:
         if source.kind is FileKind.QISKIT_CREDENTIALS:
-            yield Finding(
-                rule_id="QG-SEC-014",
-                message=(
-                    f"Provider credentials file {source.path.rsplit('/', 1)[-1]} is committed; "
-                    "it holds saved account tokens"
-                ),
-                path=source.path,
+            yield Issue(
+                "QG-SEC-014",
+                f"Provider credentials file {source.name} is committed; it holds saved account "
+                "tokens",
                 line=1,
-                content_hash=content_digest(source.text),
+                material=source.text,
             )
         quoted_only = source.kind in _QUOTED_LITERAL_KINDS
         for match in find_secrets(source.text, quoted_only=quoted_only):
-            yield secret_finding(source, match, line=source.line_of(match.start))
+            yield secret_issue(match, line=source.line_of(match.start))
         if source.kind in _CODE_KINDS:
             for offset, call in credential_save_calls(source.text):
-                yield Finding(
-                    rule_id="QG-SEC-015",
-                    message=f"`{call.rstrip('(')}` writes provider credentials to disk",
-                    path=source.path,
-                    line=source.line_of(offset),
-                    confidence=Confidence.HIGH,
-                    content_hash=content_digest(source.lines[source.line_of(offset) - 1].strip()),
+                line = source.line_of(offset)
+                yield Issue(
+                    "QG-SEC-015",
+                    f"`{call.rstrip('(')}` writes provider credentials to disk",
+                    line=line,
+                    material=source.lines[line - 1].strip(),
                 )

@@ -31,11 +31,10 @@ Rules (metadata in ``scanner/rules/iac.yaml``; QG-IAC ids are shared with CloudF
 
 from __future__ import annotations
 
-import os
+import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,34 +42,29 @@ from scanner.detectors import aws_policy as policy
 from scanner.detectors.aws_policy import Statement
 from scanner.detectors.iac_common import (
     BRAKET_BUCKET_PREFIX,
-    Issue,
+    IAC_RULES,
     Located,
     StorageFacts,
     as_int,
+    iac_issue,
     literal_secret,
     storage_issues,
     tier_from_tags,
-    to_finding,
     truthy,
 )
-from scanner.detectors.interface import Detector
-from scanner.detectors.tf_parse import (
-    MAX_HCL_CHARS,
+from scanner.detectors.interface import ModuleDetector
+from scanner.formats.hcl import (
     Block,
     Call,
     Expr,
     HclFile,
-    parse_terraform,
     references,
     text_of,
 )
 from scanner.masking import mask, redact_url
-from scanner.model import FileKind, Finding, Severity, content_digest
-from scanner.source import ParseError, SourceFile
+from scanner.model import FileKind, Issue, Severity, Tier
+from scanner.source import SourceFile
 
-# Siblings larger than the parser accepts are skipped unread (reported when scanned).
-_MAX_SIBLING_BYTES = 4 * MAX_HCL_CHARS
-_MAX_CACHED_DIRECTORIES = 256
 _MODULE_SUFFIXES = (".tf", ".tf.json")
 
 # --- the module: every file of one directory -----------------------------------------------------
@@ -350,7 +344,7 @@ class _Checks:
     @staticmethod
     def _secret_issue(what: str, block: Block, attribute: str, value: Any) -> Issue:
         masked = mask(str(value))
-        return Issue(
+        return iac_issue(
             "QG-IAC-021", _at(block, attribute),
             f"{what} holds a literal secret; it is stored in plain text in the repository, "
             "plans and state",
@@ -367,7 +361,7 @@ class _Checks:
             problem = module_source_problem(source, call.get("version"))
             if problem is not None:
                 severity, why = problem
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-020", _at(call, "source"),
                     f"module \"{call.labels[0] if call.labels else '?'}\": {why}",
                     f"module-source:{source}:{text_of(call.get('version', ''))}",
@@ -376,7 +370,7 @@ class _Checks:
 
     # shared lookups ----------------------------------------------------------------------------
 
-    def _default_tier(self) -> str | None:
+    def _default_tier(self) -> Tier | None:
         for provider in self.m.providers:
             for default_tags in provider.children("default_tags"):
                 tier = tier_from_tags(default_tags.get("tags"))
@@ -384,7 +378,7 @@ class _Checks:
                     return tier
         return None
 
-    def _tier(self, block: Block) -> str | None:
+    def _tier(self, block: Block) -> Tier | None:
         return tier_from_tags(block.get("tags")) or self.default_tier
 
     def _quantum_workspaces_blocks(self) -> list[tuple[Block, Any]]:
@@ -624,7 +618,7 @@ class _Checks:
         )
         if not _falsy(public_network) and not denied:
             state = "is true" if public_network is not None else "is not set (default true)"
-            yield Issue(
+            yield iac_issue(
                 "QG-IAC-016", _at(account, "public_network_access_enabled"),
                 f"{address}{why}: public_network_access_enabled {state} and network rules do "
                 "not deny by default; reach it through a private endpoint",
@@ -632,14 +626,14 @@ class _Checks:
             )
         tls = account.get("min_tls_version")
         if isinstance(tls, str) and tls.upper() in {"TLS1_0", "TLS1_1"}:
-            yield Issue(
+            yield iac_issue(
                 "QG-IAC-017", _at(account, "min_tls_version"),
                 f"{address}{why} accepts {tls}; require TLS1_2",
                 f"{address}:tls:{tls}",
             )
         for flag in ("https_traffic_only_enabled", "enable_https_traffic_only"):
             if _falsy(account.get(flag)):
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-017", _at(account, flag),
                     f"{address}{why} accepts plain HTTP ({flag} = false)",
                     f"{address}:http",
@@ -647,7 +641,7 @@ class _Checks:
         shared = account.get("shared_access_key_enabled")
         if not _falsy(shared):
             state = "is true" if shared is not None else "is not set (default true)"
-            yield Issue(
+            yield iac_issue(
                 "QG-IAC-018", _at(account, "shared_access_key_enabled"),
                 f"{address}{why}: shared_access_key_enabled {state}, so account keys and SAS "
                 "tokens work alongside Entra ID",
@@ -708,7 +702,7 @@ class _Checks:
                 pass  # set from a variable or expression: not knowable here, so no claim
             elif spec == "SYMMETRIC_DEFAULT" and not truthy(rotation):
                 state = "is false" if rotation is not None else "is not set (default false)"
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-007", _at(key, "enable_key_rotation"),
                     f"{key.address}: enable_key_rotation {state}",
                     f"{key.address}:rotation",
@@ -719,7 +713,7 @@ class _Checks:
                 yield from self._key_policy(key, owner)
         for key in m.of("azurerm_key_vault_key"):
             if not key.children("rotation_policy"):
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-007", _at(key),
                     f"{key.address} has no rotation_policy, so the key is never rotated",
                     f"{key.address}:rotation",
@@ -732,7 +726,7 @@ class _Checks:
             return
         place = _at(owner, "policy")
         for principal, _line in policy.admin_and_user(resolved.statements):
-            yield Issue(
+            yield iac_issue(
                 "QG-IAC-008", place,
                 f"{key.address}: key policy lets {principal} both administer and use the key "
                 "(for example kms:* or key-policy changes together with Decrypt)",
@@ -741,7 +735,7 @@ class _Checks:
             )
         for statement in resolved.statements:
             if policy.is_public(statement):
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-003", place,
                     f"{key.address}: key policy allows Principal \"*\" with no condition",
                     f"{key.address}:public-key-policy",
@@ -772,7 +766,7 @@ class _Checks:
         if grant is None:
             return
         sid = f" (Sid {statement.sid})" if statement.sid else ""
-        yield Issue(
+        yield iac_issue(
             "QG-IAC-009", Located(file, statement.line),
             f"{address}{sid} grants {grant.text}",
             f"{address}:{grant.text}", grant.severity, evidence=grant.text,
@@ -784,7 +778,7 @@ class _Checks:
                 arn = block.get("policy_arn")
                 name = policy.managed_policy_name(arn) if isinstance(arn, str) else ""
                 if name in policy.ADMIN_MANAGED_POLICIES:
-                    yield Issue(
+                    yield iac_issue(
                         "QG-IAC-009", _at(block, "policy_arn"),
                         f"{block.address} attaches the AWS managed policy {arn.rsplit('/', 1)[-1]}",
                         f"{block.address}:{name}",
@@ -793,7 +787,7 @@ class _Checks:
             for arn in _as_list(role.get("managed_policy_arns")):
                 name = policy.managed_policy_name(arn) if isinstance(arn, str) else ""
                 if name in policy.ADMIN_MANAGED_POLICIES:
-                    yield Issue(
+                    yield iac_issue(
                         "QG-IAC-009", _at(role, "managed_policy_arns"),
                         f"{role.address} attaches the AWS managed policy {arn.rsplit('/', 1)[-1]}",
                         f"{role.address}:{name}",
@@ -808,7 +802,7 @@ class _Checks:
             for statement in trust.statements:
                 grant = policy.trust_issue(statement)
                 if grant is not None:
-                    yield Issue(
+                    yield iac_issue(
                         "QG-IAC-011", _at(role, "assume_role_policy"),
                         f"{role.address}: trust policy is open: {grant.text}",
                         f"{role.address}:trust:{grant.text}", grant.severity,
@@ -856,7 +850,7 @@ class _Checks:
                     broad.append(f"{grant.text} via {origin}")
         if admin or broad:
             detail = "; ".join([*admin, *broad][:3])
-            yield Issue(
+            yield iac_issue(
                 "QG-IAC-012", _at(role),
                 f"Amazon Braket job role {role.address} (trusted by braket.amazonaws.com) has "
                 f"broad permissions: {detail}",
@@ -873,7 +867,7 @@ class _Checks:
                          for hint in _CI_NAME_HINTS)
                 who = f" for {owner_text}" if owner_text else ""
                 ci_note = " (looks like a CI identity)" if ci else ""
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-010", _at(block),
                     f"{block.address} creates {what}{who}{ci_note}: a long-lived credential; "
                     f"{_FEDERATION_HINT[resource_type]}",
@@ -914,11 +908,11 @@ class _Checks:
     def _audit_trail(self) -> Iterator[Issue]:
         if not self.m.of("aws_cloudtrail"):
             for file, (line, what) in sorted(self._braket_markers().items()):
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-013", Located(file, line),
                     f"{what} is defined but this module has no aws_cloudtrail: Braket API calls "
                     "(CreateQuantumTask, job submissions) are only kept 90 days in event history",
-                    f"{file}:no-cloudtrail",
+                    f"{posixpath.basename(file)}:no-cloudtrail",
                 )
         settings = self.m.of("azurerm_monitor_diagnostic_setting")
         for workspace, _properties in self._quantum_workspaces_blocks():
@@ -926,7 +920,7 @@ class _Checks:
                 workspace.address in references(s.get("target_resource_id")) for s in settings
             )
             if not covered:
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-013", _at(workspace),
                     f"Azure Quantum workspace {workspace.address} has no "
                     "azurerm_monitor_diagnostic_setting sending its logs to a retained store",
@@ -937,14 +931,14 @@ class _Checks:
         for group in self.m.of("aws_cloudwatch_log_group"):
             days = group.get("retention_in_days")
             if days is None:
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-014", _at(group),
                     f"{group.address} declares no retention_in_days (kept forever, outside any "
                     "stated retention policy)",
                     f"{group.address}:retention:unset", Severity.LOW,
                 )
             elif isinstance(days, int) and 0 < days < 90:
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-014", _at(group, "retention_in_days"),
                     f"{group.address} keeps logs only {days} days (policy minimum 90)",
                     f"{group.address}:retention:{days}",
@@ -953,7 +947,7 @@ class _Checks:
             days = workspace.get("retention_in_days")
             if days is None or (isinstance(days, int) and days < 90):
                 shown = "is not set (default 30 days)" if days is None else f"is {days} days"
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-014", _at(workspace, "retention_in_days"),
                     f"{workspace.address}: retention_in_days {shown} (policy minimum 90)",
                     f"{workspace.address}:retention:{days}",
@@ -964,7 +958,7 @@ class _Checks:
                     continue
                 days = block.get("days")
                 if isinstance(days, int) and 0 < days < 90:
-                    yield Issue(
+                    yield iac_issue(
                         "QG-IAC-014", Located(block.file, block.line_of("days")),
                         f"{setting.address} keeps diagnostic logs only {days} days "
                         "(policy minimum 90)",
@@ -1052,7 +1046,7 @@ class _Checks:
         admin = any(a <= port <= b for a, b in spans for port in _ADMIN_PORTS)
         web_only = spans and all(a == b and a in {80, 443} for a, b in spans)
         severity = Severity.MEDIUM if web_only and not (everything or admin) else None
-        return Issue(
+        return iac_issue(
             "QG-IAC-015", _at(rule, attribute),
             f"{address} allows inbound traffic from {source} to port(s) {ports}",
             f"{address}:ingress:{source}:{ports}", severity,
@@ -1064,7 +1058,7 @@ class _Checks:
             access = notebook.get("direct_internet_access")
             if text_of(access) != "Disabled":
                 state = f"= \"{access}\"" if access is not None else "is not set (default Enabled)"
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-016", _at(notebook, "direct_internet_access"),
                     f"{notebook.address}: direct_internet_access {state}; notebooks (including "
                     "Braket notebooks) should reach AWS through VPC endpoints",
@@ -1073,7 +1067,7 @@ class _Checks:
         for resource_type in ("aws_db_instance", "aws_rds_cluster_instance"):
             for database in self.m.of(resource_type):
                 if truthy(database.get("publicly_accessible")):
-                    yield Issue(
+                    yield iac_issue(
                         "QG-IAC-016", _at(database, "publicly_accessible"),
                         f"{database.address} is publicly_accessible",
                         f"{database.address}:public-db", Severity.HIGH,
@@ -1084,7 +1078,7 @@ class _Checks:
             enabled = properties.get("apiKeyEnabled")
             if truthy(enabled):
                 line = properties.line_of("apiKeyEnabled") if hasattr(properties, "line_of") else 0
-                yield Issue(
+                yield iac_issue(
                     "QG-IAC-018", Located(workspace.file, line or workspace.line),
                     f"Azure Quantum workspace {workspace.address} enables access keys "
                     "(apiKeyEnabled = true); use Entra ID identities",
@@ -1126,87 +1120,20 @@ def _port_spans(ports: Iterable[str]) -> list[tuple[int, int]]:
 # --- the detector --------------------------------------------------------------------------------
 
 
-@dataclass
-class _Entry:
-    digest: str
-    parsed: HclFile | None  # None: unparseable
-
-
-@dataclass
-class _Directory:
-    entries: dict[str, _Entry]
-    issues: list[Issue] | None = None
-    issues_key: tuple[tuple[str, str], ...] = ()
-
-
-class TerraformDetector(Detector):
+class TerraformDetector(ModuleDetector):
     name = "terraform"
     kinds = frozenset({FileKind.TERRAFORM})
+    rules = IAC_RULES
 
-    def __init__(self) -> None:
-        self._directories: dict[str, _Directory] = {}
+    def module_of(self, source: SourceFile) -> str | None:
+        if not source.name.lower().endswith(_MODULE_SUFFIXES):
+            return None  # .tfvars / .tfvars.json: values only, checked on their own
+        return posixpath.dirname(source.path)
 
-    def scan(self, source: SourceFile) -> Iterator[Finding]:
-        name = source.abs_path.name if source.abs_path.name else Path(source.path).name
-        lower = name.lower()
-        if not lower.endswith(_MODULE_SUFFIXES):
-            # .tfvars / .tfvars.json: values only; parse so that garbage is reported.
-            parse_terraform(source.text, name)
-            return
-        directory = self._directory(source, name)
-        key = tuple(sorted((n, e.digest) for n, e in directory.entries.items()))
-        if directory.issues is None or directory.issues_key != key:
-            files = {n: e.parsed for n, e in directory.entries.items() if e.parsed is not None}
-            directory.issues = list(_Checks(Module(files)).issues())
-            directory.issues_key = key
-        for issue in directory.issues:
-            if issue.at.file == name:
-                yield to_finding(source.path, issue)
+    def admit(self, source: SourceFile) -> None:
+        source.hcl  # noqa: B018 - parsing is the admission check: garbage is reported
 
-    def _directory(self, source: SourceFile, name: str) -> _Directory:
-        path = source.abs_path
-        folder = str(path.parent) if path.is_absolute() else ""
-        digest = content_digest(source.text)
-        directory = self._directories.get(folder) if folder else None
-        if directory is None:
-            directory = _Directory(_read_siblings(path.parent, name) if folder else {})
-            if folder:
-                if len(self._directories) >= _MAX_CACHED_DIRECTORIES:
-                    self._directories.pop(next(iter(self._directories)))
-                self._directories[folder] = directory
-        entry = directory.entries.get(name)
-        if entry is None or entry.digest != digest or entry.parsed is None:
-            # The scanned text is authoritative; a parse error here is this file's error.
-            parsed = parse_terraform(source.text, name)
-            directory.entries[name] = _Entry(digest, parsed)
-        return directory
-
-
-def _read_siblings(folder: Path, skip: str) -> dict[str, _Entry]:
-    entries: dict[str, _Entry] = {}
-    try:
-        listing = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return entries
-    for entry in listing:
-        if entry.name == skip or not entry.name.lower().endswith(_MODULE_SUFFIXES):
-            continue
-        try:
-            if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
-                continue
-            if entry.stat(follow_symlinks=False).st_size > _MAX_SIBLING_BYTES:
-                continue
-            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        if b"\x00" in data[:8192]:
-            continue
-        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-        try:
-            parsed: HclFile | None = parse_terraform(text, entry.name)
-        except (ParseError, RecursionError):
-            parsed = None
-        entries[entry.name] = _Entry(content_digest(text), parsed)
-    return entries
+    def scan_module(self, sources: Sequence[SourceFile]) -> Iterator[Issue]:
+        files = {s.path: s.hcl for s in sources if s.name.lower().endswith(_MODULE_SUFFIXES)}
+        if files:
+            yield from _Checks(Module(files)).issues()

@@ -35,11 +35,11 @@ from typing import Any
 
 import yaml
 
-from scanner.engines.interface import Engine, EngineContext, EngineOutput
-from scanner.engines.notebook_code import NotebookPython, is_python_notebook, notebook_python
-from scanner.masking import mask
-from scanner.model import Confidence, FileKind, Finding, ScanError, Severity, content_digest
-from scanner.source import ParseError, SourceFile
+from scanner.engines.interface import Engine, EngineOutput
+from scanner.formats.errors import ParseError
+from scanner.formats.notebook import NotebookPython, is_python_notebook
+from scanner.model import Confidence, FileKind, Issue, ScanError, Severity
+from scanner.source import SourceFile
 
 MAP_FILE = Path(__file__).with_name("bandit_map.yaml")
 
@@ -54,7 +54,6 @@ _SEVERITY = {
     ("LOW", "MEDIUM"): Severity.LOW,
     ("LOW", "LOW"): Severity.INFO,
 }
-_CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Confidence.LOW}
 _PASSWORD_TESTS = frozenset({"B105", "B106", "B107"})
 _PASSWORD_VALUE = re.compile(r"'(.*)'\s*$")
 
@@ -125,8 +124,9 @@ class BanditEngine(Engine):
 
     def __init__(self, mapping: BanditMap | None = None) -> None:
         self.mapping = mapping or load_bandit_map()
+        self.rules = frozenset(self.mapping.rule_ids)
 
-    def run(self, sources: list[SourceFile], context: EngineContext) -> EngineOutput:
+    def run(self, sources: list[SourceFile]) -> EngineOutput:
         output = EngineOutput()
         python = [s for s in sources if s.kind is FileKind.PYTHON]
         notebooks = [s for s in sources if s.kind is FileKind.NOTEBOOK]
@@ -152,7 +152,7 @@ class BanditEngine(Engine):
         if not is_python_notebook(source):
             return None
         try:
-            prepared = notebook_python(source)
+            prepared = source.notebook_python
         except ParseError:
             return None  # the notebook detector reports the broken file
         output.errors.extend(
@@ -192,9 +192,9 @@ class BanditEngine(Engine):
         for issue in issues:
             target = targets.get(str(Path(issue.fname).absolute()))
             if target is not None:
-                output.findings.append(self._finding(issue, target))
+                output.issues.append(self._issue(issue, target))
 
-    def _finding(self, issue: Any, target: _Target) -> Finding:
+    def _issue(self, issue: Any, target: _Target) -> Issue:
         test_id = str(issue.test_id)
         line = int(issue.lineno or 1)
         linerange = [int(n) for n in (issue.linerange or [line])]
@@ -211,13 +211,13 @@ class BanditEngine(Engine):
             lines = target.source.lines
             text_line = lines[line - 1] if line <= len(lines) else ""
         text = str(issue.text)
-        evidence = None
+        secret = None
         if test_id in _PASSWORD_TESTS:
             value = _PASSWORD_VALUE.search(text)
             text = "Possible hard-coded password"
-            evidence = mask(value.group(1)) if value else None
+            secret = value.group(1) if value else None
         severity = _SEVERITY.get((str(issue.severity), str(issue.confidence)), Severity.MEDIUM)
-        return Finding(
+        return Issue(
             rule_id=self.mapping.rule_for(test_id),
             message=f"[{test_id}] {text}",
             path=target.source.path,
@@ -226,8 +226,8 @@ class BanditEngine(Engine):
             column=int(issue.col_offset) + 1 if getattr(issue, "col_offset", -1) >= 0 else None,
             cell=cell,
             severity=severity,
-            confidence=_CONFIDENCE.get(str(issue.confidence), Confidence.MEDIUM),
-            evidence=evidence,
-            content_hash=content_digest(f"{test_id}\x00{text_line.strip()}"),
+            confidence=Confidence.parse(issue.confidence, Confidence.MEDIUM),
+            secret=secret,
+            material=f"{test_id}\x00{text_line.strip()}",
             engine="bandit",
         )

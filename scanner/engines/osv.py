@@ -14,9 +14,8 @@ notebooks), each reported at the line that pins it; ranges are the dependency
 detector's business and are never guessed at. Advisories that are aliases of each other
 are reported once, under the PYSEC id when there is one.
 
-Settings read from ``EngineContext.settings``: ``osv_db`` (path; relative paths resolve
-against ``source_dir``/``config_dir`` when given, else the scan root), ``vuln_service``
-(``offline`` | ``online``), ``vuln_timeout`` (seconds for the online service, default 15).
+Options (``VulnerabilityOptions``, built from the settings by the engine registry): the
+database path and how the user wrote it, whether to ask the online service, and its timeout.
 """
 
 from __future__ import annotations
@@ -27,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from scanner.deps import MANIFEST_KINDS, Pin, normalise, parse_manifest, parse_pip_install_args
-from scanner.deps.osvdb import Advisory, OsvDatabase, merge_aliases
-from scanner.detectors.notebooks import load_cells
-from scanner.engines.interface import Engine, EngineContext, EngineOutput
-from scanner.engines.notebook_code import cell_line_numbers
-from scanner.model import Confidence, FileKind, Finding, ScanError, content_digest
-from scanner.pip_args import PIP_INSTALL_LINE
-from scanner.source import ParseError, SourceFile
+from scanner.engines.interface import Engine, EngineOutput
+from scanner.engines.osvdb import Advisory, OsvDatabase, merge_aliases
+from scanner.formats.errors import ParseError
+from scanner.formats.manifests import MANIFEST_KINDS, Pin, normalise, parse_pip_install_args
+from scanner.formats.notebook import cell_line_numbers
+from scanner.formats.pip_args import PIP_INSTALL_LINE
+from scanner.model import Confidence, FileKind, Issue, ScanError
+from scanner.source import SourceFile
 
 if TYPE_CHECKING:
     from pip_audit._service.interface import VulnerabilityService
@@ -95,20 +94,31 @@ class PipAuditSource:
         ]
 
 
+@dataclass(frozen=True)
+class VulnerabilityOptions:
+    database: Path | None = None  # resolved path of the offline OSV folder or zip
+    database_label: str | None = None  # as the user wrote it, for messages
+    online: bool = False  # also ask pip-audit's OSV service
+    timeout: int = 15  # seconds for the online service
+
+
 class VulnerabilityEngine(Engine):
     name = "vulnerabilities"
     kinds = MANIFEST_KINDS | frozenset({FileKind.NOTEBOOK})
+    rules = frozenset({"QG-DEP-007"})
 
     def __init__(
         self,
+        options: VulnerabilityOptions | None = None,
         online_factory: Callable[[int], VulnerabilitySource] | None = None,
     ) -> None:
+        self.options = options or VulnerabilityOptions()
         # Tests inject a factory; by default the online source is pip-audit's service.
         self._online_factory = online_factory or (lambda timeout: PipAuditSource(timeout=timeout))
 
-    def run(self, sources: list[SourceFile], context: EngineContext) -> EngineOutput:
+    def run(self, sources: list[SourceFile]) -> EngineOutput:
         output = EngineOutput()
-        backends = self._backends(context, output)
+        backends = self._backends(output)
         if not backends:
             if not output.errors:
                 output.notices.append(NO_DATABASE_NOTICE)
@@ -134,25 +144,24 @@ class VulnerabilityEngine(Engine):
                             f"({exc.__class__.__name__}); its lookups were skipped"
                         )
                 cache[key] = merge_aliases(found)
-            output.findings.extend(_finding(package, advisory) for advisory in cache[key])
+            output.issues.extend(_issue(package, advisory) for advisory in cache[key])
         return output
 
-    def _backends(self, context: EngineContext, output: EngineOutput) -> list[VulnerabilitySource]:
-        settings = context.settings
+    def _backends(self, output: EngineOutput) -> list[VulnerabilitySource]:
+        options = self.options
         backends: list[VulnerabilitySource] = []
-        location = settings.get("osv_db")
-        if isinstance(location, str) and location:
-            path = _resolve(location, context)
+        if options.database is not None:
+            label = options.database_label or str(options.database)
             try:
-                database = OsvDatabase.load(path)
+                database = OsvDatabase.load(options.database)
             except (OSError, zipfile.BadZipFile) as exc:
                 detail = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
                 output.errors.append(
                     ScanError(
-                        path=str(location),
+                        path=label,
                         reason="engine-unavailable",
                         message=(
-                            f"vulnerability database {location} cannot be opened ({detail}); "
+                            f"vulnerability database {label} cannot be opened ({detail}); "
                             "known-vulnerability check skipped"
                         ),
                     )
@@ -160,16 +169,15 @@ class VulnerabilityEngine(Engine):
             else:
                 output.errors.extend(
                     ScanError(
-                        path=str(location),
+                        path=label,
                         reason="engine-error",
                         message=f"vulnerability database entry {name}: {message}; entry ignored",
                     )
                     for name, message in database.errors
                 )
                 backends.append(_OfflineSource(database))
-        if settings.get("vuln_service") == "online":
-            timeout = settings.get("vuln_timeout", 15)
-            backends.append(self._online_factory(int(timeout) if isinstance(timeout, int) else 15))
+        if options.online:
+            backends.append(self._online_factory(options.timeout))
         return backends
 
 
@@ -180,17 +188,6 @@ class _OfflineSource:
 
     def lookup(self, name: str, version: str) -> list[Advisory]:
         return self.database.lookup(name, version)
-
-
-def _resolve(location: str, context: EngineContext) -> Path:
-    path = Path(location).expanduser()
-    if path.is_absolute():
-        return path
-    for key in ("source_dir", "config_dir"):
-        base = context.settings.get(key)
-        if isinstance(base, str) and base:
-            return Path(base) / path
-    return context.root / path
 
 
 def _pinned_packages(sources: Iterable[SourceFile]) -> Iterable[PinnedPackage]:
@@ -209,7 +206,7 @@ def _pinned_packages(sources: Iterable[SourceFile]) -> Iterable[PinnedPackage]:
 
 def _manifest_pins(source: SourceFile) -> Iterable[PinnedPackage]:
     try:
-        manifest = parse_manifest(source)
+        manifest = source.manifest
     except ParseError:
         return  # the dependency detector reports the broken file
     if manifest is None:
@@ -229,7 +226,7 @@ def _notebook_pins(source: SourceFile) -> Iterable[PinnedPackage]:
     if "install" not in source.text:
         return
     try:
-        cells = load_cells(source)
+        cells = source.notebook_cells
     except ParseError:
         return
     for cell in cells:
@@ -255,7 +252,7 @@ def _notebook_pins(source: SourceFile) -> Iterable[PinnedPackage]:
                 )
 
 
-def _finding(package: PinnedPackage, advisory: Advisory) -> Finding:
+def _issue(package: PinnedPackage, advisory: Advisory) -> Issue:
     aliases = f" ({', '.join(advisory.aliases)})" if advisory.aliases else ""
     fixed = (
         f"fixed in {advisory.fixed[0]}" if advisory.fixed else "no fixed version is published"
@@ -264,10 +261,7 @@ def _finding(package: PinnedPackage, advisory: Advisory) -> Finding:
     conda = (
         " [conda package matched against PyPI advisories]" if package.ecosystem == "conda" else ""
     )
-    update: dict[str, object] = {}
-    if advisory.severity is not None:
-        update["severity"] = advisory.severity
-    return Finding(
+    return Issue(
         rule_id="QG-DEP-007",
         message=(
             f"{package.name} {package.version} is affected by {advisory.id}{aliases}{summary}; "
@@ -278,7 +272,7 @@ def _finding(package: PinnedPackage, advisory: Advisory) -> Finding:
         cell=package.cell,
         confidence=Confidence.MEDIUM if package.ecosystem == "conda" else Confidence.HIGH,
         evidence=f"{package.name}=={package.version}",
-        content_hash=content_digest(f"{package.name}\x00{package.version}\x00{advisory.id}"),
+        material=f"{package.name}\x00{package.version}\x00{advisory.id}",
+        severity=advisory.severity,
         engine="osv",
-        **update,  # type: ignore[arg-type]
     )

@@ -1,20 +1,33 @@
-"""The outside analysers a scan runs, chosen by settings."""
+"""The outside analysers a scan runs, each built with its own frozen options from the
+settings (engines never see the settings object itself)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from scanner.config import Settings
 from scanner.engines.bandit_engine import BanditEngine
 from scanner.engines.interface import Engine
-from scanner.engines.osv import VulnerabilityEngine
+from scanner.engines.osv import VulnerabilityEngine, VulnerabilityOptions
 from scanner.engines.semgrep_engine import SemgrepEngine
 
 
-def build_engines(settings: Settings) -> list[Engine]:
+def vulnerability_options(settings: Settings, root: Path) -> VulnerabilityOptions:
+    return VulnerabilityOptions(
+        # Relative to the config file that names it, else to the scanned root.
+        database=settings.resolve(settings.osv_db, root) if settings.osv_db else None,
+        database_label=settings.osv_db,
+        online=settings.vuln_service == "online",
+        timeout=settings.vuln_timeout,
+    )
+
+
+def build_engines(settings: Settings, root: Path) -> list[Engine]:
     engines: list[Engine] = []
     if settings.engines.bandit:
         engines.append(BanditEngine())
     if settings.engines.semgrep:
-        engines.append(SemgrepEngine())
+        engines.append(SemgrepEngine(timeout=settings.semgrep_timeout))
     if settings.engines.vulnerabilities:
-        engines.append(VulnerabilityEngine())
+        engines.append(VulnerabilityEngine(vulnerability_options(settings, root)))
     return engines

@@ -30,15 +30,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from scanner.engines.interface import Engine, EngineContext, EngineOutput
-from scanner.model import Confidence, FileKind, Finding, ScanError, content_digest
+import yaml
+
+from scanner.engines.interface import Engine, EngineOutput
+from scanner.model import Confidence, FileKind, Issue, ScanError
 from scanner.source import SourceFile
 
 RULES_DIR = Path(__file__).with_name("semgrep_rules")
 NOT_FOUND_NOTICE = "semgrep not found; its rules were skipped"
 DEFAULT_TIMEOUT = 300
-
-_CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Confidence.LOW}
 
 
 def find_semgrep() -> str | None:
@@ -70,15 +70,31 @@ def write_mirror(sources: list[SourceFile], folder: Path) -> dict[str, SourceFil
     return mirror
 
 
+def declared_rules(rules_dir: Path) -> frozenset[str]:
+    """The ids the rule files declare (the same files semgrep is given)."""
+    ids: set[str] = set()
+    for path in sorted(rules_dir.glob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        ids.update(str(rule["id"]) for rule in document.get("rules", []))
+    return frozenset(ids)
+
+
 class SemgrepEngine(Engine):
     name = "semgrep"
     kinds = frozenset({FileKind.PYTHON})
 
-    def __init__(self, executable: str | None = None, rules_dir: Path = RULES_DIR) -> None:
+    def __init__(
+        self,
+        executable: str | None = None,
+        rules_dir: Path = RULES_DIR,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
         self._executable = executable
         self.rules_dir = rules_dir
+        self.timeout = timeout
+        self.rules = declared_rules(rules_dir)
 
-    def run(self, sources: list[SourceFile], context: EngineContext) -> EngineOutput:
+    def run(self, sources: list[SourceFile]) -> EngineOutput:
         output = EngineOutput()
         python = [s for s in sources if s.kind is FileKind.PYTHON]
         if not python:
@@ -87,14 +103,10 @@ class SemgrepEngine(Engine):
         if executable is None:
             output.notices.append(NOT_FOUND_NOTICE)
             return output
-        timeout = context.settings.get("semgrep_timeout", DEFAULT_TIMEOUT)
-        seconds = float(timeout) if isinstance(timeout, int | float) and timeout > 0 else (
-            DEFAULT_TIMEOUT
-        )
         with tempfile.TemporaryDirectory(prefix="qgov-semgrep-") as scratch:
             tree = Path(scratch) / "tree"
             by_path = write_mirror(python, tree)
-            self._invoke(executable, [str(tree)], by_path, scratch, seconds, output)
+            self._invoke(executable, [str(tree)], by_path, scratch, output)
         return output
 
     def _command(self, executable: str, targets: list[str]) -> list[str]:
@@ -114,9 +126,9 @@ class SemgrepEngine(Engine):
         targets: list[str],
         by_path: dict[str, SourceFile],
         scratch: str,
-        seconds: float,
         output: EngineOutput,
     ) -> None:
+        seconds = self.timeout
         env = dict(os.environ)
         env.update(
             SEMGREP_SEND_METRICS="off",
@@ -155,9 +167,9 @@ class SemgrepEngine(Engine):
             output.errors.append(_engine_error("semgrep printed an unexpected report"))
             return
         for result in report.get("results") or []:
-            finding = _finding(result, by_path)
-            if finding is not None:
-                output.findings.append(finding)
+            issue = _issue(result, by_path)
+            if issue is not None:
+                output.issues.append(issue)
         output.errors.extend(_errors(report.get("errors") or [], by_path))
 
 
@@ -165,7 +177,7 @@ def _engine_error(message: str) -> ScanError:
     return ScanError(path=".", reason="engine-error", message=message)
 
 
-def _finding(result: Any, by_path: dict[str, SourceFile]) -> Finding | None:
+def _issue(result: Any, by_path: dict[str, SourceFile]) -> Issue | None:
     if not isinstance(result, dict):
         return None
     source = by_path.get(str(Path(str(result.get("path", ""))).absolute()))
@@ -182,8 +194,8 @@ def _finding(result: Any, by_path: dict[str, SourceFile]) -> Finding | None:
         part.strip() for part in source.lines[line - 1 : end_line]
     ) if line <= len(source.lines) else ""
     metadata = extra.get("metadata") or {}
-    confidence = _CONFIDENCE.get(str(metadata.get("confidence", "")).upper(), Confidence.HIGH)
-    return Finding(
+    confidence = Confidence.parse(metadata.get("confidence"), Confidence.HIGH)
+    return Issue(
         rule_id=rule_id,
         message=message,
         path=source.path,
@@ -192,7 +204,7 @@ def _finding(result: Any, by_path: dict[str, SourceFile]) -> Finding | None:
         column=int(start["col"]) if isinstance(start.get("col"), int) else None,
         confidence=confidence,
         # The matched code is not copied: for QG-SG-002 it holds the token itself.
-        content_hash=content_digest(f"{rule_id}\x00{snippet}"),
+        material=f"{rule_id}\x00{snippet}",
         engine="semgrep",
     )
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -141,6 +142,82 @@ def load_all_with_lines(text: str) -> list[Any]:
         raise parse_error_from_yaml(exc) from exc
     except RecursionError as exc:
         raise ParseError("YAML nested too deeply") from exc
+
+
+# --- guards for scanned YAML ----------------------------------------------------------------------
+
+# YAML with line numbers loads at about 1 MB/s; larger manifests/templates are reported instead.
+MAX_YAML_CHARS = 4_000_000
+_TEMPLATE_MARKERS = ("{{", "{%")
+
+
+def check_size(text: str, what: str, limit: int = MAX_YAML_CHARS) -> None:
+    """Raise ParseError for a file too large to analyse in reasonable time."""
+    if len(text) > limit:
+        raise ParseError(
+            f"{what} too large to analyse ({len(text):,} characters; the limit is {limit:,})"
+        )
+
+
+@dataclass(frozen=True)
+class YamlHazards:
+    placeholder_line: int | None = None  # an unquoted {{ … }} / {% … %} template placeholder
+    unknown_tag: tuple[str, int] | None = None  # (tag, line) not in ``known_tags``
+
+
+def yaml_hazards(text: str, known_tags: frozenset[str] | None = None) -> YamlHazards:
+    """Look at the YAML token stream (not the text) for unrendered template placeholders and,
+    when ``known_tags`` is given, for local tags (``!Name``) outside it.
+
+    An unquoted Helm/Jinja ``{{ .Values.x }}`` scans as two adjacent flow-mapping starts, and
+    often still loads (as a nested mapping), so a loader alone would quietly misread it.
+    Placeholders inside quoted strings are values, not hazards. A scan error in a file that
+    has template markers is reported as a placeholder at the error's line; other scan
+    errors are left to the loader, which reports them with its own message.
+    """
+    has_markers = any(marker in text for marker in _TEMPLATE_MARKERS)
+    if not has_markers and (known_tags is None or "!" not in text):
+        return YamlHazards()
+    previous: yaml.Token | None = None
+    unknown: tuple[str, int] | None = None
+    try:
+        for token in yaml.scan(text, Loader=SAFE_LOADER):
+            if (
+                isinstance(token, yaml.FlowMappingStartToken)
+                and isinstance(previous, yaml.FlowMappingStartToken)
+                and token.start_mark.line == previous.start_mark.line
+                and token.start_mark.column == previous.start_mark.column + 1
+            ):
+                return YamlHazards(placeholder_line=previous.start_mark.line + 1)
+            if known_tags is not None and unknown is None and isinstance(token, yaml.TagToken):
+                handle, suffix = token.value
+                if handle == "!" and suffix not in known_tags:
+                    unknown = (f"!{suffix}", token.start_mark.line + 1)
+            previous = token
+    except yaml.YAMLError as exc:
+        if has_markers:
+            mark = getattr(exc, "problem_mark", None)
+            return YamlHazards(placeholder_line=mark.line + 1 if mark is not None else 1)
+        return YamlHazards(unknown_tag=unknown)
+    return YamlHazards(unknown_tag=unknown)
+
+
+def contains_text(value: Any, needle: str, budget: int = 20_000) -> bool:
+    """Whether ``needle`` occurs in any string inside ``value`` (bounded walk: YAML aliases
+    can make a small document expand enormously)."""
+    stack = [value]
+    while stack and budget > 0:
+        budget -= 1
+        item = stack.pop()
+        if isinstance(item, str):
+            if needle in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 # --- files a user names: config, policy, job spec, catalog --------------------------------------

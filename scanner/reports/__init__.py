@@ -1,0 +1,33 @@
+"""Formatters for scan results, one module each; ``render`` picks one by ``OutputFormat``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import assert_never
+
+from scanner.reports.json_report import render_json
+from scanner.reports.junit import render_junit
+from scanner.reports.report import ScanReport, failing, summary
+from scanner.reports.sarif import render_sarif
+from scanner.reports.text import render_text, use_color
+
+__all__ = ["OutputFormat", "ScanReport", "failing", "render", "summary", "use_color"]
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+
+
+def render(report: ScanReport, output_format: OutputFormat) -> str:
+    if output_format is OutputFormat.TEXT:
+        return render_text(report)
+    if output_format is OutputFormat.JSON:
+        return render_json(report)
+    if output_format is OutputFormat.SARIF:
+        return render_sarif(report)
+    if output_format is OutputFormat.JUNIT:
+        return render_junit(report)
+    assert_never(output_format)

@@ -12,7 +12,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from scanner.model import Finding, Suppression, SuppressionKind, content_digest
+from scanner.model import Finding, Issue, Suppression, SuppressionKind
+
+#: Rules this stage reports about directives it cannot honour.
+SUPPRESSION_RULES = frozenset({"QG-SUP-001", "QG-SUP-002", "QG-SUP-003"})
 
 DIRECTIVE = re.compile(
     r"(?:#|//|--|<!--|;|/\*)[^\n]*?qgov:ignore\[(?P<rules>[^\]\n]*)\](?P<rest>[^\n]*)"
@@ -70,12 +73,13 @@ def parse_directives(
 
 def apply_inline(
     findings: Iterable[Finding], directives: Iterable[Directive], today: dt.date
-) -> list[Finding]:
-    """Mark findings covered by valid directives; add findings for invalid directives."""
+) -> tuple[list[Finding], list[Issue]]:
+    """``(findings, problems)``: the findings, those covered by a valid directive marked
+    suppressed; and an issue for every directive that cannot be honoured."""
     by_path: dict[str, list[Directive]] = {}
     for directive in directives:
         by_path.setdefault(directive.path, []).append(directive)
-    result: list[Finding] = []
+    marked: list[Finding] = []
     for finding in findings:
         covering = _covering(finding, by_path.get(finding.path, ()))
         if covering is not None and _honoured(covering, today):
@@ -88,10 +92,13 @@ def apply_inline(
                     )
                 }
             )
-        result.append(finding)
-    for path_directives in by_path.values():
-        result.extend(_directive_problems(path_directives, today))
-    return result
+        marked.append(finding)
+    problems = [
+        problem
+        for path_directives in by_path.values()
+        for problem in _directive_problems(path_directives, today)
+    ]
+    return marked, problems
 
 
 def _covering(finding: Finding, directives: Iterable[Directive]) -> Directive | None:
@@ -112,35 +119,29 @@ def _honoured(directive: Directive, today: dt.date) -> bool:
     return directive.until is None or directive.until >= today
 
 
-def _directive_problems(directives: Iterable[Directive], today: dt.date) -> Iterator[Finding]:
+def _directive_problems(directives: Iterable[Directive], today: dt.date) -> Iterator[Issue]:
     for directive in directives:
         rules = ",".join(sorted(directive.rule_ids)) or "?"
-        located = Finding(
-            rule_id="QG-SUP-003",
-            message="",
+        if directive.problem:
+            rule_id, message = "QG-SUP-003", (
+                f"Suppression for {rules} cannot be read: {directive.problem}"
+            )
+        elif not directive.reason:
+            rule_id, message = "QG-SUP-001", (
+                f'Suppression for {rules} has no reason="…"; it is not applied'
+            )
+        elif directive.until is not None and directive.until < today:
+            rule_id, message = "QG-SUP-002", (
+                f"Suppression for {rules} expired on {directive.until.isoformat()}; "
+                "the finding is reported again"
+            )
+        else:
+            continue
+        yield Issue(
+            rule_id,
+            message,
             path=directive.path,
             line=directive.line,
             cell=directive.cell,
-            content_hash=content_digest(f"{rules}\x00{directive.until}"),
+            material=f"{rules}\x00{directive.until}",
         )
-        if directive.problem:
-            yield located.model_copy(
-                update={"message": f"Suppression for {rules} cannot be read: {directive.problem}"}
-            )
-        elif not directive.reason:
-            yield located.model_copy(
-                update={
-                    "rule_id": "QG-SUP-001",
-                    "message": f'Suppression for {rules} has no reason="…"; it is not applied',
-                }
-            )
-        elif directive.until is not None and directive.until < today:
-            yield located.model_copy(
-                update={
-                    "rule_id": "QG-SUP-002",
-                    "message": (
-                        f"Suppression for {rules} expired on {directive.until.isoformat()}; "
-                        "the finding is reported again"
-                    ),
-                }
-            )

@@ -23,7 +23,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from scanner.deps.model import normalise
+from scanner.formats.manifests.model import normalise
 from scanner.model import Severity
 
 MAX_ADVISORY_BYTES = 5 * 1024 * 1024

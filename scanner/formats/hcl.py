@@ -24,7 +24,7 @@ from hcl2.utils import process_escape_sequences
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from scanner.source import ParseError
+from scanner.formats.errors import ParseError
 
 # --- values --------------------------------------------------------------------------------------
 

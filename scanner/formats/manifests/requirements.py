@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from scanner.deps.model import (
+from scanner.formats.manifests.model import (
     Dependency,
     IndexOption,
     Manifest,
@@ -30,7 +30,7 @@ from scanner.deps.model import (
     normalise,
     quote_entry,
 )
-from scanner.pip_args import install_arguments
+from scanner.formats.pip_args import install_arguments
 
 #: ``(including_path, target) -> (resolved_path, text)`` or an error message string.
 IncludeReader = Callable[[str, str], "tuple[str, str] | str"]
@@ -56,9 +56,6 @@ _VALUE_OPTIONS = {
     "--use-feature": "--use-feature", "--config-settings": "--config-settings",
     "--global-option": "--global-option", "--hash": "--hash",
 }
-_FLAG_OPTIONS = frozenset(
-    {"--require-hashes", "--pre", "--prefer-binary", "--no-index", "--no-deps"}
-)
 _INDEX_OPTIONS = frozenset({"--index-url", "--extra-index-url", "--trusted-host", "--find-links"})
 
 

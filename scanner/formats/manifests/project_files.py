@@ -22,7 +22,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from scanner.deps.model import (
+from scanner.formats.document import Document
+from scanner.formats.errors import ParseError
+from scanner.formats.manifests.model import (
     Dependency,
     IndexOption,
     Manifest,
@@ -34,33 +36,30 @@ from scanner.deps.model import (
     normalise,
     quote_entry,
 )
-from scanner.deps.requirements import parse_requirements
-from scanner.source import ParseError, SourceFile
-from scanner.yaml_lines import LineDict, LineList
+from scanner.formats.manifests.requirements import parse_requirements
+from scanner.formats.yaml import LineDict, LineList
 
 
 class _Lines:
     """Find the line of a TOML entry by text, searching forward from a section header."""
 
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+    def __init__(self, document: Document) -> None:
+        self.document = document
 
     def section(self, header: str) -> int:
         pattern = re.compile(r"^\s*\[+\s*" + re.escape(header) + r"\s*\]+\s*(#.*)?$")
-        for number, line in enumerate(self.lines, start=1):
+        for number, line in enumerate(self.document.lines, start=1):
             if pattern.match(line):
                 return number
         return 1
 
     def find(self, needle: str, start: int = 1, *, key: bool = False) -> int:
-        if key:
-            pattern = re.compile(r'^\s*["\']?' + re.escape(needle) + r'["\']?\s*=', re.I)
-            for number in range(max(start, 1), len(self.lines) + 1):
-                if pattern.match(self.lines[number - 1]):
-                    return number
-            return start
-        for number in range(max(start, 1), len(self.lines) + 1):
-            if needle in self.lines[number - 1]:
+        if not key:
+            return self.document.find_line(needle, start) or start
+        pattern = re.compile(r'^\s*["\']?' + re.escape(needle) + r'["\']?\s*=', re.I)
+        lines = self.document.lines
+        for number in range(max(start, 1), len(lines) + 1):
+            if pattern.match(lines[number - 1]):
                 return number
         return start
 
@@ -91,10 +90,10 @@ def _pep508(
 # --- pyproject.toml ------------------------------------------------------------------------
 
 
-def parse_pyproject(source: SourceFile) -> Manifest:
+def parse_pyproject(source: Document) -> Manifest:
     data = source.toml_data
     manifest = Manifest(path=source.path, role=Role.DECLARE)
-    lines = _Lines(source.text)
+    lines = _Lines(source)
     project = data.get("project")
     if isinstance(project, dict):
         start = lines.section("project")
@@ -206,10 +205,10 @@ def _poetry_spec(name: str, spec: Any) -> tuple[Pin, str | None, str]:
 # --- poetry.lock --------------------------------------------------------------------------
 
 
-def parse_poetry_lock(source: SourceFile) -> Manifest:
+def parse_poetry_lock(source: Document) -> Manifest:
     data = source.toml_data
     manifest = Manifest(path=source.path, role=Role.LOCK)
-    lines = _Lines(source.text)
+    lines = _Lines(source)
     legacy_files = data.get("metadata", {}).get("files", {})
     if not isinstance(legacy_files, dict):
         legacy_files = {}
@@ -251,10 +250,10 @@ def parse_poetry_lock(source: SourceFile) -> Manifest:
 # --- Pipfile / Pipfile.lock ----------------------------------------------------------------
 
 
-def parse_pipfile(source: SourceFile) -> Manifest:
+def parse_pipfile(source: Document) -> Manifest:
     data = source.toml_data
     manifest = Manifest(path=source.path, role=Role.DECLARE)
-    lines = _Lines(source.text)
+    lines = _Lines(source)
     for section in ("packages", "dev-packages"):
         table = data.get(section)
         if not isinstance(table, dict):
@@ -313,7 +312,7 @@ def _pipfile_spec(
     return pin, version, f'{name} = "{text}"'
 
 
-def parse_pipfile_lock(source: SourceFile) -> Manifest:
+def parse_pipfile_lock(source: Document) -> Manifest:
     data = source.json_data
     if not isinstance(data, dict):
         raise ParseError("Pipfile.lock: top level is not a JSON object")
@@ -397,8 +396,8 @@ def conda_pin(spec: str) -> tuple[str, Pin, str | None]:
     return name, Pin.RANGE, None
 
 
-def parse_conda_environment(source: SourceFile) -> Manifest:
-    documents = source.yaml_documents_with_lines
+def parse_conda_environment(source: Document) -> Manifest:
+    documents = source.yaml_documents
     manifest = Manifest(path=source.path, role=Role.INSTALL)
     if not documents:
         return manifest
@@ -447,7 +446,7 @@ def parse_conda_environment(source: SourceFile) -> Manifest:
 
 
 def _conda_pip_section(
-    pip_entries: Any, manifest: Manifest, source: SourceFile, at: int
+    pip_entries: Any, manifest: Manifest, source: Document, at: int
 ) -> None:
     if not isinstance(pip_entries, LineList):
         manifest.errors.append((source.path, at, "the pip: subsection is not a list"))

@@ -1,0 +1,26 @@
+"""The JSON contract: ``{"tool", "roots", "findings", "scan_errors", "notices", "summary"}``."""
+
+from __future__ import annotations
+
+import json
+
+from scanner.reports.report import (
+    TOOL_NAME,
+    TOOL_VERSION,
+    ScanReport,
+    error_dict,
+    finding_dict,
+    summary,
+)
+
+
+def render_json(report: ScanReport) -> str:
+    document = {
+        "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
+        "roots": list(report.result.roots),
+        "findings": [finding_dict(f) for f in report.result.findings],
+        "scan_errors": [error_dict(e) for e in report.result.errors],
+        "notices": list(report.result.notices),
+        "summary": summary(report),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

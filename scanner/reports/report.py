@@ -1,0 +1,84 @@
+"""What every scan formatter receives, and the pieces several of them share.
+
+A formatter is a pure ``render(report) -> str``; the CLI owns files and exit codes. It
+receives only the ``ScanReport`` (the result plus the catalog entries it needs), never the
+engine. Evidence in every format is the masked form ``scanner.findings`` produced.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from scanner import __version__
+from scanner.catalog import Catalog
+from scanner.model import Finding, ScanError, ScanResult, Severity
+
+TOOL_NAME = "qgov"
+INFORMATION_URI = "https://github.com/qgov/qgov"
+TOOL_VERSION = __version__
+
+# Scan errors that mean a file was not (fully) examined, as opposed to skipped by design.
+INCOMPLETE = frozenset({"parse-error", "unreadable", "engine-error", "detector-error"})
+
+
+@dataclass(frozen=True)
+
+
+class ScanReport:
+    result: ScanResult
+    catalog: Catalog
+    fail_on: Severity | None  # None: never fail
+    color: bool = False
+
+
+def failing(report: ScanReport) -> list[Finding]:
+    if report.fail_on is None:
+        return []
+    threshold = report.fail_on
+    return [f for f in report.result.active_findings if f.severity.at_least(threshold)]
+
+
+def summary(report: ScanReport) -> dict[str, Any]:
+    result = report.result
+    active = result.active_findings
+    by_severity = Counter(f.severity.value for f in active)
+    return {
+        "files_scanned": result.files_scanned,
+        "findings": len(active),
+        "suppressed": len(result.findings) - len(active),
+        "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
+        "scan_errors": len(result.errors),
+        "fail_on": report.fail_on.value if report.fail_on else "none",
+        "failed": bool(failing(report)),
+        "duration_seconds": result.duration_seconds,
+    }
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "rule_id": finding.rule_id,
+        "title": finding.title,
+        "control_ids": list(finding.control_ids),
+        "domain": finding.domain.value if finding.domain else None,
+        "severity": finding.severity.value,
+        "confidence": finding.confidence.value,
+        "path": finding.path,
+        "line": finding.line,
+        "cell": finding.cell,
+        "message": finding.message,
+        "evidence": finding.evidence,
+        "remediation": finding.remediation,
+        "fingerprint": finding.fingerprint,
+        "frameworks": finding.framework_map,
+        "engine": finding.engine,
+        "suppressed": finding.suppressed,
+    }
+    if finding.suppression is not None:
+        data["suppression"] = finding.suppression.model_dump(mode="json")
+    return data
+
+
+def error_dict(error: ScanError) -> dict[str, Any]:
+    return {"type": "scan-error", **error.model_dump(mode="json")}

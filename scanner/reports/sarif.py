@@ -1,0 +1,162 @@
+"""SARIF 2.1.0, as GitHub code scanning and other consumers read it (rules with help text,
+tags and ``security-severity``; results with relative locations and fingerprints)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scanner.model import Finding, Severity
+from scanner.reports.report import (
+    INCOMPLETE,
+    INFORMATION_URI,
+    TOOL_NAME,
+    TOOL_VERSION,
+    ScanReport,
+)
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+_SARIF_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub ranks alerts by this number (critical >= 9.0, high 7.0-8.9, medium 4.0-6.9).
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
+
+
+def _sarif_rule(rule_id: str, report: ScanReport) -> dict[str, Any]:
+    catalog = report.catalog
+    rule = catalog.rule(rule_id)
+    if rule is None:
+        return {"id": rule_id, "shortDescription": {"text": rule_id}}
+    severity = catalog.rule_severity(rule)
+    frameworks = catalog.frameworks_for(rule.controls)
+    remediation = rule.remediation or catalog.controls[rule.controls[0]].remediation
+    controls = ", ".join(rule.controls)
+    mapped = "; ".join(f"{key}: {', '.join(ids)}" for key, ids in frameworks.items())
+    help_text = f"{rule.description}\n\nFix: {remediation}\n\nControls: {controls}"
+    if mapped:
+        help_text += f"\nFrameworks: {mapped}"
+    tags = ["security", catalog.rule_domain(rule).value, *rule.controls]
+    tags += [f"{key}:{rid}" for key, ids in frameworks.items() for rid in ids]
+    return {
+        "id": rule.id,
+        "name": "".join(part.capitalize() for part in rule.title.split()[:8] if part.isalnum())
+        or rule.id,
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.description},
+        "help": {
+            "text": help_text,
+            "markdown": (
+                f"{rule.description}\n\n**Fix:** {remediation}\n\n**Controls:** {controls}"
+                + (f"\n\n**Frameworks:** {mapped}" if mapped else "")
+            ),
+        },
+        "defaultConfiguration": {"level": _SARIF_LEVEL[severity]},
+        "properties": {
+            "tags": tags,
+            "security-severity": _SECURITY_SEVERITY[severity],
+            "precision": "high",
+        },
+    }
+
+
+def _sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    region: dict[str, Any] = {"startLine": finding.line or 1}
+    if finding.end_line:
+        region["endLine"] = finding.end_line
+    if finding.column:
+        region["startColumn"] = finding.column
+    message = finding.message
+    if finding.cell is not None and f"cell {finding.cell}" not in message:
+        message += f" (notebook cell {finding.cell})"
+    if finding.evidence:
+        message += f" — evidence: {finding.evidence}"
+    result: dict[str, Any] = {
+        "ruleId": finding.rule_id,
+        "ruleIndex": rule_index[finding.rule_id],
+        "level": _SARIF_LEVEL[finding.severity],
+        "message": {"text": message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                    "region": region,
+                },
+                **(
+                    {"logicalLocations": [{"name": f"cell {finding.cell}", "kind": "member"}]}
+                    if finding.cell is not None
+                    else {}
+                ),
+            }
+        ],
+        "partialFingerprints": {"qgovFingerprint/v1": finding.fingerprint},
+        "properties": {
+            "severity": finding.severity.value,
+            "controls": list(finding.control_ids),
+            "frameworks": finding.framework_map,
+            **({"notebookCell": finding.cell} if finding.cell is not None else {}),
+        },
+    }
+    if finding.suppression is not None:
+        result["suppressions"] = [
+            {
+                "kind": "inSource" if finding.suppression.kind.value == "inline" else "external",
+                "justification": finding.suppression.reason or "",
+            }
+        ]
+    return result
+
+
+def render_sarif(report: ScanReport) -> str:
+    findings = report.result.findings
+    rule_ids = sorted({f.rule_id for f in findings})
+    rule_index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    notifications = [
+        {
+            "level": "warning" if e.reason in INCOMPLETE else "note",
+            "message": {"text": f"{e.path}: {e.message}"},
+            "descriptor": {"id": e.reason},
+            **(
+                {
+                    "locations": [
+                        {"physicalLocation": {"artifactLocation": {"uri": e.path}}}
+                    ]
+                }
+                if e.path != "."
+                else {}
+            ),
+        }
+        for e in report.result.errors
+    ]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": TOOL_NAME,
+                "version": TOOL_VERSION,
+                "semanticVersion": TOOL_VERSION,
+                "informationUri": INFORMATION_URI,
+                "rules": [_sarif_rule(rule_id, report) for rule_id in rule_ids],
+            }
+        },
+        "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The scanned root"}}},
+        "invocations": [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": notifications,
+            }
+        ],
+        "results": [_sarif_result(f, rule_index) for f in findings],
+    }
+    document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

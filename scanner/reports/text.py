@@ -1,0 +1,84 @@
+"""The readable console report, grouped by severity, with the gate line last."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from scanner.model import Severity
+from scanner.reports.report import TOOL_VERSION, ScanReport, failing, summary
+
+_COLORS = {
+    Severity.CRITICAL: "\033[1;31m",
+    Severity.HIGH: "\033[31m",
+    Severity.MEDIUM: "\033[33m",
+    Severity.LOW: "\033[36m",
+    Severity.INFO: "\033[2m",
+}
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+
+
+def use_color(stream_isatty: bool) -> bool:
+    return stream_isatty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def render_text(report: ScanReport) -> str:
+    result = report.result
+    paint: Callable[[str, str], str] = (
+        (lambda text, code: f"{code}{text}{_RESET}") if report.color else (lambda text, _c: text)
+    )
+    lines: list[str] = []
+    active = result.active_findings
+    for severity in Severity:
+        group = [f for f in active if f.severity is severity]
+        if not group:
+            continue
+        lines.append(paint(f"{severity.value.upper()} ({len(group)})", _COLORS[severity]))
+        for finding in group:
+            where = f"{finding.path}:{finding.line or 1}"
+            if finding.cell is not None:
+                where += f" [cell {finding.cell}]"
+            lines.append(f"  {paint(finding.rule_id, _BOLD)}  {where}")
+            lines.append(f"    {finding.message}")
+            if finding.evidence:
+                lines.append(f"    evidence: {finding.evidence}")
+            controls = ", ".join(finding.control_ids)
+            mapped = " ".join(
+                f"{key}:{','.join(ids[:3])}{'…' if len(ids) > 3 else ''}"
+                for key, ids in finding.frameworks
+            )
+            lines.append(f"    controls: {controls}" + (f"  |  {mapped}" if mapped else ""))
+            if finding.remediation:
+                lines.append(f"    fix: {finding.remediation}")
+        lines.append("")
+    problems = [e for e in result.errors if e.reason not in {"binary"}]
+    skipped_binary = sum(1 for e in result.errors if e.reason == "binary")
+    if problems:
+        lines.append(paint(f"SCAN PROBLEMS ({len(problems)})", _BOLD))
+        for error in problems:
+            where = f"{error.path}:{error.line}" if error.line else error.path
+            lines.append(f"  {error.reason}  {where}: {error.message}")
+        lines.append("")
+    lines.extend(f"note: {notice}" for notice in result.notices)
+    stats = summary(report)
+    counts = ", ".join(f"{n} {s}" for s, n in stats["by_severity"].items() if n)
+    lines.append(
+        f"qgov {TOOL_VERSION}: {stats['files_scanned']} files scanned in "
+        f"{result.duration_seconds:.2f}s, {stats['findings']} findings"
+        + (f" ({counts})" if counts else "")
+        + (f", {stats['suppressed']} suppressed" if stats["suppressed"] else "")
+        + (f", {skipped_binary} binary files skipped" if skipped_binary else "")
+    )
+    if report.fail_on is None:
+        lines.append("gate: disabled (--fail-on none)")
+    else:
+        blocking = len(failing(report))
+        verdict = "FAIL" if blocking else "PASS"
+        lines.append(
+            paint(
+                f"gate: {verdict} — {blocking} finding(s) at or above {report.fail_on.value}",
+                _COLORS[Severity.CRITICAL] if blocking else "\033[32m",
+            )
+        )
+    return "\n".join(lines) + "\n"
