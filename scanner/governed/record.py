@@ -17,10 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scanner.formats.yaml import describe_validation_error
 from scanner.governed.canonical import canonical_json, sha256_hex
-from scanner.governed.errors import SpecError, describe_validation_error
-
-SCHEMA = "qgov.execution-record/1"
+from scanner.governed.errors import SpecError
 
 
 class _Strict(BaseModel):
