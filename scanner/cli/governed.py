@@ -344,8 +344,8 @@ def _run_text(outcome: Any, token_source: str) -> list[str]:
 def cmd_job_replay(args: argparse.Namespace) -> int:
     from scanner.governed.ledger import default_ledger_path
     from scanner.governed.policy import load_policy
+    from scanner.governed.replay import replay
     from scanner.governed.runtime import Context, request_source
-    from scanner.governed.service import replay
 
     loaded = load_policy(args.policy) if args.policy else None
     ctx = Context(

@@ -116,6 +116,16 @@ class ExecutionRecord(_Strict):
         return sha256_hex(canonical_json(self.to_json()))
 
 
+def display_path(path: Path) -> str:
+    """A path as records and events show it: relative to the working directory when below
+    it, else absolute (POSIX form)."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
 def write_record(record: ExecutionRecord, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{record.record_id}.json"

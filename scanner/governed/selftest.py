@@ -35,8 +35,9 @@ from scanner.governed.canonical import canonical_json, sha256_hex
 from scanner.governed.ledger import event_hash, verify_ledger
 from scanner.governed.policy import load_policy
 from scanner.governed.record import read_record
+from scanner.governed.replay import replay
 from scanner.governed.runtime import Context, Runtime, request_source
-from scanner.governed.service import RunOutcome, replay, run_job
+from scanner.governed.service import RunOutcome, run_job
 from scanner.governed.siem import parse_frame
 from scanner.governed.timeutil import iso_z, utc_now
 from scanner.governed.tokens import mint_token, public_key_pem
