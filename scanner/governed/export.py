@@ -12,7 +12,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.governed.approvals import check_approval
 from scanner.governed.decision import Decision, reason
 from scanner.governed.execute import ExecutionResult
 from scanner.governed.journal import Journal
@@ -51,14 +50,11 @@ def export_results(
         )
     if policy.elevation.export_requires_approval and requester is not None:
         decision.reasons.extend(
-            check_approval(
-                ctx.all_approvals,
+            ctx.approval_problems(
                 spec.export_approval,
                 action="export",
                 requester=requester,
-                project=spec.project,
-                backend=spec.backend,
-                policy=policy,
+                job=spec,
                 now=ctx.clock(),
             )
         )

@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.governed.approvals import check_approval
 from scanner.governed.authorize import Authorization, authorize_job
 from scanner.governed.circuits import LoadedCircuit, load_circuit
 from scanner.governed.datagate import check_dataset
@@ -313,15 +312,8 @@ def _debug_mode(
         problems.append(reason("APPROVAL_EXPIRED", "the policy's debug window has ended"))
     else:
         problems.extend(
-            check_approval(
-                ctx.all_approvals,
-                settings.approval,
-                action="debug",
-                requester=requester,
-                project=spec.project,
-                backend=spec.backend,
-                policy=policy,
-                now=now,
+            ctx.approval_problems(
+                settings.approval, action="debug", requester=requester, job=spec, now=now
             )
         )
     journal.write(

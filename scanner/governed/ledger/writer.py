@@ -233,15 +233,8 @@ class LedgerSession:
     ) -> dict[str, Any]:
         if self.tail.next_seq == 0 and event_type != GENESIS:
             self._genesis(source)
-        event = self._write(
-            event_type,
-            actor=actor,
-            source=source,
-            policy=policy,
-            decision=decision,
-            subject=subject,
-            data=data,
-        )
+        fields = {"actor": actor, "source": source, "policy": policy, "decision": decision}
+        event = self._write(event_type, {**fields, "subject": subject, "data": data})
         if event_type not in (CHECKPOINT, GENESIS):
             self.tail.since_checkpoint += 1
             if self.tail.since_checkpoint >= self.ledger.checkpoint_every:
@@ -257,13 +250,15 @@ class LedgerSession:
         public = self.key.public_key()
         event = self._write(
             CHECKPOINT,
-            subject={"ledger_id": self.tail.ledger_id},
-            data={
-                "covers": {"seq": seq, "hash": hash_},
-                "key_id": key_id(public),
-                "public_key": b64(raw_public(public)),
-                "algorithm": "Ed25519",
-                "signature": sign(self.key, self.tail.ledger_id, seq, hash_),
+            {
+                "subject": {"ledger_id": self.tail.ledger_id},
+                "data": {
+                    "covers": {"seq": seq, "hash": hash_},
+                    "key_id": key_id(public),
+                    "public_key": b64(raw_public(public)),
+                    "algorithm": "Ed25519",
+                    "signature": sign(self.key, self.tail.ledger_id, seq, hash_),
+                },
             },
         )
         self.tail.since_checkpoint = 0
@@ -273,28 +268,22 @@ class LedgerSession:
         public = self.key.public_key()
         self._write(
             GENESIS,
-            source=source,
-            data={
-                "format": FORMAT,
-                "hash_algorithm": "sha256",
-                "canonicalization": CANONICALIZATION,
-                "checkpoint_key_id": key_id(public),
-                "checkpoint_public_key": b64(raw_public(public)),
-                "checkpoint_every": self.ledger.checkpoint_every,
+            {
+                "source": source,
+                "data": {
+                    "format": FORMAT,
+                    "hash_algorithm": "sha256",
+                    "canonicalization": CANONICALIZATION,
+                    "checkpoint_key_id": key_id(public),
+                    "checkpoint_public_key": b64(raw_public(public)),
+                    "checkpoint_every": self.ledger.checkpoint_every,
+                },
             },
         )
 
-    def _write(
-        self,
-        event_type: str,
-        *,
-        actor: dict[str, Any] | None = None,
-        source: dict[str, Any] | None = None,
-        policy: dict[str, Any] | None = None,
-        decision: str | None = None,
-        subject: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def _write(self, event_type: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Seal and append one event; ``fields`` may hold actor, source, policy, decision,
+        subject and data (the rest are null or empty)."""
         event_id = str(uuid.uuid4())
         body: dict[str, Any] = {
             "v": 1,
@@ -303,12 +292,12 @@ class LedgerSession:
             "ts": iso_z(self.ledger.clock()),
             "id": event_id,
             "type": event_type,
-            "actor": actor,
-            "source": source,
-            "policy": policy,
-            "decision": decision,
-            "subject": subject or {},
-            "data": data or {},
+            "actor": fields.get("actor"),
+            "source": fields.get("source"),
+            "policy": fields.get("policy"),
+            "decision": fields.get("decision"),
+            "subject": fields.get("subject") or {},
+            "data": fields.get("data") or {},
         }
         if event_type != CHECKPOINT:  # signatures and keys are not sensitive; keep them exact
             body = self.ledger.scrubber.scrub_obj(body)
