@@ -53,7 +53,7 @@ def policy_document(
     **sections: Any,
 ) -> dict[str, Any]:
     """A policy with the cast as its issuer and identities; ``sections`` add roles, tiers,
-    projects, backends and anything else, in that order."""
+    projects, backends and any other section, in the order given."""
     pipeline: dict[str, Any] = {
         "subject": cast.pipeline,
         "kind": "workload",

@@ -7,37 +7,19 @@
 - :mod:`.verify`  :func:`verify_ledger`: every edited, deleted, inserted, reordered or
   truncated event, by line and sequence number
 
-The names below are the public surface; import helpers from the submodules.
+The names below are the public surface; the submodules hold the rest.
 """
 
-from scanner.governed.ledger.format import (
-    CHECKPOINT,
-    DEFAULT_LEDGER,
-    FORMAT,
-    GENESIS,
-    LEDGER_ENV,
-    default_ledger_path,
-    event_hash,
-    load_public_key,
-    sidecar,
-)
+from scanner.governed.ledger.format import default_ledger_path, event_hash
 from scanner.governed.ledger.verify import Problem, VerifyReport, verify_ledger
-from scanner.governed.ledger.writer import Ledger, LedgerSession, Listener
+from scanner.governed.ledger.writer import Ledger, LedgerSession
 
 __all__ = [
-    "CHECKPOINT",
-    "DEFAULT_LEDGER",
-    "FORMAT",
-    "GENESIS",
-    "LEDGER_ENV",
     "Ledger",
     "LedgerSession",
-    "Listener",
     "Problem",
     "VerifyReport",
     "default_ledger_path",
     "event_hash",
-    "load_public_key",
-    "sidecar",
     "verify_ledger",
 ]
