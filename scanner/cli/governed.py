@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.governed.errors import GovernedError
 
-EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 DEMO_ISSUER = "https://demo.qgov.invalid/issuer"
 DEMO_AUDIENCE = "qgov-governed-jobs"
 
@@ -50,10 +50,21 @@ def _ledger_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _command_group(subparsers: Any, name: str, help_text: str, actions: str) -> Any:
+    """``qgov <name> <action>``: a command group whose action is required."""
+    group = subparsers.add_parser(name, help=help_text)
+    sub = group.add_subparsers(dest=f"{name}_command", metavar=f"{{{actions}}}")
+    sub.required = True
+    return sub
+
+
 def _register_job(subparsers: Any) -> None:
-    job = subparsers.add_parser("job", help="submit, replay and self-test governed quantum jobs")
-    actions = job.add_subparsers(dest="job_command", metavar="{run,replay,selftest}")
-    actions.required = True
+    actions = _command_group(
+        subparsers,
+        "job",
+        "submit, replay and self-test governed quantum jobs",
+        "run,replay,selftest",
+    )
 
     run = actions.add_parser(
         "run",
@@ -140,9 +151,7 @@ def _register_job(subparsers: Any) -> None:
 
 
 def _register_ledger(subparsers: Any) -> None:
-    ledger = subparsers.add_parser("ledger", help="audit ledger tools")
-    actions = ledger.add_subparsers(dest="ledger_command", metavar="{verify}")
-    actions.required = True
+    actions = _command_group(subparsers, "ledger", "audit ledger tools", "verify")
     verify = actions.add_parser(
         "verify", help="check that the ledger is intact and say where it was altered"
     )
@@ -164,9 +173,7 @@ def _register_ledger(subparsers: Any) -> None:
 
 
 def _register_token(subparsers: Any) -> None:
-    token = subparsers.add_parser("token", help="identity token helpers")
-    actions = token.add_subparsers(dest="token_command", metavar="{mint}")
-    actions.required = True
+    actions = _command_group(subparsers, "token", "identity token helpers", "mint")
     mint = actions.add_parser(
         "mint",
         help="mint a short-lived identity token (demo issuer or a given key)",
@@ -302,7 +309,7 @@ def cmd_job_run(args: argparse.Namespace) -> int:
     payload["identity_source"] = token_source
     _emit(args, payload, _run_text(outcome, token_source))
     refused_export = outcome.export is not None and not outcome.export.decision.allowed
-    return EXIT_OK if outcome.status == "completed" and not refused_export else EXIT_REFUSED
+    return EXIT_OK if outcome.status == "completed" and not refused_export else EXIT_FAIL
 
 
 def _run_text(outcome: Any, token_source: str) -> list[str]:
@@ -344,8 +351,8 @@ def _run_text(outcome: Any, token_source: str) -> list[str]:
 def cmd_job_replay(args: argparse.Namespace) -> int:
     from scanner.governed.ledger import default_ledger_path
     from scanner.governed.policy import load_policy
+    from scanner.governed.replay import replay
     from scanner.governed.runtime import Context, request_source
-    from scanner.governed.service import replay
 
     loaded = load_policy(args.policy) if args.policy else None
     ctx = Context(
@@ -363,7 +370,7 @@ def cmd_job_replay(args: argparse.Namespace) -> int:
     lines += [f"  note:    {n}" for n in outcome.notes]
     lines.append(f"  ledger:  {outcome.ledger_path}")
     _emit(args, outcome.to_json(), lines)
-    return EXIT_OK if outcome.matched else EXIT_REFUSED
+    return EXIT_OK if outcome.matched else EXIT_FAIL
 
 
 @_guard
@@ -382,7 +389,7 @@ def cmd_job_selftest(args: argparse.Namespace) -> int:
         f"{summary['passed']} passed, {summary['failed']} failed ({summary['duration_ms']} ms)"
     )
     _emit(args, report, lines)
-    return EXIT_OK if summary["failed"] == 0 else EXIT_REFUSED
+    return EXIT_OK if summary["failed"] == 0 else EXIT_FAIL
 
 
 @_guard
@@ -413,7 +420,7 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
             lines.append(f"  {where or 'ledger'}: {problem.kind}: {problem.message}")
     lines += [f"  note: {n}" for n in report.notes]
     _emit(args, report.to_json(), lines)
-    return EXIT_OK if report.intact else EXIT_REFUSED
+    return EXIT_OK if report.intact else EXIT_FAIL
 
 
 @_guard

@@ -15,10 +15,17 @@ Modules, in the order a job meets them:
 - ``record``     the execution record (JSON)
 - ``scrub``      keeping circuits, data rows and tokens out of logs and events
 - ``ledger``     append-only, hash-chained JSON Lines with signed checkpoints; verification
+  (a package: ``format``, ``writer``, ``verify``)
+- ``journal``    one job's events into the ledger, each carrying actor, source, policy, job id
 - ``siem``       OCSF-shaped events over syslog/UDP
 - ``runtime``    per-run plumbing (ledger, scrubbed log, SIEM forwarder, request source)
-- ``service``    the end-to-end path: ``run_job`` and ``replay``
-- ``selftest``   the control-test scenario behind ``qgov job selftest``
+- ``service``    the end-to-end path: ``run_job``, with ``execution`` (run, record, event)
+  and ``export`` (authorised result export)
+- ``replay``     re-running a recorded execution and comparing the result hash
+- ``world``      a policy world (issuer, policy, approvals, circuits, dataset, job specs)
+  that the self-test and the tests build on
+- ``selftest``   the control-test scenario behind ``qgov job selftest`` (a package: the
+  scenario, the ``@check`` registry, the checks, the runner)
 Shared helpers: ``canonical`` (canonical JSON, SHA-256), ``decision`` (reason codes ->
 control ids), ``errors``, ``timeutil``, ``environment``.
 """

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from scanner.formats.yaml import DocumentError, load_yaml_model
 from scanner.governed.decision import Reason, reason
-from scanner.governed.errors import FieldProblem, SpecError, describe_validation_error
+from scanner.governed.errors import FieldProblem, SpecError
 from scanner.governed.timeutil import as_utc
 
 if TYPE_CHECKING:
@@ -57,15 +57,10 @@ class ApprovalsFile(BaseModel):
 
 def load_approvals(path: Path) -> tuple[Approval, ...]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"approvals {path}: cannot read: {exc.strerror or exc}") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"approvals {path}: not valid YAML") from exc
-    try:
-        return ApprovalsFile.model_validate(data).approvals
-    except ValidationError as exc:
-        raise SpecError(describe_validation_error(f"approvals {path}", exc)) from exc
+        loaded, _ = load_yaml_model(path, ApprovalsFile, what="approvals")
+    except DocumentError as exc:
+        raise SpecError(str(exc)) from exc
+    return loaded.approvals
 
 
 def check_approval(

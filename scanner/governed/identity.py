@@ -64,6 +64,17 @@ class IdentityCheck:
     def ok(self) -> bool:
         return self.identity is not None and not self.reasons
 
+    def actor(self) -> dict[str, Any]:
+        """The ``actor`` of ledger events: the verified identity, else what the token claimed."""
+        if self.identity is not None:
+            return self.identity.actor()
+        return {
+            "subject": self.claimed_subject,
+            "verified": False,
+            "issuer": self.issuer_name,
+            "token_sha256": self.token_sha256,
+        }
+
 
 def verify_token(
     token: str | None, policy: OrgPolicy, *, environment: str, now: datetime

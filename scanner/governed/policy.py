@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from scanner.formats.yaml import DocumentError, load_yaml_model
 from scanner.governed.approvals import Approval
 from scanner.governed.canonical import sha256_hex
-from scanner.governed.errors import FieldProblem, SpecError, describe_validation_error
+from scanner.governed.errors import FieldProblem, SpecError
 
 Environment = Literal["dev", "test", "regulated-pilot", "production"]
 Tier = Literal["exploratory", "internal-pilot", "regulated-pilot", "production-critical"]
@@ -324,25 +324,7 @@ class LoadedPolicy:
 
 def load_policy(path: Path) -> LoadedPolicy:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"policy {path}: cannot read: {exc.strerror or exc}") from exc
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"policy {path}: not valid YAML: {_yaml_problem(exc)}") from exc
-    if not isinstance(data, dict):
-        raise SpecError(f"policy {path}: expected a mapping at the top level")
-    try:
-        policy = OrgPolicy.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(describe_validation_error(f"policy {path}", exc)) from exc
+        policy, raw = load_yaml_model(path, OrgPolicy, what="policy")
+    except DocumentError as exc:
+        raise SpecError(str(exc)) from exc
     return LoadedPolicy(policy=policy, path=path, sha256=sha256_hex(raw))
-
-
-def _yaml_problem(exc: Exception) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or type(exc).__name__
-    if mark is not None:
-        return f"{problem} (line {mark.line + 1})"
-    return str(problem)

@@ -17,10 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scanner.formats.yaml import describe_validation_error
 from scanner.governed.canonical import canonical_json, sha256_hex
-from scanner.governed.errors import SpecError, describe_validation_error
-
-SCHEMA = "qgov.execution-record/1"
+from scanner.governed.errors import SpecError
 
 
 class _Strict(BaseModel):
@@ -115,6 +114,16 @@ class ExecutionRecord(_Strict):
     @property
     def sha256(self) -> str:
         return sha256_hex(canonical_json(self.to_json()))
+
+
+def display_path(path: Path) -> str:
+    """A path as records and events show it: relative to the working directory when below
+    it, else absolute (POSIX form)."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
 
 
 def write_record(record: ExecutionRecord, directory: Path) -> Path:

@@ -14,17 +14,22 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scanner.governed.approvals import Approval
+from scanner.governed.approvals import Approval, ElevatedAction, check_approval
+from scanner.governed.decision import Reason
 from scanner.governed.errors import GovernedError
 from scanner.governed.ledger import Ledger
 from scanner.governed.policy import LedgerSettings, LoadedPolicy, Siem
 from scanner.governed.scrub import Scrubber, ScrubbingFilter
 from scanner.governed.siem import SyslogForwarder
 from scanner.governed.timeutil import Clock, utc_now
+
+if TYPE_CHECKING:
+    from scanner.governed.spec import JobSpec
 
 
 def request_source(channel: str = "cli", label: str | None = None) -> dict[str, Any]:
@@ -76,6 +81,28 @@ class Context:
         if self.policy is None:
             raise GovernedError("this operation needs a policy (--policy FILE)")
         return self.policy
+
+    def approval_problems(
+        self,
+        approval_id: str | None,
+        *,
+        action: ElevatedAction,
+        requester: str,
+        job: JobSpec,
+        now: datetime,
+    ) -> list[Reason]:
+        """Why ``approval_id`` does not let ``requester`` do ``action`` for ``job``, judged
+        against this context's approvals and policy; empty when it does."""
+        return check_approval(
+            self.all_approvals,
+            approval_id,
+            action=action,
+            requester=requester,
+            project=job.project,
+            backend=job.backend,
+            policy=self.require_policy().policy,
+            now=now,
+        )
 
 
 class _UTCFormatter(logging.Formatter):

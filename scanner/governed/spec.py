@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from scanner.formats.yaml import DocumentError, load_yaml_model
 from scanner.governed.canonical import sha256_hex
-from scanner.governed.errors import SpecError, describe_validation_error
+from scanner.governed.errors import SpecError
 from scanner.governed.policy import DataClass, Environment
 
 MAX_SPEC_BYTES = 256 * 1024
@@ -90,21 +90,7 @@ class LoadedSpec:
 
 def load_job_spec(path: Path) -> LoadedSpec:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"job spec {path}: cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError(f"job spec {path}: larger than {MAX_SPEC_BYTES} bytes")
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise SpecError(f"job spec {path}: not valid YAML{where}") from exc
-    if not isinstance(data, dict):
-        raise SpecError(f"job spec {path}: expected a mapping at the top level")
-    try:
-        spec = JobSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(describe_validation_error(f"job spec {path}", exc)) from exc
+        spec, raw = load_yaml_model(path, JobSpec, what="job spec", max_bytes=MAX_SPEC_BYTES)
+    except DocumentError as exc:
+        raise SpecError(str(exc)) from exc
     return LoadedSpec(spec=spec, path=path, sha256=sha256_hex(raw))

@@ -16,14 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from scanner.governed.canonical import canonical_json
 from scanner.governed.errors import LedgerError
-from scanner.governed.ledger import (
-    Ledger,
-    _b64,
-    _raw_public,
-    _signed_payload,
-    event_hash,
-    verify_ledger,
-)
+from scanner.governed.ledger import Ledger, event_hash, verify_ledger
+from scanner.governed.ledger.format import b64, raw_public, signed_payload
 
 Lines = list[str]
 
@@ -166,9 +160,9 @@ def test_attacker_resigning_with_own_key_is_caught(ledger_path: Path) -> None:
         if event["type"] == "ledger.checkpoint":
             covers = event["data"]["covers"]
             covers["hash"] = hashes[covers["seq"]]
-            event["data"]["public_key"] = _b64(_raw_public(attacker.public_key()))
-            event["data"]["signature"] = _b64(
-                attacker.sign(_signed_payload(ledger_id, covers["seq"], covers["hash"]))
+            event["data"]["public_key"] = b64(raw_public(attacker.public_key()))
+            event["data"]["signature"] = b64(
+                attacker.sign(signed_payload(ledger_id, covers["seq"], covers["hash"]))
             )
         event["prev"] = prev
         event["hash"] = event_hash(event)

@@ -12,8 +12,9 @@ from scanner.governed.errors import SpecError
 from scanner.governed.ledger import verify_ledger
 from scanner.governed.policy import load_policy
 from scanner.governed.record import read_record
+from scanner.governed.replay import replay
 from scanner.governed.runtime import Context
-from scanner.governed.service import replay, run_job
+from scanner.governed.service import run_job
 from scanner.governed.tokens import demo_private_key, mint_token
 from tests.governed.helpers import NOW, SAMPLES, World
 

@@ -1,0 +1,29 @@
+"""`qgov job selftest`: prove the governed path's controls by exercising them.
+
+The scenario builds a small world in the evidence folder -- a policy with a freshly generated
+issuer key, approvals, job specs, a circuit and datasets -- and pushes jobs through the real
+governed path: one allowed job that runs and verifies, refusals for an expired role, a wrong
+environment, regulated data in an exploratory tier, a dataset hash mismatch, a missing or
+self-granted approval, an exhausted quota and forged/expired/wrong-audience tokens; a burst
+that raises an alert; a simulator failure that is recorded, not dropped; a scrubbed log; a
+tampered ledger that verification catches; a replay that matches; SIEM forwarding to a local
+UDP collector. Each check names the catalog controls it evidences and passes only if the
+expected outcome *and* its evidence in the ledger are there.
+
+- ``scenario``         the world and the helpers checks use
+- ``registry``         the ``@check`` decorator, the registered checks, results
+- ``checks_access``    identity, authorization, data gate, approvals, quotas
+- ``checks_evidence``  failed runs, scrubbing, tampering, replay, SIEM
+- ``runner``           ``run_selftest``: every check in order, then ``selftest.json``
+"""
+
+from scanner.governed.selftest.registry import CHECKS, Check, CheckResult
+from scanner.governed.selftest.runner import run_selftest
+
+
+def proved_controls() -> set[str]:
+    """Every catalog control some self-test check evidences."""
+    return {control for registered in CHECKS for control in registered.control_ids}
+
+
+__all__ = ["CHECKS", "Check", "CheckResult", "proved_controls", "run_selftest"]
