@@ -1,0 +1,181 @@
+"""Network exposure: ingress open to the internet (AWS, Azure and IBM security rules), public
+endpoints (SageMaker notebooks with direct internet access, public databases) and Azure
+Quantum workspaces that accept access keys. Storage accounts' network settings are checked
+with the account in ``storage``. Rule metadata: ``scanner/rules/iac.yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from scanner.detectors.iac_common import Located, as_int, iac_issue, truthy
+from scanner.detectors.terraform.module import Module, as_list, at, nested
+from scanner.formats.hcl import Block, text_of
+from scanner.model import Issue, Severity
+
+_OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+_OPEN_AZURE_PREFIXES = frozenset({"*", "0.0.0.0/0", "0.0.0.0", "internet", "any", "::/0"})
+_ADMIN_PORTS = frozenset({22, 23, 3389, 5432, 3306, 1433, 6379, 27017, 9200, 5601, 8888, 2375,
+                          2376, 6443, 10250})
+
+
+def issues(m: Module) -> Iterator[Issue]:
+    yield from _ingress(m)
+    yield from _public_endpoints(m)
+    yield from _quantum_workspaces(m)
+
+
+# --- ingress -------------------------------------------------------------------------------------
+
+
+def _ingress(m: Module) -> Iterator[Issue]:
+    aws_rules: list[tuple[str, Block]] = [
+        (group.address, rule)
+        for group in m.of("aws_security_group") for rule in nested(group, "ingress")
+    ]
+    aws_rules.extend(
+        (rule.address, rule) for rule in m.of("aws_security_group_rule")
+        if text_of(rule.get("type", "")) == "ingress"
+    )
+    for address, rule in aws_rules:
+        yield from _aws_rule(address, rule, rule.get("cidr_blocks"), rule.get("ipv6_cidr_blocks"))
+    for rule in m.of("aws_vpc_security_group_ingress_rule"):
+        yield from _aws_rule(rule.address, rule, rule.get("cidr_ipv4"), rule.get("cidr_ipv6"),
+                             protocol_key="ip_protocol")
+    yield from _azure_rules(m)
+    yield from _ibm_rules(m)
+
+
+def _aws_rule(
+    address: str, rule: Block, ipv4: Any, ipv6: Any, protocol_key: str = "protocol"
+) -> Iterator[Issue]:
+    open_sources = [c for c in [*as_list(ipv4), *as_list(ipv6)]
+                    if isinstance(c, str) and c in _OPEN_CIDRS]
+    if not open_sources:
+        return
+    protocol = text_of(rule.get(protocol_key, "tcp")).lower()
+    low, high = as_int(rule.get("from_port")), as_int(rule.get("to_port"))
+    if protocol in {"-1", "all"}:
+        spans = [(0, 65535)]
+    elif low is not None and high is not None:
+        spans = [(low, high)]
+    else:
+        spans = [(0, 65535)]  # unknown (a variable): assume the worst, say which
+    attribute = "cidr_blocks" if "cidr_blocks" in rule.attributes else (
+        "ipv6_cidr_blocks" if "ipv6_cidr_blocks" in rule.attributes else
+        ("cidr_ipv4" if "cidr_ipv4" in rule.attributes else "cidr_ipv6")
+    )
+    yield _open_issue(address, rule, attribute, spans, ", ".join(open_sources))
+
+
+def _azure_rules(m: Module) -> Iterator[Issue]:
+    rules: list[tuple[str, Block]] = [
+        (r.address, r) for r in m.of("azurerm_network_security_rule")
+    ]
+    for group in m.of("azurerm_network_security_group"):
+        rules.extend((group.address, r) for r in nested(group, "security_rule"))
+    for address, rule in rules:
+        if text_of(rule.get("direction", "")).lower() != "inbound" or (
+            text_of(rule.get("access", "")).lower() != "allow"
+        ):
+            continue
+        prefixes = _texts(rule, "source_address_prefix", "source_address_prefixes")
+        open_prefix = next((p for p in prefixes if p.lower() in _OPEN_AZURE_PREFIXES), None)
+        if open_prefix is not None:
+            ports = _texts(rule, "destination_port_range", "destination_port_ranges")
+            attribute = "source_address_prefix" if "source_address_prefix" in (
+                rule.attributes) else "source_address_prefixes"
+            yield _open_issue(address, rule, attribute, _port_spans(ports),
+                              f"any source ({open_prefix})")
+
+
+def _ibm_rules(m: Module) -> Iterator[Issue]:
+    for rule in m.of("ibm_is_security_group_rule"):
+        if text_of(rule.get("direction", "")) == "inbound" and text_of(
+            rule.get("remote", "")
+        ) in _OPEN_CIDRS:
+            spans: list[tuple[int, int]] = []
+            for proto in ("tcp", "udp"):
+                for block in rule.children(proto):
+                    low = block.get("port_min", 1)
+                    high = block.get("port_max", 65535)
+                    if isinstance(low, int) and isinstance(high, int):
+                        spans.append((low, high))
+            if not rule.children("tcp") and not rule.children("udp"):
+                spans = [(0, 65535)]
+            yield _open_issue(rule.address, rule, "remote", spans, str(rule.get("remote")))
+
+
+def _texts(block: Block, *attributes: str) -> list[str]:
+    """The values of attributes that take one value or a list of them, as text."""
+    return [text_of(value) for attribute in attributes for value in as_list(block.get(attribute))]
+
+
+def _open_issue(
+    address: str, rule: Block, attribute: str, spans: list[tuple[int, int]], source: str,
+) -> Issue:
+    ports = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans) or "all ports"
+    everything = any(a <= 1 and b >= 65535 for a, b in spans) or not spans
+    admin = any(a <= port <= b for a, b in spans for port in _ADMIN_PORTS)
+    web_only = spans and all(a == b and a in {80, 443} for a, b in spans)
+    severity = Severity.MEDIUM if web_only and not (everything or admin) else None
+    return iac_issue(
+        "QG-IAC-015", at(rule, attribute),
+        f"{address} allows inbound traffic from {source} to port(s) {ports}",
+        f"{address}:ingress:{source}:{ports}", severity,
+        evidence=f"{source} -> {ports}",
+    )
+
+
+def _port_spans(ports: Iterable[str]) -> list[tuple[int, int]]:
+    spans = []
+    for port in ports:
+        port = port.strip()
+        if port in {"*", ""}:
+            spans.append((0, 65535))
+            continue
+        low, _, high = port.partition("-")
+        try:
+            spans.append((int(low), int(high or low)))
+        except ValueError:
+            spans.append((0, 65535))
+    return spans or [(0, 65535)]
+
+
+# --- endpoints -----------------------------------------------------------------------------------
+
+
+def _public_endpoints(m: Module) -> Iterator[Issue]:
+    for notebook in m.of("aws_sagemaker_notebook_instance"):
+        access = notebook.get("direct_internet_access")
+        if text_of(access) != "Disabled":
+            state = f"= \"{access}\"" if access is not None else "is not set (default Enabled)"
+            yield iac_issue(
+                "QG-IAC-016", at(notebook, "direct_internet_access"),
+                f"{notebook.address}: direct_internet_access {state}; notebooks (including "
+                "Braket notebooks) should reach AWS through VPC endpoints",
+                f"{notebook.address}:direct-internet",
+            )
+    for resource_type in ("aws_db_instance", "aws_rds_cluster_instance"):
+        for database in m.of(resource_type):
+            if truthy(database.get("publicly_accessible")):
+                yield iac_issue(
+                    "QG-IAC-016", at(database, "publicly_accessible"),
+                    f"{database.address} is publicly_accessible",
+                    f"{database.address}:public-db", Severity.HIGH,
+                )
+
+
+def _quantum_workspaces(m: Module) -> Iterator[Issue]:
+    for workspace, properties in m.quantum_workspaces:
+        enabled = properties.get("apiKeyEnabled")
+        if truthy(enabled):
+            # Only an azapi body (an HclMap) knows its keys' lines.
+            line = properties.line_of("apiKeyEnabled") if hasattr(properties, "line_of") else 0
+            yield iac_issue(
+                "QG-IAC-018", Located(workspace.file, line or workspace.line),
+                f"Azure Quantum workspace {workspace.address} enables access keys "
+                "(apiKeyEnabled = true); use Entra ID identities",
+                f"{workspace.address}:api-keys",
+            )
