@@ -1,0 +1,279 @@
+"""The checks of one GitHub Actions step (a workflow job's or a composite action's): how its
+``uses:`` is pinned, what it passes to well-known actions (checkout of pull-request code,
+github-script, cloud logins with stored keys, artifact uploads), and what its ``run:``
+script does with untrusted event text and secrets. Rule metadata:
+``scanner/rules/cicd.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from scanner.detectors.cicd.common import SHA40, as_text, empty, issue
+from scanner.detectors.cicd.shell import DUMP_ENV, ScriptLine, leak_kind, script_lines
+from scanner.formats.yaml import LineDict
+from scanner.model import Issue, Severity
+from scanner.source import SourceFile
+
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+
+# Event fields an outside contributor controls (GitHub Security Lab's list, condensed).
+_UNTRUSTED_CONTEXT = re.compile(
+    r"github\.(?:"
+    r"event\.(?:issue|pull_request|discussion)\.(?:title|body)"
+    r"|event\.(?:comment|review|review_comment)\.body"
+    r"|event\.pages(?:\[\d+\]|\.\*|\[\*\])?\.page_name"
+    r"|event\.commits(?:\[\d+\]|\.\*|\[\*\])?\.(?:message|author\.(?:email|name))"
+    r"|event\.head_commit\.(?:message|author\.(?:email|name))"
+    r"|event\.pull_request\.head\.(?:ref|label|repo\.default_branch)"
+    r"|event\.workflow_run\.(?:head_branch|display_title"
+    r"|head_commit\.(?:message|author\.(?:email|name))"
+    r"|pull_requests(?:\[\d+\]|\.\*|\[\*\])?\.head\.ref)"
+    r"|head_ref"
+    r")\b"
+)
+_PR_HEAD_REF = re.compile(
+    r"github\.event\.pull_request\.head\.(?:sha|ref)|github\.head_ref|refs/pull/"
+    r"|github\.event\.pull_request\.merge_commit_sha|github\.event\.(?:number|pull_request\.number)"
+    r"|github\.event\.workflow_run\.head_(?:sha|branch)"
+    r"|pull_request\.head\.repo\.full_name|workflow_run\.head_repository"
+)
+_SHELL_CHECKOUT = re.compile(
+    r"\bgh\s+pr\s+checkout\b|\bgit\s+fetch\b[^\n]*\bpull/|\bgit\s+(?:checkout|switch)\b[^\n]*"
+    r"(?:head\.sha|head\.ref|head_ref|head_sha|refs/pull)"
+)
+# Triggers that run with the base repository's secrets and token whatever the event's source.
+PRIVILEGED_TRIGGERS = frozenset({"pull_request_target", "workflow_run", "issue_comment"})
+_GITHUB_OWNERS = frozenset({"actions", "github"})
+_CREDENTIAL_PATH = re.compile(
+    r"(?:^|[/\s])(?:\.env\b|\.aws/|\.azure/|\.qiskit/|qiskit-ibm\.json|qiskitrc|dwave\.conf"
+    r"|\.qnx/|credentials(?:\.json)?\b|[\w-]*\.pem\b|[\w-]*\.key\b|id_rsa)"
+)
+
+
+@dataclass(frozen=True)
+class SecretEnv:
+    """An environment variable (workflow, job or step level) that carries a secret."""
+
+    name: str
+    expression: str
+    line: int
+
+
+def pinning(uses: str, line: int, label: str) -> Iterator[Issue]:
+    """QG-CI-004/005 for an action, reusable workflow or docker image not fixed by SHA."""
+    if uses.startswith("./") or uses.startswith(".\\") or "${{" in uses:
+        return  # local action, or chosen by an expression (matrix) we cannot resolve
+    if uses.startswith("docker://"):
+        if "@sha256:" not in uses:
+            yield issue(
+                "QG-CI-004",
+                f"{label}: docker action {uses} is not pinned by image digest",
+                line, uses, evidence=uses,
+            )
+        return
+    target, _, ref = uses.partition("@")
+    if SHA40.match(ref):
+        return
+    owner = target.split("/", 1)[0].lower()
+    shown = f"@{ref}" if ref else " without a ref"
+    if owner in _GITHUB_OWNERS:
+        yield issue(
+            "QG-CI-005",
+            f"{label}: GitHub-owned action {target}{shown} is not pinned to a commit SHA",
+            line, uses, evidence=uses,
+        )
+    else:
+        yield issue(
+            "QG-CI-004",
+            f"{label}: third-party action {target}{shown} is not pinned to a full commit "
+            "SHA; a moved tag runs new code with this job's secrets",
+            line, uses, evidence=uses,
+        )
+
+
+class StepChecks:
+    """The step checks of one job, with the job facts they depend on."""
+
+    def __init__(
+        self,
+        source: SourceFile,
+        job_id: str,
+        triggers: set[str],
+        secret_env: Mapping[str, SecretEnv],
+        uploads_artifacts: bool,
+    ) -> None:
+        self.source = source
+        self.job_id = job_id
+        self.triggers = triggers
+        self.secret_env = secret_env
+        self.uploads_artifacts = uploads_artifacts
+
+    def step(self, step: LineDict, label: str) -> Iterator[Issue]:
+        privileged = self.triggers & PRIVILEGED_TRIGGERS
+        uses = step.get("uses")
+        if isinstance(uses, str):
+            yield from pinning(uses, step.line_of("uses"), label)
+            yield from self._action_inputs(uses, step, label, bool(privileged))
+        run = step.get("run")
+        if isinstance(run, str):
+            yield from self._run_script(run, step.line_of("run"), label, bool(privileged))
+
+    # action inputs: checkout of PR code, cloud login, artifacts ----------------------------------
+
+    def _action_inputs(
+        self, uses: str, step: LineDict, label: str, privileged: bool
+    ) -> Iterator[Issue]:
+        with_block = step.get("with")
+        inputs = with_block if isinstance(with_block, LineDict) else empty()
+        action = uses.split("@", 1)[0].lower()
+        if action == "actions/checkout" and privileged:
+            for key in ("ref", "repository"):
+                value = as_text(inputs.get(key))
+                if value and _PR_HEAD_REF.search(value):
+                    triggers = ", ".join(sorted(self.triggers & PRIVILEGED_TRIGGERS))
+                    yield issue(
+                        "QG-CI-001",
+                        f"{label}: a {triggers} workflow checks out pull-request code "
+                        f"({key}: {value.strip()}); that code then runs with this "
+                        "repository's secrets and write token",
+                        inputs.line_of(key), f"{self.job_id}:{key}:{value.strip()}",
+                        evidence=f"{key}: {value.strip()}",
+                    )
+                    break
+        if action == "actions/github-script":
+            script = inputs.get("script")
+            if isinstance(script, str):
+                yield from self._injection(script, inputs.line_of("script"), label, "github-script")
+        if action == "aws-actions/configure-aws-credentials":
+            if "aws-secret-access-key" in inputs or "aws-access-key-id" in inputs:
+                chained = " (chained into a role, still from a stored key)" if (
+                    "role-to-assume" in inputs
+                ) else ""
+                key = "aws-secret-access-key" if "aws-secret-access-key" in inputs else (
+                    "aws-access-key-id"
+                )
+                yield issue(
+                    "QG-CI-008",
+                    f"{label}: AWS credentials come from stored access keys{chained}; use "
+                    "role-to-assume with GitHub's OIDC provider (permissions: id-token: write)",
+                    inputs.line_of(key), f"{self.job_id}:aws-keys", evidence=key,
+                )
+        if action == "azure/login" and "creds" in inputs:
+            yield issue(
+                "QG-CI-008",
+                f"{label}: azure/login uses a service-principal secret (creds); use "
+                "client-id / tenant-id / subscription-id with OIDC federation",
+                inputs.line_of("creds"), f"{self.job_id}:azure-creds", evidence="creds",
+            )
+        if action == "google-github-actions/auth" and "credentials_json" in inputs:
+            yield issue(
+                "QG-CI-008",
+                f"{label}: Google auth uses a service-account key (credentials_json); use "
+                "workload_identity_provider with OIDC",
+                inputs.line_of("credentials_json"), f"{self.job_id}:gcp-key",
+                evidence="credentials_json",
+            )
+        if action == "actions/upload-artifact":
+            path = as_text(inputs.get("path"))
+            for piece in path.splitlines():
+                if _CREDENTIAL_PATH.search(" " + piece.strip()):
+                    yield issue(
+                        "QG-CI-007",
+                        f"{label}: uploads {piece.strip()!r} as an artifact; it looks like a "
+                        "credentials file, and artifacts can be downloaded by anyone with "
+                        "read access",
+                        inputs.line_of("path"), f"{self.job_id}:artifact:{piece.strip()}",
+                        evidence=piece.strip(),
+                    )
+                    break
+
+    # run scripts ---------------------------------------------------------------------------------
+
+    def _run_script(
+        self, script: str, line: int, label: str, privileged: bool
+    ) -> Iterator[Issue]:
+        yield from self._injection(script, line, label, "run")
+        if privileged and _SHELL_CHECKOUT.search(script):
+            where = next(
+                (s.line for s in script_lines(self.source, line, script)
+                 if _SHELL_CHECKOUT.search(s.text)), line,
+            )
+            triggers = ", ".join(sorted(self.triggers & PRIVILEGED_TRIGGERS))
+            yield issue(
+                "QG-CI-001",
+                f"{label}: a {triggers} workflow fetches and checks out pull-request code in a "
+                "script; it then runs with this repository's secrets and write token",
+                where, f"{self.job_id}:shell-checkout", evidence="git/gh checkout of PR head",
+            )
+        names = "|".join(re.escape(n) for n in self.secret_env)
+        env_ref = rf"\$\{{?(?:{names})\b" if names else r"(?!x)x"
+        secret_refs = re.compile(rf"\$\{{\{{\s*secrets\.[A-Za-z0-9_]+\s*\}}\}}|{env_ref}")
+        has_secrets = bool(self.secret_env) or "secrets." in script
+        for entry in script_lines(self.source, line, script):
+            if has_secrets and DUMP_ENV.match(entry.text):
+                yield issue(
+                    "QG-CI-007",
+                    f"{label}: `{entry.text.strip()}` prints the whole environment, which holds "
+                    "secrets (masking misses encoded or partial values)",
+                    entry.line, f"{self.job_id}:dump-env", severity=Severity.MEDIUM,
+                    evidence=entry.text.strip(),
+                )
+                continue
+            secret = _secret_use(entry.text, secret_refs)
+            if secret is None:
+                continue
+            kind = leak_kind(entry.text, secret)
+            if kind is None:
+                continue
+            yield self._leak(kind, secret, entry, label)
+
+    def _leak(self, kind: str, secret: str, entry: ScriptLine, label: str) -> Issue:
+        if kind == "print":
+            message = f"{label}: prints {secret} to the job log"
+            severity = None
+        elif kind == "summary":
+            message = f"{label}: writes {secret} to the job summary, shown to every reader"
+            severity = None
+        elif self.uploads_artifacts:
+            message = f"{label}: writes {secret} to a file, and this job uploads artifacts"
+            severity = None
+        else:
+            message = (
+                f"{label}: writes {secret} to a file in the workspace; make sure it is never "
+                "uploaded, cached or left on a shared runner"
+            )
+            severity = Severity.LOW
+        return issue(
+            "QG-CI-007", message, entry.line,
+            f"{self.job_id}:{kind}:{secret}:{entry.text.strip()}",
+            severity=severity, evidence=secret,
+        )
+
+    def _injection(self, script: str, line: int, label: str, where: str) -> Iterator[Issue]:
+        if "${{" not in script:
+            return
+        for entry in script_lines(self.source, line, script):
+            for match in _EXPRESSION.finditer(entry.text):
+                expression = match.group(1).strip()
+                untrusted = _UNTRUSTED_CONTEXT.search(expression)
+                if untrusted is None:
+                    continue
+                # In a folded script the expression may sit a few file lines further on.
+                found = self.source.find_line(match.group(0), entry.line, entry.line + 50)
+                at = found or entry.line
+                yield issue(
+                    "QG-CI-006",
+                    f"{label}: {untrusted.group(0)} is pasted into the {where} script with "
+                    "${{ }}; anyone who can open an issue or pull request can run commands. "
+                    "Pass it through env: and quote the variable",
+                    at, f"{self.job_id}:{where}:{expression}",
+                    evidence="${{ " + expression + " }}",
+                )
+
+
+def _secret_use(line: str, secret_refs: re.Pattern[str]) -> str | None:
+    found = secret_refs.search(line)
+    return found.group(0) if found else None
