@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from scanner.detectors.cicd.common import SHA40, as_text, empty, issue
-from scanner.detectors.cicd.shell import DUMP_ENV, ScriptLine, leak_kind, script_lines
+from scanner.detectors.cicd.shell import DUMP_ENV, leak_kind, leak_message, script_lines
 from scanner.formats.yaml import LineDict
 from scanner.model import Issue, Severity
 from scanner.source import SourceFile
@@ -51,6 +51,26 @@ _CREDENTIAL_PATH = re.compile(
     r"(?:^|[/\s])(?:\.env\b|\.aws/|\.azure/|\.qiskit/|qiskit-ibm\.json|qiskitrc|dwave\.conf"
     r"|\.qnx/|credentials(?:\.json)?\b|[\w-]*\.pem\b|[\w-]*\.key\b|id_rsa)"
 )
+# Logins that take a stored key where OIDC federation exists: action -> (the key input,
+# what it is and what to use instead, material).
+_KEY_LOGINS = {
+    "azure/login": (
+        "creds",
+        "azure/login uses a service-principal secret (creds); use client-id / tenant-id / "
+        "subscription-id with OIDC federation",
+        "azure-creds",
+    ),
+    "google-github-actions/auth": (
+        "credentials_json",
+        "Google auth uses a service-account key (credentials_json); use "
+        "workload_identity_provider with OIDC",
+        "gcp-key",
+    ),
+}
+# Where a secret written to a file stays when the job uploads no artifacts.
+_WORKSPACE = (
+    "in the workspace; make sure it is never uploaded, cached or left on a shared runner"
+)
 
 
 @dataclass(frozen=True)
@@ -67,31 +87,24 @@ def pinning(uses: str, line: int, label: str) -> Iterator[Issue]:
     if uses.startswith("./") or uses.startswith(".\\") or "${{" in uses:
         return  # local action, or chosen by an expression (matrix) we cannot resolve
     if uses.startswith("docker://"):
-        if "@sha256:" not in uses:
-            yield issue(
-                "QG-CI-004",
-                f"{label}: docker action {uses} is not pinned by image digest",
-                line, uses, evidence=uses,
-            )
-        return
-    target, _, ref = uses.partition("@")
-    if SHA40.match(ref):
-        return
-    owner = target.split("/", 1)[0].lower()
-    shown = f"@{ref}" if ref else " without a ref"
-    if owner in _GITHUB_OWNERS:
-        yield issue(
-            "QG-CI-005",
-            f"{label}: GitHub-owned action {target}{shown} is not pinned to a commit SHA",
-            line, uses, evidence=uses,
-        )
+        if "@sha256:" in uses:
+            return
+        rule, problem = "QG-CI-004", f"docker action {uses} is not pinned by image digest"
     else:
-        yield issue(
-            "QG-CI-004",
-            f"{label}: third-party action {target}{shown} is not pinned to a full commit "
-            "SHA; a moved tag runs new code with this job's secrets",
-            line, uses, evidence=uses,
-        )
+        target, _, ref = uses.partition("@")
+        if SHA40.match(ref):
+            return
+        shown = f"@{ref}" if ref else " without a ref"
+        if target.split("/", 1)[0].lower() in _GITHUB_OWNERS:
+            rule = "QG-CI-005"
+            problem = f"GitHub-owned action {target}{shown} is not pinned to a commit SHA"
+        else:
+            rule = "QG-CI-004"
+            problem = (
+                f"third-party action {target}{shown} is not pinned to a full commit SHA; "
+                "a moved tag runs new code with this job's secrets"
+            )
+    yield issue(rule, f"{label}: {problem}", line, uses, evidence=uses)
 
 
 class StepChecks:
@@ -107,36 +120,33 @@ class StepChecks:
     ) -> None:
         self.source = source
         self.job_id = job_id
-        self.triggers = triggers
+        # The privileged triggers of the workflow, as messages name them ("" when none).
+        self.privileged = ", ".join(sorted(triggers & PRIVILEGED_TRIGGERS))
         self.secret_env = secret_env
         self.uploads_artifacts = uploads_artifacts
 
     def step(self, step: LineDict, label: str) -> Iterator[Issue]:
-        privileged = self.triggers & PRIVILEGED_TRIGGERS
         uses = step.get("uses")
         if isinstance(uses, str):
             yield from pinning(uses, step.line_of("uses"), label)
-            yield from self._action_inputs(uses, step, label, bool(privileged))
+            yield from self._action_inputs(uses, step, label)
         run = step.get("run")
         if isinstance(run, str):
-            yield from self._run_script(run, step.line_of("run"), label, bool(privileged))
+            yield from self._run_script(run, step.line_of("run"), label)
 
     # action inputs: checkout of PR code, cloud login, artifacts ----------------------------------
 
-    def _action_inputs(
-        self, uses: str, step: LineDict, label: str, privileged: bool
-    ) -> Iterator[Issue]:
+    def _action_inputs(self, uses: str, step: LineDict, label: str) -> Iterator[Issue]:
         with_block = step.get("with")
         inputs = with_block if isinstance(with_block, LineDict) else empty()
         action = uses.split("@", 1)[0].lower()
-        if action == "actions/checkout" and privileged:
+        if action == "actions/checkout" and self.privileged:
             for key in ("ref", "repository"):
                 value = as_text(inputs.get(key))
                 if value and _PR_HEAD_REF.search(value):
-                    triggers = ", ".join(sorted(self.triggers & PRIVILEGED_TRIGGERS))
                     yield issue(
                         "QG-CI-001",
-                        f"{label}: a {triggers} workflow checks out pull-request code "
+                        f"{label}: a {self.privileged} workflow checks out pull-request code "
                         f"({key}: {value.strip()}); that code then runs with this "
                         "repository's secrets and write token",
                         inputs.line_of(key), f"{self.job_id}:{key}:{value.strip()}",
@@ -161,21 +171,13 @@ class StepChecks:
                     "role-to-assume with GitHub's OIDC provider (permissions: id-token: write)",
                     inputs.line_of(key), f"{self.job_id}:aws-keys", evidence=key,
                 )
-        if action == "azure/login" and "creds" in inputs:
-            yield issue(
-                "QG-CI-008",
-                f"{label}: azure/login uses a service-principal secret (creds); use "
-                "client-id / tenant-id / subscription-id with OIDC federation",
-                inputs.line_of("creds"), f"{self.job_id}:azure-creds", evidence="creds",
-            )
-        if action == "google-github-actions/auth" and "credentials_json" in inputs:
-            yield issue(
-                "QG-CI-008",
-                f"{label}: Google auth uses a service-account key (credentials_json); use "
-                "workload_identity_provider with OIDC",
-                inputs.line_of("credentials_json"), f"{self.job_id}:gcp-key",
-                evidence="credentials_json",
-            )
+        if action in _KEY_LOGINS:
+            key, problem, material = _KEY_LOGINS[action]
+            if key in inputs:
+                yield issue(
+                    "QG-CI-008", f"{label}: {problem}", inputs.line_of(key),
+                    f"{self.job_id}:{material}", evidence=key,
+                )
         if action == "actions/upload-artifact":
             path = as_text(inputs.get("path"))
             for piece in path.splitlines():
@@ -192,20 +194,17 @@ class StepChecks:
 
     # run scripts ---------------------------------------------------------------------------------
 
-    def _run_script(
-        self, script: str, line: int, label: str, privileged: bool
-    ) -> Iterator[Issue]:
+    def _run_script(self, script: str, line: int, label: str) -> Iterator[Issue]:
         yield from self._injection(script, line, label, "run")
-        if privileged and _SHELL_CHECKOUT.search(script):
+        if self.privileged and _SHELL_CHECKOUT.search(script):
             where = next(
                 (s.line for s in script_lines(self.source, line, script)
                  if _SHELL_CHECKOUT.search(s.text)), line,
             )
-            triggers = ", ".join(sorted(self.triggers & PRIVILEGED_TRIGGERS))
             yield issue(
                 "QG-CI-001",
-                f"{label}: a {triggers} workflow fetches and checks out pull-request code in a "
-                "script; it then runs with this repository's secrets and write token",
+                f"{label}: a {self.privileged} workflow fetches and checks out pull-request "
+                "code in a script; it then runs with this repository's secrets and write token",
                 where, f"{self.job_id}:shell-checkout", evidence="git/gh checkout of PR head",
             )
         names = "|".join(re.escape(n) for n in self.secret_env)
@@ -222,35 +221,20 @@ class StepChecks:
                     evidence=entry.text.strip(),
                 )
                 continue
-            secret = _secret_use(entry.text, secret_refs)
-            if secret is None:
+            found = secret_refs.search(entry.text)
+            if found is None:
                 continue
+            secret = found.group(0)
             kind = leak_kind(entry.text, secret)
             if kind is None:
                 continue
-            yield self._leak(kind, secret, entry, label)
-
-    def _leak(self, kind: str, secret: str, entry: ScriptLine, label: str) -> Issue:
-        if kind == "print":
-            message = f"{label}: prints {secret} to the job log"
-            severity = None
-        elif kind == "summary":
-            message = f"{label}: writes {secret} to the job summary, shown to every reader"
-            severity = None
-        elif self.uploads_artifacts:
-            message = f"{label}: writes {secret} to a file, and this job uploads artifacts"
-            severity = None
-        else:
-            message = (
-                f"{label}: writes {secret} to a file in the workspace; make sure it is never "
-                "uploaded, cached or left on a shared runner"
+            kept = "uploads artifacts" if self.uploads_artifacts else None
+            message, severity = leak_message(kind, label, secret, kept, _WORKSPACE)
+            yield issue(
+                "QG-CI-007", message, entry.line,
+                f"{self.job_id}:{kind}:{secret}:{entry.text.strip()}",
+                severity=severity, evidence=secret,
             )
-            severity = Severity.LOW
-        return issue(
-            "QG-CI-007", message, entry.line,
-            f"{self.job_id}:{kind}:{secret}:{entry.text.strip()}",
-            severity=severity, evidence=secret,
-        )
 
     def _injection(self, script: str, line: int, label: str, where: str) -> Iterator[Issue]:
         if "${{" not in script:
@@ -272,8 +256,3 @@ class StepChecks:
                     at, f"{self.job_id}:{where}:{expression}",
                     evidence="${{ " + expression + " }}",
                 )
-
-
-def _secret_use(line: str, secret_refs: re.Pattern[str]) -> str | None:
-    found = secret_refs.search(line)
-    return found.group(0) if found else None

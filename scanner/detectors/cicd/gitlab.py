@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from scanner.detectors.cicd.common import (
@@ -15,7 +16,6 @@ from scanner.detectors.cicd.common import (
     QUANTUM_SECRET_NAME,
     SECRETISH_NAME,
     SHA40,
-    empty,
     issue,
 )
 from scanner.detectors.cicd.shell import (
@@ -24,6 +24,7 @@ from scanner.detectors.cicd.shell import (
     SHELL_VAR,
     ScriptLine,
     leak_kind,
+    leak_message,
     quote_state_at,
     script_lines,
 )
@@ -46,23 +47,23 @@ _GITLAB_SECRET_VARS = frozenset(
     {"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPLOY_PASSWORD", "CI_JOB_JWT", "CI_JOB_JWT_V2"}
 )
 _AWS_CONFIGURE_SECRET = re.compile(r"aws\s+configure\s+set\s+aws_secret_access_key", re.I)
+# Where a secret written to a file stays when the job keeps no artifacts.
+_BUILD_DIRECTORY = "in the build directory; keep it out of artifacts and caches"
 
 
+@dataclass(frozen=True)
 class Pipeline:
-    def __init__(self, source: SourceFile, doc: LineDict) -> None:
-        self.source = source
-        self.doc = doc
+    source: SourceFile
+    doc: LineDict
 
     def findings(self) -> Iterator[Issue]:
         yield from self._includes()
-        for key in ("before_script", "after_script"):
-            if key in self.doc:
-                yield from self._scripts("(top level)", self.doc, key, empty(), False)
-        default = self.doc.get("default")
-        if isinstance(default, LineDict):
-            for key in ("before_script", "after_script"):
-                if key in default:
-                    yield from self._scripts("default", default, key, empty(), False)
+        # Scripts outside any job: no artifacts of their own.
+        for label, holder in (("(top level)", self.doc), ("default", self.doc.get("default"))):
+            if isinstance(holder, LineDict):
+                for key in ("before_script", "after_script"):
+                    if key in holder:
+                        yield from self._scripts(label, holder, key, False)
         global_vars = self.doc.get("variables")
         for job_id, job in self.doc.items():
             if job_id in _GITLAB_RESERVED or not isinstance(job, LineDict):
@@ -119,7 +120,7 @@ class Pipeline:
         artifacts = isinstance(job.get("artifacts"), LineDict)
         for key in ("before_script", "script", "after_script"):
             if key in job:
-                yield from self._scripts(f"job '{job_id}'", job, key, job, artifacts)
+                yield from self._scripts(f"job '{job_id}'", job, key, artifacts)
         scripts = "\n".join(
             "\n".join(str(s) for s in _flatten(job.get(key)))
             for key in ("before_script", "script", "after_script")
@@ -157,16 +158,12 @@ class Pipeline:
             )
 
     def _first_line(self, job: LineDict, names: list[str]) -> int | None:
-        if not names:
-            return None
-        start = job.line
-        for number in range(start, len(self.source.lines) + 1):
-            if any(name in self.source.lines[number - 1] for name in names):
-                return number
-        return None
+        """The first line, from the job's own line down, that mentions any of ``names``."""
+        found = (self.source.find_line(name, job.line) for name in names)
+        return min((line for line in found if line is not None), default=None)
 
     def _scripts(
-        self, label: str, holder: LineDict, key: str, job: LineDict, artifacts: bool
+        self, label: str, holder: LineDict, key: str, artifacts: bool
     ) -> Iterator[Issue]:
         value = holder.get(key)
         entries: list[tuple[str, int]] = []
@@ -183,25 +180,27 @@ class Pipeline:
 
     def _script_line(self, label: str, entry: ScriptLine, artifacts: bool) -> Iterator[Issue]:
         text = entry.text
+        stripped = text.strip()
         for match in _GITLAB_UNTRUSTED.finditer(text):
             variable = match.group(1)
             if REEVALUATED.search(text[: match.start()]):
-                yield issue(
-                    "QG-CI-006",
-                    f"{label}: ${variable} is evaluated again as code (eval / sh -c / -c "
-                    "interpreters); a crafted commit message or branch name runs commands",
-                    entry.line, f"{label}:eval:{variable}:{text.strip()}",
-                    evidence=f"${variable}",
+                rule, how, problem = (
+                    "QG-CI-006", "eval",
+                    "is evaluated again as code (eval / sh -c / -c interpreters); a crafted "
+                    "commit message or branch name runs commands",
                 )
             elif quote_state_at(text, match.start()) == "":
-                yield issue(
-                    "QG-CI-011",
-                    f"{label}: ${variable} is expanded without double quotes; its words and "
-                    "globs reach the command as separate arguments (argument injection)",
-                    entry.line, f"{label}:unquoted:{variable}:{text.strip()}",
-                    evidence=f"${variable}",
+                rule, how, problem = (
+                    "QG-CI-011", "unquoted",
+                    "is expanded without double quotes; its words and globs reach the command "
+                    "as separate arguments (argument injection)",
                 )
-        stripped = text.strip()
+            else:
+                continue
+            yield issue(
+                rule, f"{label}: ${variable} {problem}", entry.line,
+                f"{label}:{how}:{variable}:{stripped}", evidence=f"${variable}",
+            )
         if DUMP_ENV.match(stripped):
             yield issue(
                 "QG-CI-007",
@@ -216,18 +215,9 @@ class Pipeline:
             ):
                 kind = leak_kind(text, match.group(0))
                 if kind is None or kind == "summary":
-                    continue
-                if kind == "print":
-                    message, severity = f"{label}: prints ${name} to the job log", None
-                elif artifacts:
-                    message, severity = (
-                        f"{label}: writes ${name} to a file, and this job keeps artifacts", None
-                    )
-                else:
-                    message, severity = (
-                        f"{label}: writes ${name} to a file in the build directory; keep it out "
-                        "of artifacts and caches", Severity.LOW,
-                    )
+                    continue  # a GitHub step summary means nothing to GitLab
+                kept = "keeps artifacts" if artifacts else None
+                message, severity = leak_message(kind, label, f"${name}", kept, _BUILD_DIRECTORY)
                 yield issue(
                     "QG-CI-007", message, entry.line,
                     f"{label}:{kind}:{name}:{stripped}", severity=severity, evidence=f"${name}",

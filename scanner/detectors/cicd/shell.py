@@ -1,7 +1,7 @@
 """Reading the shell scripts of CI jobs (GitHub ``run:``, GitLab ``script:``), for both
 platforms: where each script line sits in the file, whether a position is quoted, which
-printing commands leak a secret (and where to), environment dumps, shell variables and
-commands that evaluate their argument again as code.
+printing commands leak a secret (and where to, and how bad that is), environment dumps,
+shell variables and commands that evaluate their argument again as code.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from scanner.model import Severity
 from scanner.source import SourceFile
 
 # Commands that dump every variable, secrets included.
@@ -104,3 +105,21 @@ def leak_kind(line: str, secret: str) -> str | None:
     if _PIPE_OR_MASK.search(stripped):
         return None
     return "print"
+
+
+def leak_message(
+    kind: str, label: str, shown: str, kept: str | None, left: str
+) -> tuple[str, Severity | None]:
+    """QG-CI-007's message and severity for a leak of ``kind`` (from ``leak_kind``).
+
+    A file is as bad as the log when the job keeps its files (``kept`` says how, e.g.
+    "uploads artifacts"; None when it does not), else low: ``left`` says where the file
+    stays and what to do about it. None as severity: the rule's default.
+    """
+    if kind == "print":
+        return f"{label}: prints {shown} to the job log", None
+    if kind == "summary":
+        return f"{label}: writes {shown} to the job summary, shown to every reader", None
+    if kept is not None:
+        return f"{label}: writes {shown} to a file, and this job {kept}", None
+    return f"{label}: writes {shown} to a file {left}", Severity.LOW
