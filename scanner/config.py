@@ -12,7 +12,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scanner.detectors.notebooks import DEFAULT_REGULATED_PATHS
-from scanner.formats.yaml import DEFAULT_MAX_DOCUMENT_BYTES, DocumentError, parse_yaml_bytes
+from scanner.formats.yaml import (
+    DEFAULT_MAX_DOCUMENT_BYTES,
+    DocumentError,
+    parse_toml_bytes,
+    parse_yaml_bytes,
+)
 from scanner.fs import DEFAULT_MAX_FILE_BYTES, FileRefused, read_user_file
 from scanner.model import Severity, Tier
 
@@ -84,17 +89,10 @@ def load_config_file(path: Path) -> Settings:
         raw = read_user_file(path, max_bytes=DEFAULT_MAX_DOCUMENT_BYTES, what="config")
     except FileRefused as exc:
         raise ConfigError(exc.message) from exc
-    if path.name == "pyproject.toml":
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: the file is not UTF-8 text") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-        except RecursionError as exc:
-            raise ConfigError(f"{path}: TOML nested too deeply") from exc
-        return _validate(data.get("tool", {}).get("qgov", {}), path)
     try:
+        if path.name == "pyproject.toml":
+            data = parse_toml_bytes(raw, label=str(path))
+            return _validate(data.get("tool", {}).get("qgov", {}), path)
         document = parse_yaml_bytes(raw, label=f"config {path}")
     except DocumentError as exc:
         raise ConfigError(str(exc)) from exc

@@ -167,31 +167,32 @@ class DependenciesDetector(Detector):
         shown = redact_url(option.value)
         insecure = option.value.lower().startswith("http://")
         if option.option == "--trusted-host":
-            yield Issue(
-                rule_id="QG-DEP-005",
-                message=f"--trusted-host {shown} turns off TLS verification for that index",
-                path=option.path,
-                line=option.line,
-                evidence=f"--trusted-host {shown}",
-                material=f"trusted-host\x00{option.value}",
+            insecure_source: tuple[str, str, str] | None = (
+                f"--trusted-host {shown} turns off TLS verification for that index",
+                f"--trusted-host {shown}",
+                "trusted-host",
             )
         elif option.option == "verify_ssl=false":
-            yield Issue(
-                rule_id="QG-DEP-005",
-                message=f"package source {shown} has verify_ssl = false",
-                path=option.path,
-                line=option.line,
-                evidence=shown,
-                material=f"verify-ssl\x00{option.value}",
+            insecure_source = (
+                f"package source {shown} has verify_ssl = false", shown, "verify-ssl"
             )
         elif insecure:
+            insecure_source = (
+                f"packages are fetched over plain HTTP from {shown} ({option.option})",
+                shown,
+                "http-index",
+            )
+        else:
+            insecure_source = None
+        if insecure_source is not None:
+            message, evidence, tag = insecure_source
             yield Issue(
                 rule_id="QG-DEP-005",
-                message=f"packages are fetched over plain HTTP from {shown} ({option.option})",
+                message=message,
                 path=option.path,
                 line=option.line,
-                evidence=shown,
-                material=f"http-index\x00{option.value}",
+                evidence=evidence,
+                material=f"{tag}\x00{option.value}",
             )
         if option.option == "--extra-index-url":
             yield Issue(

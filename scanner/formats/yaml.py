@@ -1,4 +1,4 @@
-"""YAML, always loaded safely, in the three shapes qgov needs.
+"""YAML (and the TOML of ``pyproject.toml``), always loaded safely, in the shapes qgov needs.
 
 - ``load_all_with_lines(text)``: every document of a scanned file, mappings as ``LineDict``
   and sequences as ``LineList`` (each knows the 1-based line of itself and its items), so
@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -239,6 +240,18 @@ def parse_yaml_bytes(raw: bytes, *, label: str) -> Any:
         raise DocumentError(f"{label}: not valid YAML: {_problem(exc)}") from exc
     except RecursionError as exc:
         raise DocumentError(f"{label}: not valid YAML: nested too deeply") from exc
+
+
+def parse_toml_bytes(raw: bytes, *, label: str) -> dict[str, Any]:
+    """A TOML document (``pyproject.toml``) from ``raw``, with the same error style."""
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{label}: invalid TOML: the file is not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DocumentError(f"{label}: invalid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise DocumentError(f"{label}: invalid TOML: nested too deeply") from exc
 
 
 def read_yaml(

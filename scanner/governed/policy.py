@@ -23,9 +23,9 @@ from scanner.formats.yaml import DocumentError, load_yaml_model
 from scanner.governed.approvals import Approval
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.errors import FieldProblem, SpecError
+from scanner.model import Tier
 
 Environment = Literal["dev", "test", "regulated-pilot", "production"]
-Tier = Literal["exploratory", "internal-pilot", "regulated-pilot", "production-critical"]
 DataClass = Literal["synthetic", "masked", "internal", "confidential", "regulated"]
 IdentityKind = Literal["human", "workload", "service"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -268,7 +268,7 @@ class OrgPolicy(_Strict):
         for n, project in enumerate(self.projects):
             if project.tier not in self.tiers:
                 raise FieldProblem(
-                    f"projects.{n}.tier", f"tier {project.tier!r} has no entry in tiers"
+                    f"projects.{n}.tier", f"tier '{project.tier}' has no entry in tiers"
                 )
         if self.demo_default_identity is not None:
             entry = self.identity(self.demo_default_identity)
