@@ -16,7 +16,6 @@ permissions); 013 Braket resources in a template without ``AWS::CloudTrail::Trai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,106 +33,21 @@ from scanner.detectors.iac_common import (
     truthy,
 )
 from scanner.detectors.interface import Detector
-from scanner.formats.errors import ParseError
-from scanner.formats.yaml import (
-    CFN_FUNCTIONS,
-    LineDict,
-    LineList,
-    check_size,
-    contains_text,
-    yaml_hazards,
-)
+from scanner.formats.cloudformation import Locator, load_template, properties, ref, refs
+from scanner.formats.yaml import contains_text
 from scanner.model import FileKind, Issue, Severity
 from scanner.source import SourceFile
-
-# Short-form tags the loader turns into their long form; any other local tag is unknown.
-_KNOWN_TAGS = frozenset(CFN_FUNCTIONS)
 
 _PUBLIC_ACLS = frozenset({"PublicRead", "PublicReadWrite", "AuthenticatedRead"})
 _PAB_FLAGS = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
 _OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 _ADMIN_PORTS = frozenset({22, 23, 3389, 5432, 3306, 1433, 6379, 27017, 9200, 5601, 8888, 2375,
                           2376, 6443, 10250})
-_SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
-
-
-def _ref(value: Any) -> str | None:
-    """The logical id a value points at (``Ref``, ``Fn::GetAtt``, ``Fn::Sub "${Id...}"``)."""
-    if isinstance(value, dict) and len(value) == 1:
-        key, inner = next(iter(value.items()))
-        if key == "Ref" and isinstance(inner, str):
-            return inner
-        if key == "Fn::GetAtt":
-            if isinstance(inner, list) and inner and isinstance(inner[0], str):
-                return inner[0]
-            if isinstance(inner, str):
-                return inner.split(".", 1)[0]
-        if key == "Fn::Sub":
-            template = inner[0] if isinstance(inner, list) and inner else inner
-            if isinstance(template, str):
-                match = _SUB_REFERENCE.search(template)
-                if match and not match.group(1).startswith("AWS"):
-                    return match.group(1)
-    return None
-
-
-def _refs(value: Any) -> set[str]:
-    if isinstance(value, list):
-        return {r for item in value for r in _refs(item)}
-    single = _ref(value)
-    return {single} if single else set()
-
-
-class _Locator:
-    """Lines for resources and their properties, in YAML (exact) or JSON (searched)."""
-
-    def __init__(self, source: SourceFile, template: dict[str, Any]) -> None:
-        self.source = source
-        self.template = template
-        self.yaml = isinstance(template, LineDict)
-        self._resources_offset = 0
-        if not self.yaml:
-            match = re.search(r'"Resources"\s*:', source.text)
-            self._resources_offset = match.start() if match else 0
-
-    def line(self, logical_id: str, *path: str | int) -> int:
-        if self.yaml:
-            return self._yaml_line(logical_id, path)
-        return self._json_line(logical_id, path)
-
-    def _yaml_line(self, logical_id: str, path: tuple[str | int, ...]) -> int:
-        resources = self.template.get("Resources")
-        if not isinstance(resources, LineDict):
-            return 1
-        line = resources.line_of(logical_id)
-        current: Any = resources.get(logical_id)
-        for key in path:
-            if isinstance(current, LineDict) and key in current:
-                line = current.line_of(key)
-                current = current[key]
-            elif isinstance(current, LineList) and isinstance(key, int) and key < len(current):
-                line = current.line_of(key)
-                current = current[key]
-            else:
-                break
-        return line
-
-    def _json_line(self, logical_id: str, path: tuple[str | int, ...]) -> int:
-        text = self.source.text
-        offset = self._resources_offset
-        for key in (logical_id, *path):
-            if isinstance(key, int):
-                continue
-            match = re.compile(r'"' + re.escape(key) + r'"\s*:').search(text, offset)
-            if match is None:
-                break
-            offset = match.start()
-        return self.source.line_of(offset)
 
 
 class _Template:
     def __init__(self, source: SourceFile, template: dict[str, Any]) -> None:
-        self.locate = _Locator(source, template)
+        self.locate = Locator(source, template)
         resources = template.get("Resources")
         self.resources: dict[str, dict[str, Any]] = {}
         if isinstance(resources, dict):
@@ -143,7 +57,7 @@ class _Template:
 
     def of(self, resource_type: str) -> list[tuple[str, dict[str, Any]]]:
         return [
-            (logical_id, _properties(body))
+            (logical_id, properties(body))
             for logical_id, body in self.resources.items()
             if body.get("Type") == resource_type
         ]
@@ -173,9 +87,9 @@ class _Template:
         for _id, props in self.of("AWS::S3::Bucket"):
             logging = props.get("LoggingConfiguration")
             if isinstance(logging, dict):
-                log_targets |= _refs(logging.get("DestinationBucketName"))
+                log_targets |= refs(logging.get("DestinationBucketName"))
         for _id, props in self.of("AWS::CloudTrail::Trail"):
-            log_targets |= _refs(props.get("S3BucketName"))
+            log_targets |= refs(props.get("S3BucketName"))
         trail_s3_events = any(
             contains_text(props.get("EventSelectors"), "AWS::S3::Object")
             or contains_text(props.get("AdvancedEventSelectors"), "AWS::S3::Object")
@@ -200,7 +114,7 @@ class _Template:
                     (self.at(logical_id, "Properties", "AccessControl"), f"AccessControl {acl}")
                 )
             for policy_id, policy_props in policies:
-                if logical_id not in _refs(policy_props.get("Bucket")):
+                if logical_id not in refs(policy_props.get("Bucket")):
                     continue
                 statements = self.statements(
                     policy_props.get("PolicyDocument"), policy_id, "Properties", "PolicyDocument"
@@ -363,14 +277,14 @@ class _Template:
         )
         for resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             for policy_id, policy_props in self.of(resource_type):
-                if logical_id in _refs(policy_props.get("Roles")):
+                if logical_id in refs(policy_props.get("Roles")):
                     documents.append((policy_id, policy_props.get("PolicyDocument")))
         arns = props.get("ManagedPolicyArns")
         for arn in arns if isinstance(arns, list) else []:
-            target = _ref(arn)
+            target = ref(arn)
             if target and target in self.resources:
                 documents.append(
-                    (target, _properties(self.resources[target]).get("PolicyDocument"))
+                    (target, properties(self.resources[target]).get("PolicyDocument"))
                 )
             name = policy.managed_policy_name(expression_text(arn))
             if name in policy.ADMIN_MANAGED_POLICIES:
@@ -392,7 +306,7 @@ class _Template:
     def _access_keys(self) -> Iterator[Issue]:
         for logical_id, props in self.of("AWS::IAM::AccessKey"):
             user = props.get("UserName")
-            shown = _ref(user) or expression_text(user) if user is not None else ""
+            shown = ref(user) or expression_text(user) if user is not None else ""
             yield iac_issue(
                 "QG-IAC-010", self.at(logical_id),
                 f"{logical_id} (AWS::IAM::AccessKey) creates a long-lived access key"
@@ -507,11 +421,6 @@ class _Template:
                 )
 
 
-def _properties(body: dict[str, Any]) -> dict[str, Any]:
-    props = body.get("Properties")
-    return props if isinstance(props, dict) else {}
-
-
 class CloudFormationDetector(Detector):
     name = "cloudformation"
     kinds = frozenset({FileKind.CLOUDFORMATION})
@@ -521,37 +430,6 @@ class CloudFormationDetector(Detector):
     shared_rules = IAC_RULES - {"QG-IAC-018", "QG-IAC-020", "QG-IAC-021"}
 
     def scan(self, source: SourceFile) -> Iterator[Issue]:
-        template = self._load(source)
+        template = load_template(source)
         if template is not None:
             yield from _Template(source, template).issues()
-
-    @staticmethod
-    def _load(source: SourceFile) -> dict[str, Any] | None:
-        check_size(source.text, "CloudFormation template")
-        data: Any
-        if source.text.lstrip().startswith("{"):
-            data = source.json_data
-        else:
-            hazards = yaml_hazards(source.text, _KNOWN_TAGS)
-            if hazards.placeholder_line is not None:
-                raise ParseError(
-                    "CloudFormation template has unrendered template placeholders ({{ … }}); "
-                    "render it first",
-                    hazards.placeholder_line,
-                )
-            if hazards.unknown_tag is not None:
-                tag, line = hazards.unknown_tag
-                raise ParseError(
-                    f"CloudFormation template uses the unknown tag {tag}; run its "
-                    "pre-processor (rain pkg, aws cloudformation package …) and scan the output",
-                    line,
-                )
-            documents = source.yaml_documents
-            data = documents[0] if documents else None
-        if data is None:
-            return None
-        if not isinstance(data, dict):
-            raise ParseError("CloudFormation template: top level is not a mapping", 1)
-        if not isinstance(data.get("Resources"), dict):
-            return None
-        return data
