@@ -5,13 +5,10 @@ lines (short-form tags such as ``!Ref`` arrive as their long form, unknown tags 
 data); JSON templates have no line information, so a line is found by searching for the
 resource's logical id and then each property name after it.
 
-Implemented: S3 buckets (QG-IAC-001..006, 019) with their ``AWS::S3::BucketPolicy``; KMS
-keys (007 rotation, 008 admin-and-user principals, 003 public key policy); IAM policies,
-roles, users and groups (009 wildcard grants and administrator managed policies, 010
-``AWS::IAM::AccessKey``, 011 open trust policies, 012 Braket job roles with broad
-permissions); 013 Braket resources in a template without ``AWS::CloudTrail::Trail``;
-014 log-group retention; 015 security-group ingress from anywhere; 016 public endpoints
-(SageMaker/Braket notebooks with direct internet access, public RDS instances).
+Covered: S3 buckets with their bucket policies, KMS keys, IAM policies, roles, users and
+groups, Braket job roles, CloudTrail for Braket resources, log retention, security-group
+ingress and public endpoints. Which QG-IAC rule each problem becomes, and why it matters:
+``scanner/rules/iac.yaml``.
 """
 
 from __future__ import annotations

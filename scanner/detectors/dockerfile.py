@@ -7,18 +7,11 @@ The reader follows Docker's own rules where they matter for findings: parser dir
 global ``ARG``s substituted into ``FROM`` (``${BASE:-python:3.12}`` too), and stage
 names, which are not images when a later ``FROM`` uses them.
 
-Rules (metadata in ``scanner/rules/iac.yaml``):
-
-- QG-DKR-001 base image without a tag or on ``:latest`` (medium), or a tag with no
-  ``@sha256`` digest (low);
-- QG-DKR-002 a credential-looking ``ENV``/``ARG`` (``*TOKEN*``, ``*SECRET*``,
-  ``*PASSWORD*``, ``*_KEY`` …) with a literal value: it stays in the image history;
-- QG-DKR-003 ``pip``/``uv pip``/``conda`` installs of packages without an exact pin
-  (``-r requirements.txt``, local paths and URLs are left to other checks; pip,
-  setuptools and wheel bootstrapping is ignored; ``-c constraints`` counts as pinned);
-- QG-DKR-004 the final stage has no ``USER`` or switches back to root;
-- QG-DKR-005 remote code taken unchecked: ``curl … | sh`` (or wget, or into python) in
-  ``RUN``, and ``ADD https://…`` without ``--checksum``.
+Checks: base-image pins, credentials baked into ``ENV``/``ARG``, unpinned ``pip``/``uv``/
+``conda`` installs (``-c constraints`` count as pins; pip/setuptools/wheel bootstrapping is
+ignored), a final stage running as root, and remote code taken unchecked (``curl … | sh``,
+``ADD https://…`` without ``--checksum``). Rule ids and metadata: ``scanner/rules/iac.yaml``
+(QG-DKR).
 """
 
 from __future__ import annotations
