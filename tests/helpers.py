@@ -100,14 +100,20 @@ class Detection:
     errors: list[ScanError]  # parse errors and detector failures, one per file
 
 
+def build_findings(issues: Iterable[Issue]) -> list[Finding]:
+    """Findings for ``issues`` (each with its path) as a scan builds them; an issue whose
+    rule the catalog does not know fails the test."""
+    builder = FindingBuilder(real_catalog())
+    found = builder.build_all(issues)
+    assert builder.unknown_rules == set(), f"rules not in the catalog: {builder.unknown_rules}"
+    return found
+
+
 def detect(detector: Detector, *sources: SourceFile) -> Detection:
     """Run ``detector`` over ``sources`` as one work unit (a Terraform module's files are
     read together) and build every finding with the real catalog."""
     outcome = detect_unit(sources, [detector])
-    builder = FindingBuilder(real_catalog())
-    found = builder.build_all(outcome.issues)
-    assert builder.unknown_rules == set(), f"rules not in the catalog: {builder.unknown_rules}"
-    return Detection(outcome.issues, found, outcome.errors)
+    return Detection(outcome.issues, build_findings(outcome.issues), outcome.errors)
 
 
 def findings(detector: Detector, *sources: SourceFile) -> list[Finding]:
