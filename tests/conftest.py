@@ -12,7 +12,6 @@ import string
 import pytest
 
 from scanner.catalog import Catalog
-from tests.helpers import real_catalog
 
 
 def _rand(alphabet: str, length: int, seed: int) -> str:
@@ -36,4 +35,6 @@ ALL_SECRETS = [IBM_KEY, LEGACY_TOKEN, AWS_KEY_ID, AWS_SECRET, IONQ_KEY, DWAVE_TO
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
+    from tests.helpers import real_catalog  # helpers import the secrets above
+
     return real_catalog()

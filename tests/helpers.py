@@ -5,7 +5,7 @@ what a user sees), and ``qgov scan`` through ``scanner.cli.main``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +22,7 @@ from scanner.fs import ScanRoot
 from scanner.model import FileKind, Finding, Issue, ScanError, Severity
 from scanner.pipeline import detect_unit
 from scanner.source import SourceFile
+from tests.conftest import IBM_KEY, IONQ_KEY
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -88,6 +89,16 @@ def write_tree(root: Path, files: Mapping[str, str]) -> Path:
     return root
 
 
+def small_project(root: Path) -> Path:
+    """Two findings: a provider token in src/run.py (QG-SEC-003, line 2) and an IonQ key in
+    .env (QG-SEC-008)."""
+    return write_tree(root, {
+        "src/run.py": "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+                      f'svc = QiskitRuntimeService(token="{IBM_KEY}")\n',
+        ".env": f"IONQ_API_KEY={IONQ_KEY}\n",
+    })
+
+
 # --- detectors -------------------------------------------------------------------------------
 
 
@@ -147,12 +158,3 @@ def scan_json(
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err, captured.err
     return code, json.loads(captured.out)
-
-
-def finding_paths(doc: Mapping[str, Any]) -> list[str]:
-    return [f["path"] for f in doc["findings"]]
-
-
-def run(argv: Sequence[str]) -> int:
-    """``qgov ARGV`` through ``main``."""
-    return main(list(argv))
