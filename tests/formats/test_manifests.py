@@ -9,8 +9,9 @@ import pytest
 
 from scanner.formats.manifests import Pin, Role, parse_manifest
 from scanner.formats.manifests.project_files import conda_pin
+from scanner.fs import ScanRoot
 from scanner.model import FileKind
-from tests.helpers import DATA, source, source_at
+from tests.helpers import DATA, source, source_at, write_tree
 
 DEPS = DATA / "deps"
 
@@ -61,3 +62,28 @@ def test_includes_are_not_followed_without_a_reader() -> None:
     assert manifest is not None
     assert [d.name for d in manifest.dependencies] == ["qiskit"]
     assert manifest.included_paths == []
+
+
+def test_includes_are_read_through_the_scan_root(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"base.txt": "numpy==2.1.0\n", "../outside.txt": "x==1\n"})
+    document = source("-r base.txt\n-r ../outside.txt\nqiskit==2.1.0\n", "requirements.txt",
+                      root=ScanRoot.open(tmp_path))
+    manifest = document.manifest
+    assert manifest is not None
+    assert sorted((d.name, d.path, d.line) for d in manifest.dependencies) == [
+        ("numpy", "base.txt", 1), ("qiskit", "requirements.txt", 3)
+    ]
+    assert manifest.included_paths == ["base.txt"]
+    assert [(path, line) for path, line, _message in manifest.problems] == [
+        ("requirements.txt", 2)
+    ]
+    assert "outside the scanned root" in manifest.problems[0][2]
+
+
+def test_a_kind_decides_the_reader() -> None:
+    text = '[[package]]\nname = "qiskit"\nversion = "2.1.0"\n'  # as poetry writes it
+    lock = source(text, "locks/poetry.lock", kind=FileKind.DEPENDENCY_MANIFEST)
+    manifest = lock.manifest
+    assert manifest is not None
+    assert [(d.name, d.version, d.line) for d in manifest.dependencies] == [("qiskit", "2.1.0", 2)]
+    assert source(text, "notes.txt", kind=FileKind.OTHER_TEXT).manifest is None
