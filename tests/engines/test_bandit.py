@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ NOTEBOOK_CELLS = [
 ]
 
 
-def _notebook(cells: list[tuple[str, object]], language: str = "python") -> str:
+def _notebook(cells: Sequence[tuple[str, object]], language: str = "python") -> str:
     data = {
         "cells": [
             {"cell_type": kind, "metadata": {}, "source": source,

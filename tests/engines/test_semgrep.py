@@ -15,6 +15,7 @@ import yaml
 from scanner.catalog import Catalog
 from scanner.engines import semgrep_engine
 from scanner.engines.semgrep_engine import (
+    DEFAULT_TIMEOUT,
     NOT_FOUND_NOTICE,
     RULES_DIR,
     SemgrepEngine,
@@ -128,19 +129,18 @@ def _fake_semgrep(tmp_path: Path, body: str) -> str:
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX shell script stands in for semgrep")
 @pytest.mark.parametrize(
-    ("body", "options", "expected"),
+    ("body", "timeout", "expected"),
     [
-        ("echo 'rules are broken' >&2; exit 7", {}, "semgrep failed (exit 7): rules are broken"),
-        ("sleep 5", {"timeout": 0.3}, "did not finish within 0.3 s"),
+        ("echo 'rules are broken' >&2; exit 7", DEFAULT_TIMEOUT,
+         "semgrep failed (exit 7): rules are broken"),
+        ("sleep 5", 0.3, "did not finish within 0.3 s"),
         ('echo \'{"results": [], "errors": [{"type": "Rule parse error", '
-         '"message": "bad rule"}]}\'', {}, "semgrep: bad rule"),
+         '"message": "bad rule"}]}\'', DEFAULT_TIMEOUT, "semgrep: bad rule"),
     ],
 )
-def test_failures_are_clear_errors(
-    tmp_path: Path, body: str, options: dict[str, float], expected: str
-) -> None:
+def test_failures_are_clear_errors(tmp_path: Path, body: str, timeout: float, expected: str) -> None:
     (tmp_path / "a.py").write_text("print(1)\n", encoding="utf-8")
-    engine = SemgrepEngine(executable=_fake_semgrep(tmp_path, body), **options)
+    engine = SemgrepEngine(executable=_fake_semgrep(tmp_path, body), timeout=timeout)
     output = engine.run(sources_under(tmp_path))
     assert [e.reason for e in output.errors] == ["engine-error"]
     assert expected in output.errors[0].message
@@ -164,7 +164,8 @@ def test_every_rule_file_has_metadata_and_a_test(catalog: Catalog) -> None:
         for rule in yaml.safe_load(rule_file.read_text(encoding="utf-8"))["rules"]:
             ids.append(rule["id"])
             assert (RULE_TESTS / (rule_file.stem + ".py")).is_file()
-            assert catalog.rule(rule["id"]) is not None
-            assert set(rule["metadata"]["controls"]) <= set(catalog.rule(rule["id"]).controls)
+            entry = catalog.rule(rule["id"])
+            assert entry is not None
+            assert set(rule["metadata"]["controls"]) <= set(entry.controls)
     assert ids == [f"QG-SG-00{n}" for n in range(1, 6)]
     assert SemgrepEngine().rules == set(ids)
