@@ -134,6 +134,13 @@ def findings(detector: Detector, *sources: SourceFile) -> list[Finding]:
     return detection.findings
 
 
+def parse_error(detection: Detection) -> ScanError:
+    """The scan error of a run over one file that could not be parsed: the pipeline turns a
+    detector's ``ParseError`` into exactly this, and the scan goes on."""
+    assert [e.reason for e in detection.errors] == ["parse-error"], detection.errors
+    return detection.errors[0]
+
+
 def located(found: Iterable[Finding | Issue]) -> list[Located]:
     """``(rule_id, line)`` of each finding, sorted."""
     return sorted(((f.rule_id, f.line) for f in found), key=lambda pair: (pair[0], pair[1] or 0))

@@ -13,7 +13,15 @@ from scanner.detectors.dependencies import DependenciesDetector
 from scanner.masking import redact_url
 from scanner.model import Finding, Severity
 from scanner.source import SourceFile
-from tests.helpers import DATA, Detection, default_severity, detect, findings, source_at, write_tree
+from tests.helpers import (
+    DATA,
+    default_severity,
+    detect,
+    findings,
+    parse_error,
+    source_at,
+    write_tree,
+)
 
 DEPS = DATA / "deps"
 
@@ -32,12 +40,6 @@ def scan_file(root: Path, rel: str, tier: str = "internal-pilot") -> list[Findin
 
 def rules(found: list[Finding]) -> list[str]:
     return sorted(f.rule_id for f in found)
-
-
-def parse_error(detection: Detection) -> str:
-    """The message of the one parse error ``detection`` holds."""
-    assert [e.reason for e in detection.errors] == ["parse-error"], detection.errors
-    return detection.errors[0].message
 
 
 @pytest.mark.parametrize(
@@ -117,7 +119,7 @@ def test_includes_constraints_cycles_and_root_boundary(tmp_path: Path) -> None:
     shutil.copytree(DEPS / "includes", root)
     detection = detect(DependenciesDetector(), source_at(root, "requirements.txt"))
     # the escaping include and the missing include are reported, not followed
-    message = parse_error(detection)
+    message = parse_error(detection).message
     assert "outside the scanned root" in message
     assert "and 1 more" in message
     # the pipeline keeps what the detector yielded before the parse error
@@ -200,14 +202,13 @@ def test_broken_manifests_are_parse_errors(
     tmp_path: Path, name: str, text: str, message: str
 ) -> None:
     detection = detect(DependenciesDetector(), written(tmp_path, name, text))
-    assert re.search(message, parse_error(detection))
+    assert re.search(message, parse_error(detection).message)
 
 
 def test_bad_line_keeps_the_good_findings(tmp_path: Path) -> None:
     detection = detect(DependenciesDetector(), written(tmp_path, "requirements.txt",
                                                        "qiskit\nnot ! valid\n"))
-    parse_error(detection)
-    assert detection.errors[0].line == 2
+    assert parse_error(detection).line == 2
     assert [f.rule_id for f in detection.findings] == ["QG-DEP-001"]
 
 

@@ -17,6 +17,7 @@ from tests.helpers import (
     detect,
     findings,
     located,
+    parse_error,
     rule_ids,
     source,
 )
@@ -38,11 +39,11 @@ def run(text: str, path: str = "deploy/app.yaml") -> Detection:
     return detect(KubernetesDetector(), manifest_file(text, path))
 
 
-def parse_error(text: str, path: str = "deploy/app.yaml") -> ScanError:
-    detection = run(text, path)
-    assert [(e.path, e.reason) for e in detection.errors] == [(path, "parse-error")]
-    assert detection.issues == []
-    return detection.errors[0]
+def refused(text: str, path: str = "deploy/app.yaml") -> ScanError:
+    """The parse error scanning ``text`` as ``path`` gives."""
+    error = parse_error(run(text, path))
+    assert error.path == path
+    return error
 
 
 HARDENED = """\
@@ -333,7 +334,7 @@ spec:
 
 
 def test_helm_placeholders_are_a_parse_error() -> None:
-    error = parse_error(HELM, "chart/templates/deployment.yaml")
+    error = refused(HELM, "chart/templates/deployment.yaml")
     assert "placeholders" in error.message
     assert error.line == 4  # the first unquoted placeholder
 
@@ -341,7 +342,7 @@ def test_helm_placeholders_are_a_parse_error() -> None:
 def test_helm_control_lines_are_a_parse_error() -> None:
     manifest = "{{- if .Values.enabled }}\napiVersion: v1\nkind: Pod\nmetadata: {name: x}\n" \
                "{{- end }}\n"
-    assert "placeholders" in parse_error(manifest, "chart/templates/pod.yaml").message
+    assert "placeholders" in refused(manifest, "chart/templates/pod.yaml").message
 
 
 def test_quoted_placeholders_are_values_not_errors() -> None:
@@ -351,11 +352,11 @@ def test_quoted_placeholders_are_values_not_errors() -> None:
 
 def test_huge_manifest_is_refused_before_parsing() -> None:
     padding = "# padding\n" * (MAX_YAML_CHARS // 10 + 1)
-    assert "too large" in parse_error(HARDENED + padding).message
+    assert "too large" in refused(HARDENED + padding).message
 
 
 def test_malformed_yaml_is_a_parse_error() -> None:
-    assert parse_error("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n").line is not None
+    assert refused("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n").line is not None
 
 
 @pytest.mark.parametrize(

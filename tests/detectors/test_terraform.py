@@ -17,6 +17,7 @@ from tests.helpers import (
     detect,
     findings,
     located,
+    parse_error,
     rule_ids,
     scan_json,
     sources_under,
@@ -342,8 +343,8 @@ def test_unparseable_sibling_does_not_hide_the_module(tmp_path: Path) -> None:
     detection = detect(TerraformDetector(), *module_files(tmp_path))
     assert "QG-IAC-001" in rule_ids(detection.findings)
     assert {f.path for f in detection.findings} == {"buckets.tf"}
-    (error,) = detection.errors
-    assert (error.path, error.reason) == ("broken.tf", "parse-error")
+    error = parse_error(detection)
+    assert error.path == "broken.tf"
     assert error.line == 2 and error.message.startswith("invalid HCL")
 
 
