@@ -1,17 +1,17 @@
-"""Shared fixtures: the real catalog, a scan helper through the CLI, fake-but-real-looking secrets."""
+"""Shared fixtures: the real catalog and fake-but-real-looking secrets.
+
+The helpers most tests use (files as discovery reads them, detectors run like the pipeline
+runs them, ``qgov scan`` as JSON) are in ``tests/helpers.py``.
+"""
 
 from __future__ import annotations
 
 import random
 import string
-from pathlib import Path
 
 import pytest
 
-from scanner.catalog import Catalog, load_catalog
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "samples"
+from scanner.catalog import Catalog
 
 
 def _rand(alphabet: str, length: int, seed: int) -> str:
@@ -35,4 +35,6 @@ ALL_SECRETS = [IBM_KEY, LEGACY_TOKEN, AWS_KEY_ID, AWS_SECRET, IONQ_KEY, DWAVE_TO
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
-    return load_catalog()
+    from tests.helpers import real_catalog  # helpers import the secrets above
+
+    return real_catalog()

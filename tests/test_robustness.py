@@ -3,7 +3,6 @@ input, without a traceback and without losing the rest of the scan."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,15 +11,11 @@ import pytest
 from scanner.cli import main
 from scanner.detectors.interface import Detector
 from scanner.detectors.secrets import SecretsDetector
-from scanner.model import FileKind, Finding
-from scanner.pipeline import detect_file
+from scanner.model import FileKind, Issue
+from scanner.pipeline import detect_unit
 from scanner.source import SourceFile
 from tests.conftest import IONQ_KEY
-
-
-def scan_json(capsys: pytest.CaptureFixture[str], root: Path) -> tuple[int, dict]:
-    code = main(["scan", str(root), "--format", "json", "--no-engines", "--fail-on", "high"])
-    return code, json.loads(capsys.readouterr().out)
+from tests.helpers import scan_json, source
 
 
 def test_deeply_nested_files_are_parse_errors_and_the_scan_goes_on(
@@ -37,7 +32,7 @@ def test_deeply_nested_files_are_parse_errors_and_the_scan_goes_on(
     )
     (tmp_path / "main.tf").write_text("locals {\n  x = " + "[" * depth + "]" * depth + "\n}\n")
     (tmp_path / ".env").write_text(f"IONQ_API_KEY={IONQ_KEY}\n")
-    code, doc = scan_json(capsys, tmp_path)
+    code, doc = scan_json(capsys, str(tmp_path), "--fail-on", "high")
     errors = {e["path"]: e for e in doc["scan_errors"]}
     assert {"pyproject.toml", "stack.json", "main.tf"} <= set(errors)
     assert all(errors[p]["reason"] == "parse-error" for p in ("pyproject.toml", "stack.json"))
@@ -48,17 +43,18 @@ def test_deeply_nested_files_are_parse_errors_and_the_scan_goes_on(
 class _Explodes(Detector):
     name = "explodes"
     kinds = frozenset({FileKind.ENV_FILE})
+    rules = frozenset[str]()
 
-    def scan(self, source: SourceFile) -> Iterator[Finding]:
+    def scan(self, source: SourceFile) -> Iterator[Issue]:
         raise KeyError("a bug")
         yield  # pragma: no cover
 
 
 def test_a_failing_detector_costs_only_its_own_checks_on_that_file() -> None:
-    text = f"IONQ_API_KEY={IONQ_KEY}\n"
-    source = SourceFile(".env", Path(".env"), FileKind.ENV_FILE, text)
-    outcome = detect_file(source, [_Explodes(), SecretsDetector()])
-    assert [f.rule_id for f in outcome.findings] == ["QG-SEC-008"]
+    env = source(f"IONQ_API_KEY={IONQ_KEY}\n", ".env")
+    assert env.kind is FileKind.ENV_FILE
+    outcome = detect_unit([env], [_Explodes(), SecretsDetector()])
+    assert [i.rule_id for i in outcome.issues] == ["QG-SEC-008"]
     assert [(e.path, e.reason) for e in outcome.errors] == [(".env", "detector-error")]
     assert "explodes" in outcome.errors[0].message
     assert IONQ_KEY not in outcome.errors[0].message

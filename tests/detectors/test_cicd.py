@@ -2,38 +2,55 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from scanner.catalog import Catalog
 from scanner.detectors.cicd import CicdDetector
 from scanner.discover import classify
 from scanner.model import FileKind, Finding, Severity
-from scanner.source import ParseError, SourceFile
+from scanner.source import SourceFile
+from tests.helpers import (
+    DATA,
+    Detection,
+    Located,
+    default_severity,
+    detect,
+    findings,
+    located,
+    parse_error,
+    source,
+)
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "cicd"
+FIXTURES = DATA / "cicd"
 WORKFLOW = ".github/workflows/ci.yml"
 SHA = "11bd71901bbe5b1630ceea73d27597364c9af683"
 
 
+def ci_file(path: str, text: str) -> SourceFile:
+    pipeline = source(text, path)
+    assert pipeline.kind in {FileKind.GITHUB_WORKFLOW, FileKind.GITHUB_ACTION, FileKind.GITLAB_CI}
+    return pipeline
+
+
 def scan(path: str, text: str) -> list[Finding]:
-    source = SourceFile(path, Path(path), classify(path, text), text)
-    assert source.kind in {FileKind.GITHUB_WORKFLOW, FileKind.GITHUB_ACTION, FileKind.GITLAB_CI}
-    return list(CicdDetector().scan(source))
+    return findings(CicdDetector(), ci_file(path, text))
+
+
+def run(path: str, text: str) -> Detection:
+    return detect(CicdDetector(), ci_file(path, text))
+
+
+def fixture(project: str, rel: str) -> SourceFile:
+    return ci_file(rel, (FIXTURES / project / rel).read_text(encoding="utf-8"))
 
 
 def scan_fixture(project: str, rel: str) -> list[Finding]:
-    text = (DATA / project / rel).read_text(encoding="utf-8")
-    return scan(rel, text)
-
-
-def located(findings: list[Finding]) -> list[tuple[str, int | None]]:
-    return sorted((f.rule_id, f.line) for f in findings)
+    return findings(CicdDetector(), fixture(project, rel))
 
 
 def test_leaky_github_workflow() -> None:
-    found = scan_fixture("leaky", ".github/workflows/bench.yml")
+    detection = detect(CicdDetector(), fixture("leaky", ".github/workflows/bench.yml"))
+    found = detection.findings
     assert located(found) == [
         ("QG-CI-001", 15),  # pull_request_target + checkout of the PR head
         ("QG-CI-002", 11),  # write-all
@@ -57,8 +74,9 @@ def test_leaky_github_workflow() -> None:
     ]
     assert "write-all" in next(f for f in found if f.rule_id == "QG-CI-002").message
     assert "comment" in next(f for f in found if f.rule_id == "QG-CI-003").message
-    # lowered severities are explicit; the rest take the rule default at enrichment
-    assert {(f.rule_id, f.severity) for f in found if "severity" in f.model_fields_set} == set()
+    # lowered severities are explicit; the rest take the rule default when findings are built
+    assert {(i.rule_id, i.severity) for i in detection.issues if i.severity is not None} == set()
+    assert all(f.severity is default_severity(f.rule_id) for f in found)
 
 
 def test_leaky_gitlab_pipeline() -> None:
@@ -194,12 +212,13 @@ def test_quantum_credentials_and_pull_requests(
         "          IONQ_API_KEY: ${{ secrets.IONQ_API_KEY }}\n",
         on=on,
     )
-    found = scan(WORKFLOW, text)
-    got = sorted(
-        (f.rule_id, f.severity if "severity" in f.model_fields_set else None) for f in found
-    )
-    assert got == expected
-    assert all(f.line == 9 + job_extra.count("\n") for f in found)
+    detection = run(WORKFLOW, text)
+    # None: the issue names no severity, so the finding gets the rule's default
+    assert sorted((i.rule_id, i.severity) for i in detection.issues) == expected
+    assert sorted((f.rule_id, f.severity) for f in detection.findings) == [
+        (rule, severity or default_severity(rule)) for rule, severity in expected
+    ]
+    assert all(f.line == 9 + job_extra.count("\n") for f in detection.findings)
 
 
 def test_braket_job_with_aws_credentials_counts_as_quantum() -> None:
@@ -274,11 +293,13 @@ def test_gitlab_payloads(text: str, expected: list[str]) -> None:
 def test_gitlab_artifacts_raise_the_file_leak() -> None:
     plain = scan(".gitlab-ci.yml", _gl('    - echo "$API_TOKEN" > .token\n'))
     assert plain[0].severity is Severity.LOW
-    kept = scan(
+    kept = run(
         ".gitlab-ci.yml",
         _gl('    - echo "$API_TOKEN" > .token\n') + "  artifacts:\n    paths: [.token]\n",
     )
-    assert "severity" not in kept[0].model_fields_set  # rule default: high
+    assert kept.issues[0].severity is None  # rule default: high
+    assert default_severity("QG-CI-007") is Severity.HIGH
+    assert kept.findings[0].severity is Severity.HIGH
 
 
 def test_evidence_never_carries_script_text() -> None:
@@ -296,19 +317,18 @@ def test_evidence_never_carries_script_text() -> None:
     ],
 )
 def test_broken_yaml_is_a_parse_error(rel: str, text: str) -> None:
-    with pytest.raises(ParseError):
-        scan(rel, text)
+    assert parse_error(run(rel, text)).path == rel
 
 
 def test_broken_fixture_reports_its_line() -> None:
-    with pytest.raises(ParseError) as raised:
-        scan_fixture("broken", ".github/workflows/ci.yml")
-    assert raised.value.line is not None
+    error = parse_error(detect(CicdDetector(), fixture("broken", ".github/workflows/ci.yml")))
+    assert error.line is not None
 
 
 def test_rules_exist(catalog: Catalog) -> None:
     for number in range(1, 12):
         assert catalog.rule(f"QG-CI-{number:03d}") is not None
+    assert CicdDetector.rules == {f"QG-CI-{number:03d}" for number in range(1, 12)}
 
 
 # --- actions defined in the repository (action.yml) ------------------------------------------
@@ -337,17 +357,16 @@ def test_composite_action_steps_get_the_step_checks() -> None:
 
 
 @pytest.mark.parametrize(
-    ("image", "should_flag"),
+    ("image", "expected"),
     [
-        ("docker://ghcr.io/example/qlint:1.2", True),
-        ("docker://ghcr.io/example/qlint@sha256:" + "a" * 64, False),
-        ("Dockerfile", False),  # built from the repository
+        ("docker://ghcr.io/example/qlint:1.2", [("QG-CI-004", 4)]),  # the image: line
+        ("docker://ghcr.io/example/qlint@sha256:" + "a" * 64, []),
+        ("Dockerfile", []),  # built from the repository
     ],
 )
-def test_docker_action_image_pinning(image: str, should_flag: bool) -> None:
+def test_docker_action_image_pinning(image: str, expected: list[Located]) -> None:
     text = f"name: lint\nruns:\n  using: docker\n  image: {image}\n"
-    found = scan("lint/action.yaml", text)
-    assert (located(found) == [("QG-CI-004", 4)]) is should_flag
+    assert located(scan("lint/action.yaml", text)) == expected
 
 
 def test_action_yml_without_runs_is_not_an_action() -> None:

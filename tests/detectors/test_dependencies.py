@@ -2,38 +2,44 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from scanner.catalog import Catalog
-from scanner.deps import parse_manifest, parse_pip_install_args
-from scanner.deps.manifests import conda_pin
-from scanner.deps.model import Pin
 from scanner.detectors.dependencies import DependenciesDetector
-from scanner.discover import classify
 from scanner.masking import redact_url
 from scanner.model import Finding, Severity
-from scanner.source import ParseError, SourceFile
+from scanner.source import SourceFile
+from tests.helpers import (
+    DATA,
+    default_severity,
+    detect,
+    findings,
+    parse_error,
+    source_at,
+    write_tree,
+)
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "deps"
+DEPS = DATA / "deps"
 
 
-def source_at(root: Path, rel: str) -> SourceFile:
-    text = (root / rel).read_text(encoding="utf-8")
-    return SourceFile(rel, root / rel, classify(rel, text), text)
+def written(tmp_path: Path, name: str, text: str) -> SourceFile:
+    return source_at(write_tree(tmp_path, {name: text}), name)
 
 
 def scan_text(tmp_path: Path, name: str, text: str, tier: str = "internal-pilot") -> list[Finding]:
-    target = tmp_path / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    return list(DependenciesDetector(tier).scan(source_at(tmp_path, name)))
+    return findings(DependenciesDetector(tier), written(tmp_path, name, text))
 
 
-def rules(findings: list[Finding]) -> list[str]:
-    return sorted(f.rule_id for f in findings)
+def scan_file(root: Path, rel: str, tier: str = "internal-pilot") -> list[Finding]:
+    return findings(DependenciesDetector(tier), source_at(root, rel))
+
+
+def rules(found: list[Finding]) -> list[str]:
+    return sorted(f.rule_id for f in found)
 
 
 @pytest.mark.parametrize(
@@ -110,17 +116,14 @@ def test_one_hash_finding_per_file_when_none_hashed(tmp_path: Path) -> None:
 
 def test_includes_constraints_cycles_and_root_boundary(tmp_path: Path) -> None:
     root = tmp_path / "proj"
-    shutil.copytree(DATA / "includes", root)
-    detector = DependenciesDetector()
-    with pytest.raises(ParseError) as raised:
-        list(detector.scan(source_at(root, "requirements.txt")))
+    shutil.copytree(DEPS / "includes", root)
+    detection = detect(DependenciesDetector(), source_at(root, "requirements.txt"))
     # the escaping include and the missing include are reported, not followed
-    assert "outside the scanned root" in str(raised.value)
-    assert "and 1 more" in str(raised.value)
-    found: list[Finding] = []
-    with pytest.raises(ParseError):  # the pipeline's list.extend keeps what came before
-        found.extend(detector.scan(source_at(root, "requirements.txt")))
-    located = sorted((f.rule_id, f.path, f.line) for f in found)
+    message = parse_error(detection).message
+    assert "outside the scanned root" in message
+    assert "and 1 more" in message
+    # the pipeline keeps what the detector yielded before the parse error
+    located = sorted((f.rule_id, f.path, f.line) for f in detection.findings)
     # qiskit is pinned by constraints.txt; base.txt is not scanned on its own, so its
     # unpinned numpy is reported here, at base.txt's own line.
     assert located == [
@@ -129,16 +132,9 @@ def test_includes_constraints_cycles_and_root_boundary(tmp_path: Path) -> None:
     ]
 
 
-def test_include_cycle_is_read_once(tmp_path: Path) -> None:
-    shutil.copytree(DATA / "cycle", tmp_path / "c")
-    manifest = parse_manifest(source_at(tmp_path / "c", "requirements.txt"))
-    assert manifest is not None
-    assert sorted(d.name for d in manifest.dependencies) == ["pytest", "requests"]
-    assert manifest.included_paths == ["requirements-dev.txt"]
-
-
 def test_pyproject_pep621_and_poetry() -> None:
-    found = list(DependenciesDetector().scan(source_at(DATA, "pyproject.toml")))
+    detection = detect(DependenciesDetector(), source_at(DEPS, "pyproject.toml"))
+    found = detection.findings
     located = sorted((f.rule_id, f.line) for f in found)
     assert located == [
         ("QG-DEP-001", 11),  # numpy
@@ -153,55 +149,42 @@ def test_pyproject_pep621_and_poetry() -> None:
     assert {f.rule_id: f.severity for f in found if f.rule_id != "QG-DEP-005"} == {
         "QG-DEP-001": Severity.LOW, "QG-DEP-002": Severity.INFO, "QG-DEP-006": Severity.LOW,
     }
-    assert "severity" not in next(f for f in found if f.rule_id == "QG-DEP-005").model_fields_set
+    (source_issue,) = [i for i in detection.issues if i.rule_id == "QG-DEP-005"]
+    assert source_issue.severity is None
+    assert next(f for f in found if f.rule_id == "QG-DEP-005").severity is default_severity(
+        "QG-DEP-005"
+    )
 
 
 def test_poetry_lock_hashes_at_regulated_tier() -> None:
-    source = source_at(DATA, "poetry.lock")
-    assert list(DependenciesDetector().scan(source)) == []
-    found = list(DependenciesDetector("regulated-pilot").scan(source_at(DATA, "poetry.lock")))
+    assert scan_file(DEPS, "poetry.lock") == []
+    found = scan_file(DEPS, "poetry.lock", "regulated-pilot")
     assert [(f.rule_id, f.line) for f in found] == [("QG-DEP-003", 14)]  # urllib3: no files
 
 
 def test_pipfile_and_lock() -> None:
-    found = list(DependenciesDetector().scan(source_at(DATA, "Pipfile")))
+    found = scan_file(DEPS, "Pipfile")
     assert sorted((f.rule_id, f.line) for f in found) == [
         ("QG-DEP-001", 12),  # requests = "*"
         ("QG-DEP-002", 14),  # pyyaml >=6.0
         ("QG-DEP-005", 7),  # verify_ssl = false
     ]
-    assert list(DependenciesDetector().scan(source_at(DATA, "Pipfile.lock"))) == []
+    assert scan_file(DEPS, "Pipfile.lock") == []
     # jinja2 is hashed, pyyaml is not: only a tier that needs hashes cares
-    lock = DependenciesDetector("regulated-pilot").scan(source_at(DATA, "Pipfile.lock"))
+    lock = scan_file(DEPS, "Pipfile.lock", "regulated-pilot")
     assert [(f.rule_id, f.line) for f in lock] == [("QG-DEP-003", 14)]
 
 
 def test_conda_environment_with_pip_section() -> None:
-    found = list(DependenciesDetector().scan(source_at(DATA, "environment.yml")))
+    found = scan_file(DEPS, "environment.yml")
     assert sorted((f.rule_id, f.line) for f in found) == [
         ("QG-DEP-001", 11),  # matplotlib
         ("QG-DEP-001", 15),  # pip: pennylane
         ("QG-DEP-002", 9),  # scipy=1.13 means 1.13.*
         ("QG-DEP-005", 4),  # http channel
     ]
-    regulated = DependenciesDetector("production-critical").scan(source_at(DATA, "environment.yml"))
+    regulated = scan_file(DEPS, "environment.yml", "production-critical")
     assert any(f.rule_id == "QG-DEP-003" and "conda" in f.message for f in regulated)
-
-
-@pytest.mark.parametrize(
-    ("spec", "pin"),
-    [
-        ("numpy", Pin.NONE),
-        ("numpy=1.26", Pin.RANGE),
-        ("numpy=1.26.4", Pin.EXACT),
-        ("numpy=1.26.4=py311h_0", Pin.EXACT),
-        ("numpy==1.26.4", Pin.EXACT),
-        ("numpy>=1.26", Pin.RANGE),
-        ("conda-forge::numpy=1.26.*", Pin.RANGE),
-    ],
-)
-def test_conda_match_specs(spec: str, pin: Pin) -> None:
-    assert conda_pin(spec)[1] is pin
 
 
 @pytest.mark.parametrize(
@@ -215,20 +198,18 @@ def test_conda_match_specs(spec: str, pin: Pin) -> None:
         ("pyproject.toml", "[project]\ndependencies = ['qiskit >>> 1']\n", "invalid requirement"),
     ],
 )
-def test_broken_manifests_raise_parse_error(
+def test_broken_manifests_are_parse_errors(
     tmp_path: Path, name: str, text: str, message: str
 ) -> None:
-    with pytest.raises(ParseError, match=message):
-        scan_text(tmp_path, name, text)
+    detection = detect(DependenciesDetector(), written(tmp_path, name, text))
+    assert re.search(message, parse_error(detection).message)
 
 
 def test_bad_line_keeps_the_good_findings(tmp_path: Path) -> None:
-    (tmp_path / "requirements.txt").write_text("qiskit\nnot ! valid\n", encoding="utf-8")
-    found: list[Finding] = []
-    with pytest.raises(ParseError) as raised:
-        found.extend(DependenciesDetector().scan(source_at(tmp_path, "requirements.txt")))
-    assert raised.value.line == 2
-    assert [f.rule_id for f in found] == ["QG-DEP-001"]
+    detection = detect(DependenciesDetector(), written(tmp_path, "requirements.txt",
+                                                       "qiskit\nnot ! valid\n"))
+    assert parse_error(detection).line == 2
+    assert [f.rule_id for f in detection.findings] == ["QG-DEP-001"]
 
 
 def test_index_credentials_never_reach_the_output(tmp_path: Path) -> None:
@@ -247,23 +228,11 @@ def test_fingerprints_survive_line_moves(tmp_path: Path) -> None:
     assert first[0].line != second[0].line
 
 
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [
-        ("%pip install qiskit==2.1.0 numpy", ["qiskit==2.1.0", "numpy"]),
-        ("!pip install -q -U 'qiskit[visualization]>=1.0' ./local.whl", ["qiskit[visualization]>=1.0"]),
-        ("!python -m pip install --index-url https://x/simple qiskit=1.2.0", ["qiskit==1.2.0"]),
-        ("print('no install here')", []),
-    ],
-)
-def test_parse_pip_install_args(line: str, expected: list[str]) -> None:
-    assert [str(r) for r in parse_pip_install_args(line)] == expected
-
-
 def test_rules_exist(catalog: Catalog) -> None:
     for rule_id in ("QG-DEP-001", "QG-DEP-002", "QG-DEP-003", "QG-DEP-004", "QG-DEP-005",
                     "QG-DEP-006", "QG-DEP-007"):
         assert catalog.rule(rule_id) is not None
+    assert DependenciesDetector.rules == {f"QG-DEP-{n:03d}" for n in range(1, 7)}
 
 
 def test_redact_url_through_getter_prefixes() -> None:

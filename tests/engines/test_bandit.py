@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from scanner.catalog import Catalog
-from scanner.discover import read_source, walk
 from scanner.engines.bandit_engine import (
     BanditEngine,
     BanditMap,
     BanditMapError,
     load_bandit_map,
 )
-from scanner.engines.interface import EngineContext, EngineOutput
-from scanner.model import Confidence, FileKind, Severity
-from scanner.source import SourceFile
+from scanner.engines.interface import EngineOutput
+from scanner.model import Confidence, FileKind, Finding, Severity
+from tests.helpers import build_findings, sources_under
 
 APP = '''\
 import subprocess
@@ -48,7 +48,7 @@ NOTEBOOK_CELLS = [
 ]
 
 
-def _notebook(cells: list[tuple[str, object]], language: str = "python") -> str:
+def _notebook(cells: Sequence[tuple[str, object]], language: str = "python") -> str:
     data = {
         "cells": [
             {"cell_type": kind, "metadata": {}, "source": source,
@@ -62,19 +62,9 @@ def _notebook(cells: list[tuple[str, object]], language: str = "python") -> str:
     return json.dumps(data, indent=1)
 
 
-def _sources(root: Path) -> list[SourceFile]:
-    found = []
-    for candidate in walk(root).candidates:
-        read = read_source(candidate)
-        assert isinstance(read, SourceFile)
-        found.append(read)
-    return found
-
-
 def _run(root: Path, engine: BanditEngine | None = None) -> EngineOutput:
     engine = engine or BanditEngine()
-    wanted = [s for s in _sources(root) if s.kind in engine.kinds]
-    return engine.run(wanted, EngineContext(root=root))
+    return engine.run([s for s in sources_under(root) if s.kind in engine.kinds])
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +85,15 @@ def output(project: Path) -> EngineOutput:
     return _run(project)
 
 
-def test_python_findings_map_to_rules_with_bandit_severity(output: EngineOutput) -> None:
+@pytest.fixture(scope="module")
+def found(output: EngineOutput) -> list[Finding]:
+    return build_findings(output.issues)
+
+
+def test_python_findings_map_to_rules_with_bandit_severity(found: list[Finding]) -> None:
     app = sorted(
         (f.line, f.rule_id, f.message[:6], f.severity)
-        for f in output.findings if f.path == "src/app.py"
+        for f in found if f.path == "src/app.py"
     )
     assert app == [
         (1, "QG-PY-006", "[B404]", Severity.LOW),  # import subprocess
@@ -108,30 +103,33 @@ def test_python_findings_map_to_rules_with_bandit_severity(output: EngineOutput)
         (11, "QG-PY-001", "[B101]", Severity.LOW),  # assert; line 10 has nosec
         (15, "QG-PY-003", "[B105]", Severity.LOW),
     ]
-    shell = next(f for f in output.findings if "[B602]" in f.message)
+    shell = next(f for f in found if "[B602]" in f.message)
     assert shell.engine == "bandit" and shell.confidence is Confidence.HIGH
     assert shell.column == 5 and shell.cell is None
 
 
-def test_password_values_are_masked(output: EngineOutput) -> None:
-    password = next(f for f in output.findings if f.rule_id == "QG-PY-003")
+def test_password_values_are_masked(found: list[Finding]) -> None:
+    password = next(f for f in found if f.rule_id == "QG-PY-003")
     assert "correct-horse" not in password.message
     assert password.evidence and "correct-horse" not in password.evidence
     assert password.evidence.startswith("corr")  # masked: prefix, length and hash only
 
 
-def test_notebook_findings_point_at_cell_and_ipynb_line(project: Path, output: EngineOutput) -> None:
+def test_notebook_findings_point_at_cell_and_ipynb_line(
+    project: Path, found: list[Finding]
+) -> None:
     lines = (project / "explore.ipynb").read_text(encoding="utf-8").splitlines()
-    found = sorted(
+    in_notebook = sorted(
         (f.cell, f.line, f.message[:6])
-        for f in output.findings if f.path == "explore.ipynb"
+        for f in found if f.path == "explore.ipynb"
     )
-    assert [(cell, test) for cell, _line, test in found] == [
+    assert [(cell, test) for cell, _line, test in in_notebook] == [
         (1, "[B403]"),  # import pickle (magics and shell lines were commented out)
         (3, "[B301]"),  # pickle.load
         (5, "[B307]"),  # eval in a cell stored as one string
     ]
-    for _cell, line, test in found:
+    for _cell, line, test in in_notebook:
+        assert line is not None
         stored = lines[line - 1]
         expected = {"[B403]": "import pickle", "[B301]": "pickle.load", "[B307]": "eval(input())"}
         assert expected[test] in stored
@@ -150,14 +148,14 @@ def test_unparsable_python_file_is_a_parse_error(output: EngineOutput) -> None:
 
 
 def test_non_python_notebooks_are_skipped(output: EngineOutput) -> None:
-    assert not [f for f in output.findings if f.path == "stats.ipynb"]
+    assert not [i for i in output.issues if i.path == "stats.ipynb"]
     assert not [e for e in output.errors if e.path == "stats.ipynb"]
 
 
 def test_unmapped_test_ids_use_the_default_rule(project: Path) -> None:
     engine = BanditEngine(BanditMap(default="QG-PY-000", by_test={"B101": "QG-PY-001"}))
     result = _run(project, engine)
-    shell = next(f for f in result.findings if "[B602]" in f.message)
+    shell = next(i for i in result.issues if "[B602]" in i.message)
     assert shell.rule_id == "QG-PY-000"
 
 
@@ -168,9 +166,9 @@ def test_bandit_logging_stays_quiet(project: Path, caplog: pytest.LogCaptureFixt
     assert logging.getLogger("bandit").level == logging.NOTSET
 
 
-def test_no_sources_no_work(tmp_path: Path) -> None:
-    result = BanditEngine().run([], EngineContext(root=tmp_path))
-    assert (result.findings, result.errors, result.notices) == ([], [], [])
+def test_no_sources_no_work() -> None:
+    result = BanditEngine().run([])
+    assert (result.issues, result.errors, result.notices) == ([], [], [])
 
 
 def test_map_is_complete_data(catalog: Catalog) -> None:
@@ -183,6 +181,7 @@ def test_map_is_complete_data(catalog: Catalog) -> None:
     )
     assert set(mapping.by_test) <= installed  # no typos in the data file
     assert BanditEngine.kinds == {FileKind.PYTHON, FileKind.NOTEBOOK}
+    assert BanditEngine().rules == mapping.rule_ids
 
 
 def test_duplicate_test_id_in_map_is_an_error(tmp_path: Path) -> None:

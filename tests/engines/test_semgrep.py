@@ -13,10 +13,9 @@ import pytest
 import yaml
 
 from scanner.catalog import Catalog
-from scanner.discover import read_source, walk
 from scanner.engines import semgrep_engine
-from scanner.engines.interface import EngineContext
 from scanner.engines.semgrep_engine import (
+    DEFAULT_TIMEOUT,
     NOT_FOUND_NOTICE,
     RULES_DIR,
     SemgrepEngine,
@@ -25,9 +24,9 @@ from scanner.engines.semgrep_engine import (
 )
 from scanner.model import FileKind
 from scanner.source import SourceFile
+from tests.helpers import DATA, build_findings, sources_under
 
-REPO = Path(__file__).resolve().parent.parent.parent
-RULE_TESTS = REPO / "tests" / "data" / "semgrep"
+RULE_TESTS = DATA / "semgrep"
 SEMGREP = find_semgrep()
 needs_semgrep = pytest.mark.skipif(SEMGREP is None, reason="semgrep is not installed")
 
@@ -59,15 +58,6 @@ def safe(service, circuit):
     log.info("qubits=%d", circuit.num_qubits)
     return service.backend(name)
 '''
-
-
-def _sources(root: Path) -> list[SourceFile]:
-    found = []
-    for candidate in walk(root).candidates:
-        read = read_source(candidate)
-        assert isinstance(read, SourceFile)
-        found.append(read)
-    return found
 
 
 @needs_semgrep
@@ -108,16 +98,16 @@ def test_engine_over_a_tiny_project(tmp_path: Path) -> None:
     )
     (root / "notes.ipynb").write_text("{}", encoding="utf-8")
     engine = SemgrepEngine()
-    sources = [s for s in _sources(root) if s.kind in engine.kinds]
-    output = engine.run(sources, EngineContext(root=root))
+    output = engine.run([s for s in sources_under(root) if s.kind in engine.kinds])
     assert output.errors == [] and output.notices == []
-    assert sorted((f.rule_id, f.path, f.line) for f in output.findings) == [
+    found = build_findings(output.issues)
+    assert sorted((f.rule_id, f.path, f.line) for f in found) == [
         ("QG-SG-001", "src/qlib/jobs.py", 16),
         ("QG-SG-002", "src/qlib/jobs.py", 12),
         ("QG-SG-004", "tests/test_jobs.py", 7),
         ("QG-SG-005", "src/qlib/jobs.py", 17),
     ]
-    for finding in output.findings:
+    for finding in found:
         assert finding.engine == "semgrep" and finding.content_hash
         assert TOKEN not in finding.message + (finding.evidence or "")
 
@@ -125,9 +115,9 @@ def test_engine_over_a_tiny_project(tmp_path: Path) -> None:
 def test_missing_semgrep_is_one_notice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(semgrep_engine, "find_semgrep", lambda: None)
     (tmp_path / "a.py").write_text("print(1)\n", encoding="utf-8")
-    output = SemgrepEngine().run(_sources(tmp_path), EngineContext(root=tmp_path))
+    output = SemgrepEngine().run(sources_under(tmp_path))
     assert output.notices == [NOT_FOUND_NOTICE]
-    assert output.errors == [] and output.findings == []
+    assert output.errors == [] and output.issues == []
 
 
 def _fake_semgrep(tmp_path: Path, body: str) -> str:
@@ -139,23 +129,22 @@ def _fake_semgrep(tmp_path: Path, body: str) -> str:
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX shell script stands in for semgrep")
 @pytest.mark.parametrize(
-    ("body", "settings", "expected"),
+    ("body", "timeout", "expected"),
     [
-        ("echo 'rules are broken' >&2; exit 7", {}, "semgrep failed (exit 7): rules are broken"),
-        ("sleep 5", {"semgrep_timeout": 0.3}, "did not finish within 0.3 s"),
+        ("echo 'rules are broken' >&2; exit 7", DEFAULT_TIMEOUT,
+         "semgrep failed (exit 7): rules are broken"),
+        ("sleep 5", 0.3, "did not finish within 0.3 s"),
         ('echo \'{"results": [], "errors": [{"type": "Rule parse error", '
-         '"message": "bad rule"}]}\'', {}, "semgrep: bad rule"),
+         '"message": "bad rule"}]}\'', DEFAULT_TIMEOUT, "semgrep: bad rule"),
     ],
 )
-def test_failures_are_clear_errors(
-    tmp_path: Path, body: str, settings: dict[str, object], expected: str
-) -> None:
+def test_failures_are_clear_errors(tmp_path: Path, body: str, timeout: float, expected: str) -> None:
     (tmp_path / "a.py").write_text("print(1)\n", encoding="utf-8")
-    engine = SemgrepEngine(executable=_fake_semgrep(tmp_path, body))
-    output = engine.run(_sources(tmp_path), EngineContext(root=tmp_path, settings=settings))
+    engine = SemgrepEngine(executable=_fake_semgrep(tmp_path, body), timeout=timeout)
+    output = engine.run(sources_under(tmp_path))
     assert [e.reason for e in output.errors] == ["engine-error"]
     assert expected in output.errors[0].message
-    assert output.findings == []
+    assert output.issues == []
 
 
 def test_mirror_keeps_every_file_and_separates_clashing_paths(tmp_path: Path) -> None:
@@ -175,6 +164,8 @@ def test_every_rule_file_has_metadata_and_a_test(catalog: Catalog) -> None:
         for rule in yaml.safe_load(rule_file.read_text(encoding="utf-8"))["rules"]:
             ids.append(rule["id"])
             assert (RULE_TESTS / (rule_file.stem + ".py")).is_file()
-            assert catalog.rule(rule["id"]) is not None
-            assert set(rule["metadata"]["controls"]) <= set(catalog.rule(rule["id"]).controls)
+            entry = catalog.rule(rule["id"])
+            assert entry is not None
+            assert set(rule["metadata"]["controls"]) <= set(entry.controls)
     assert ids == [f"QG-SG-00{n}" for n in range(1, 6)]
+    assert SemgrepEngine().rules == set(ids)

@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from scanner.catalog import Catalog
 from scanner.cli import main
 from tests.conftest import IBM_KEY
+from tests.helpers import scan_json, write_tree
 
 
-def test_list_json_is_the_whole_catalog(capsys: pytest.CaptureFixture[str], catalog) -> None:  # type: ignore[no-untyped-def]
+def test_list_json_is_the_whole_catalog(
+    capsys: pytest.CaptureFixture[str], catalog: Catalog
+) -> None:
     assert main(["controls", "list", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     ids = [c["id"] for c in doc["controls"]]
@@ -39,24 +43,20 @@ def test_show_one_control(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def write_custom(tmp_path: Path, control_extra: str = "", mapping_control: str = "ORG-01") -> Path:
-    root = tmp_path / "extra"
-    for sub in ("controls", "mappings", "rules"):
-        (root / sub).mkdir(parents=True)
-    (root / "controls/org.yaml").write_text(
-        "domain: secrets\ncontrols:\n  - id: ORG-01\n    title: No internal hostnames in code\n"
-        "    severity: low\n    objective: o\n    rationale: r\n    remediation: fix it\n"
-        "    tiers: [exploratory]\n    evidence: e\n    verification: [automated]\n" + control_extra
-    )
-    (root / "mappings/soc2.yaml").write_text(
-        "framework: soc2\nname: SOC 2\nrequirements: []\nmappings:\n"
-        f"  - requirement: CC6.1\n    controls: [{mapping_control}]\n"
-    )
-    (root / "rules/org.yaml").write_text(
-        "rules:\n  - id: ORG-HOST-001\n    title: Internal hostname\n    controls: [ORG-01]\n"
-        "    description: An internal hostname is written into the file.\n"
-        "    pattern: '[a-z0-9-]+\\.corp\\.internal'\n    kinds: [python]\n"
-    )
-    return root
+    return write_tree(tmp_path / "extra", {
+        "controls/org.yaml":
+            "domain: secrets\ncontrols:\n  - id: ORG-01\n    title: No internal hostnames in code\n"
+            "    severity: low\n    objective: o\n    rationale: r\n    remediation: fix it\n"
+            "    tiers: [exploratory]\n    evidence: e\n    verification: [automated]\n"
+            + control_extra,
+        "mappings/soc2.yaml":
+            "framework: soc2\nname: SOC 2\nrequirements: []\nmappings:\n"
+            f"  - requirement: CC6.1\n    controls: [{mapping_control}]\n",
+        "rules/org.yaml":
+            "rules:\n  - id: ORG-HOST-001\n    title: Internal hostname\n    controls: [ORG-01]\n"
+            "    description: An internal hostname is written into the file.\n"
+            "    pattern: '[a-z0-9-]+\\.corp\\.internal'\n    kinds: [python]\n",
+    })
 
 
 def test_custom_catalog_adds_controls_mappings_and_regex_rules(
@@ -68,8 +68,7 @@ def test_custom_catalog_adds_controls_mappings_and_regex_rules(
     (project / "a.py").write_text('HOST = "qpu-gw.corp.internal"\n')
     (project / "notes.md").write_text("qpu-gw.corp.internal\n")  # not a python file
     (project / ".qgov.yaml").write_text("custom_catalog: [../extra]\n")
-    main(["scan", str(project), "--format", "json", "--no-engines"])
-    findings = json.loads(capsys.readouterr().out)["findings"]
+    findings = scan_json(capsys, str(project))[1]["findings"]
     assert [(f["rule_id"], f["path"], f["control_ids"]) for f in findings] == [
         ("ORG-HOST-001", "a.py", ["ORG-01"])
     ]
@@ -92,7 +91,6 @@ def test_parallel_scan_matches_serial(tmp_path: Path, capsys: pytest.CaptureFixt
         (tmp_path / f"m{i}.py").write_text(f'IBM_API_KEY_{i} = "{IBM_KEY[i % 10:] + IBM_KEY[:i % 10]}"\n')
     results = []
     for jobs in ("1", "2"):
-        main(["scan", str(tmp_path), "--format", "json", "--no-engines", "--jobs", jobs])
-        doc = json.loads(capsys.readouterr().out)
+        _, doc = scan_json(capsys, str(tmp_path), "--jobs", jobs)
         results.append(sorted((f["path"], f["line"], f["fingerprint"]) for f in doc["findings"]))
     assert len(results[0]) == 80 and results[0] == results[1]

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from scanner.detectors.secrets import SecretsDetector
-from scanner.discover import classify
-from scanner.source import SourceFile
 from tests.conftest import (
     AWS_KEY_ID,
     AWS_SECRET,
@@ -19,11 +15,11 @@ from tests.conftest import (
     LEGACY_TOKEN,
     STORAGE_KEY,
 )
+from tests.helpers import Located, findings, located, source
 
 
-def scan(name: str, text: str) -> list[tuple[str, int | None]]:
-    source = SourceFile(name, Path(name), classify(name, text), text)
-    return [(f.rule_id, f.line) for f in SecretsDetector().scan(source)]
+def scan(name: str, text: str) -> list[Located]:
+    return located(findings(SecretsDetector(), source(text, name)))
 
 
 @pytest.mark.parametrize(
@@ -98,10 +94,8 @@ def test_line_numbers_point_at_the_secret() -> None:
 
 def test_evidence_is_masked_and_fingerprint_ignores_line() -> None:
     detector = SecretsDetector()
-    first = list(detector.scan(SourceFile("a.py", Path("a.py"), classify("a.py", ""),
-                                          f'IBM_API_KEY = "{IBM_KEY}"')))[0]
-    moved = list(detector.scan(SourceFile("a.py", Path("a.py"), classify("a.py", ""),
-                                          f'\n\n# moved\nIBM_API_KEY = "{IBM_KEY}"')))[0]
+    (first,) = findings(detector, source(f'IBM_API_KEY = "{IBM_KEY}"', "a.py"))
+    (moved,) = findings(detector, source(f'\n\n# moved\nIBM_API_KEY = "{IBM_KEY}"', "a.py"))
     assert IBM_KEY not in (first.evidence or "")
     assert first.evidence and first.evidence.startswith(IBM_KEY[:4])
     assert first.fingerprint == moved.fingerprint and first.line != moved.line

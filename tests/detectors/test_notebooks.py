@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from scanner.detectors.notebooks import NotebookDetector
-from scanner.model import FileKind, Finding
-from scanner.source import ParseError, SourceFile
+from scanner.model import Finding
 from tests.conftest import AWS_KEY_ID, IBM_KEY
+from tests.helpers import Located, detect, findings, located, parse_error, source
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
-def scan_nb(nb: nbformat.NotebookNode, path: str = "nb/exp.ipynb", **kwargs: object) -> tuple[list[Finding], str]:
+def scan_nb(
+    nb: nbformat.NotebookNode,
+    path: str = "nb/exp.ipynb",
+    detector: NotebookDetector | None = None,
+) -> tuple[list[Finding], str]:
     text = nbformat.writes(nb)
-    source = SourceFile(path, Path(path), FileKind.NOTEBOOK, text)
-    return list(NotebookDetector(**kwargs).scan(source)), text  # type: ignore[arg-type]
+    return findings(detector or NotebookDetector(), source(text, path)), text
 
 
 def line_of(text: str, needle: str) -> int:
@@ -93,20 +95,22 @@ def test_not_personal_data(payload: str) -> None:
     assert scan_nb(nb)[0] == []
 
 
+# A one-cell notebook as nbformat writes it stores the cell's only source line on line 10.
 @pytest.mark.parametrize(
-    ("line", "should_flag"),
+    ("line", "expected"),
     [
-        ("%pip install qiskit", True),
-        ("!pip install -q qiskit-ibm-runtime>=0.20 qiskit==2.1.0", True),
-        ("!python -m pip install 'amazon-braket-sdk~=1.80'", True),
-        ("%pip install qiskit==2.1.0 qiskit-aer==0.17.1", False),
-        ("%pip install -r requirements.lock", False),
-        ("# %pip install qiskit", False),
+        ("%pip install qiskit", [("QG-NBK-001", 10)]),
+        ("!pip install -q qiskit-ibm-runtime>=0.20 qiskit==2.1.0", [("QG-NBK-001", 10)]),
+        ("!python -m pip install 'amazon-braket-sdk~=1.80'", [("QG-NBK-001", 10)]),
+        ("%pip install qiskit==2.1.0 qiskit-aer==0.17.1", []),
+        ("%pip install -r requirements.lock", []),
+        ("# %pip install qiskit", []),
     ],
 )
-def test_unpinned_notebook_installs(line: str, should_flag: bool) -> None:
-    findings, _ = scan_nb(new_notebook(cells=[new_code_cell(line)]))
-    assert [f.rule_id for f in findings] == (["QG-NBK-001"] if should_flag else [])
+def test_unpinned_notebook_installs(line: str, expected: list[Located]) -> None:
+    found, text = scan_nb(new_notebook(cells=[new_code_cell(line)]))
+    assert located(found) == expected
+    assert all(line in text.splitlines()[n - 1] for _rule, n in expected if n is not None)
 
 
 def test_credential_saving_call_in_notebook() -> None:
@@ -121,7 +125,7 @@ def test_outputs_in_regulated_path_only() -> None:
         new_output("execute_result", data={"text/plain": "2"}, execution_count=1)])])
     assert [f.rule_id for f in scan_nb(nb, "work/regulated/a.ipynb")[0]] == ["QG-NBK-005"]
     assert scan_nb(nb, "work/explore/a.ipynb")[0] == []
-    custom = scan_nb(nb, "hipaa/a.ipynb", regulated_paths=["hipaa/"])[0]
+    custom = scan_nb(nb, "hipaa/a.ipynb", NotebookDetector(regulated_paths=["hipaa/"]))[0]
     assert [f.rule_id for f in custom] == ["QG-NBK-005"]
 
 
@@ -129,20 +133,20 @@ def test_single_string_sources_and_v3_notebooks() -> None:
     nb = {"nbformat": 4, "nbformat_minor": 2, "metadata": {}, "cells": [
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
          "source": f"TOKEN = '{IBM_KEY}'"}]}
-    source = SourceFile("a.ipynb", Path("a.ipynb"), FileKind.NOTEBOOK, json.dumps(nb))
-    assert [f.rule_id for f in NotebookDetector().scan(source)] == ["QG-SEC-001"]
+    found = findings(NotebookDetector(), source(json.dumps(nb), "a.ipynb"))
+    assert [f.rule_id for f in found] == ["QG-SEC-001"]
     v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
         {"cell_type": "code", "input": f"TOKEN = '{IBM_KEY}'", "outputs": [], "language": "python",
          "metadata": {}}]}]}
-    source = SourceFile("b.ipynb", Path("b.ipynb"), FileKind.NOTEBOOK, json.dumps(v3))
-    assert [f.rule_id for f in NotebookDetector().scan(source)] == ["QG-SEC-001"]
+    found = findings(NotebookDetector(), source(json.dumps(v3), "b.ipynb"))
+    assert [f.rule_id for f in found] == ["QG-SEC-001"]
 
 
 @pytest.mark.parametrize(
     "text",
     ['{"cells": [', "[]", '{"nbformat": 4, "cells": "x"}', "not json"],
 )
-def test_broken_notebooks_raise_parse_error(text: str) -> None:
-    source = SourceFile("x.ipynb", Path("x.ipynb"), FileKind.NOTEBOOK, text)
-    with pytest.raises(ParseError):
-        list(NotebookDetector().scan(source))
+def test_broken_notebooks_are_parse_errors(text: str) -> None:
+    detection = detect(NotebookDetector(), source(text, "x.ipynb"))
+    assert parse_error(detection).path == "x.ipynb"
+    assert detection.issues == []

@@ -3,28 +3,47 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from scanner.detectors.iac_common import MAX_YAML_CHARS
 from scanner.detectors.kubernetes import KubernetesDetector
-from scanner.discover import classify
-from scanner.model import FileKind, Finding, Severity
-from scanner.source import ParseError, SourceFile
+from scanner.formats.yaml import MAX_YAML_CHARS
+from scanner.model import FileKind, Finding, ScanError, Severity
+from scanner.source import SourceFile
+from tests.helpers import (
+    Detection,
+    Located,
+    default_severity,
+    detect,
+    findings,
+    located,
+    parse_error,
+    rule_ids,
+    source,
+)
 
 SECRET_VALUE = "not-a-real-token-for-tests"
 
 
+def manifest_file(text: str, path: str = "deploy/app.yaml") -> SourceFile:
+    manifest = source(textwrap.dedent(text), path)
+    assert manifest.kind is FileKind.KUBERNETES
+    return manifest
+
+
 def scan(text: str, path: str = "deploy/app.yaml") -> list[Finding]:
-    text = textwrap.dedent(text)
-    source = SourceFile(path, Path(path), classify(path, text), text)
-    assert source.kind is FileKind.KUBERNETES
-    return list(KubernetesDetector().scan(source))
+    return findings(KubernetesDetector(), manifest_file(text, path))
 
 
-def rules(found: list[Finding]) -> set[str]:
-    return {f.rule_id for f in found}
+def run(text: str, path: str = "deploy/app.yaml") -> Detection:
+    return detect(KubernetesDetector(), manifest_file(text, path))
+
+
+def refused(text: str, path: str = "deploy/app.yaml") -> ScanError:
+    """The parse error scanning ``text`` as ``path`` gives."""
+    error = parse_error(run(text, path))
+    assert error.path == path
+    return error
 
 
 HARDENED = """\
@@ -62,59 +81,69 @@ def test_hardened_job_is_clean() -> None:
     assert scan(HARDENED) == []
 
 
+# Lines of HARDENED: 9 pod securityContext, 11 runAsUser, 12 containers, 13 "- name: runner",
+# 14 image, 15 env, 19 resources, 20 limits. Insertions shift the lines after them.
 @pytest.mark.parametrize(
-    ("rule", "manifest", "should_flag"),
+    ("rule", "manifest", "expected"),
     [
         ("QG-K8S-001", variant("          env:", "          securityContext:\n"
-                               "            privileged: true\n          env:"), True),
+                               "            privileged: true\n          env:"),
+         [("QG-K8S-001", 16)]),
         ("QG-K8S-001", variant("          env:", "          securityContext:\n"
                                "            capabilities:\n              add: [SYS_ADMIN]\n"
-                               "          env:"), True),
+                               "          env:"), [("QG-K8S-001", 17)]),
         ("QG-K8S-001", variant("          env:", "          securityContext:\n"
-                               "            allowPrivilegeEscalation: true\n          env:"), True),
+                               "            allowPrivilegeEscalation: true\n          env:"),
+         [("QG-K8S-001", 16)]),
         ("QG-K8S-001", variant("          env:", "          securityContext:\n"
                                "            privileged: false\n"
                                "            capabilities:\n              drop: [ALL]\n"
-                               "              add: [NET_BIND_SERVICE]\n          env:"), False),
+                               "              add: [NET_BIND_SERVICE]\n          env:"), []),
         ("QG-K8S-002", variant("      containers:", "      hostNetwork: true\n      containers:"),
-         True),
-        ("QG-K8S-002", variant("      containers:", "      hostPID: true\n      containers:"), True),
+         [("QG-K8S-002", 12)]),
+        ("QG-K8S-002", variant("      containers:", "      hostPID: true\n      containers:"),
+         [("QG-K8S-002", 12)]),
         ("QG-K8S-002", variant("      containers:", "      volumes:\n        - name: d\n"
                                "          hostPath: {path: /var/run/docker.sock}\n"
-                               "      containers:"), True),
+                               "      containers:"), [("QG-K8S-002", 14)]),  # the hostPath
         ("QG-K8S-002", variant("      containers:", "      hostNetwork: false\n"
                                "      volumes:\n        - name: d\n          emptyDir: {}\n"
-                               "      containers:"), False),
+                               "      containers:"), []),
+        # no runAsNonRoot anywhere: the container (line 11 once the two lines are gone)
         ("QG-K8S-003", variant("        runAsNonRoot: true\n        runAsUser: 10001\n", ""),
-         True),
-        ("QG-K8S-003", variant("        runAsUser: 10001", "        runAsUser: 0"), True),
+         [("QG-K8S-003", 11)]),
+        ("QG-K8S-003", variant("        runAsUser: 10001", "        runAsUser: 0"),
+         [("QG-K8S-003", 11)]),
         ("QG-K8S-003", variant("        runAsNonRoot: true\n        runAsUser: 10001\n",
                                "        fsGroup: 2000\n").replace(
             "          env:", "          securityContext: {runAsUser: 1000}\n          env:"),
-         False),
-        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner:latest"), True),
-        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner"), True),
-        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner:1.0"), True),
-        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, '"{{ .Values.image }}"'), False),
+         []),
+        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner:latest"),
+         [("QG-K8S-004", 14)]),
+        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner"), [("QG-K8S-004", 14)]),
+        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner:1.0"),
+         [("QG-K8S-004", 14)]),
+        ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, '"{{ .Values.image }}"'), []),
         ("QG-K8S-005", variant("              valueFrom:\n                secretKeyRef: "
                                "{name: tokens, key: ibm}",
-                               f"              value: {SECRET_VALUE}"), True),
+                               f"              value: {SECRET_VALUE}"), [("QG-K8S-005", 17)]),
         ("QG-K8S-005", variant("            - name: QISKIT_IBM_TOKEN\n              valueFrom:\n"
                                "                secretKeyRef: {name: tokens, key: ibm}",
                                "            - name: QISKIT_IBM_CHANNEL\n"
-                               "              value: ibm_quantum_platform"), False),
+                               "              value: ibm_quantum_platform"), []),
         ("QG-K8S-005", variant("              valueFrom:\n                secretKeyRef: "
                                "{name: tokens, key: ibm}",
-                               "              value: $(TOKEN_FROM_FILE)"), False),
+                               "              value: $(TOKEN_FROM_FILE)"), []),
+        # no resources at all: the container; memory missing: its limits
         ("QG-K8S-006", variant("          resources:\n            limits:\n              cpu: \"1\"\n"
-                               "              memory: 1Gi\n", ""), True),
-        ("QG-K8S-006", variant("              memory: 1Gi\n", ""), True),
-        *[(rule, HARDENED, False) for rule in ("QG-K8S-001", "QG-K8S-002", "QG-K8S-003",
-                                               "QG-K8S-004", "QG-K8S-005", "QG-K8S-006")],
+                               "              memory: 1Gi\n", ""), [("QG-K8S-006", 13)]),
+        ("QG-K8S-006", variant("              memory: 1Gi\n", ""), [("QG-K8S-006", 20)]),
+        *[(rule, HARDENED, []) for rule in ("QG-K8S-001", "QG-K8S-002", "QG-K8S-003",
+                                            "QG-K8S-004", "QG-K8S-005", "QG-K8S-006")],
     ],
 )
-def test_workload_rules(rule: str, manifest: str, should_flag: bool) -> None:
-    assert (rule in rules(scan(manifest))) is should_flag
+def test_workload_rules(rule: str, manifest: str, expected: list[Located]) -> None:
+    assert located(scan(manifest)) == expected, rule
 
 
 SECRET = """\
@@ -129,21 +158,23 @@ type: Opaque
 
 
 @pytest.mark.parametrize(
-    ("rule", "namespace", "data", "should_flag"),
+    ("rule", "namespace", "data", "expected"),
     [
-        ("QG-K8S-007", "default", "", True),
-        ("QG-K8S-007", "kube-system", "", True),
-        ("QG-K8S-007", "quantum-jobs", "", False),
-        ("QG-K8S-008", "quantum-jobs", f"stringData:\n  ibm: {SECRET_VALUE}", True),
-        ("QG-K8S-008", "quantum-jobs", "data:\n  ibm: bm90LWEtcmVhbC10b2tlbg==", True),
-        ("QG-K8S-008", "quantum-jobs", 'stringData:\n  ibm: "{{ .Values.token }}"', False),
-        ("QG-K8S-008", "quantum-jobs", "data: {}", False),
+        ("QG-K8S-007", "default", "", [("QG-K8S-007", 5)]),  # the namespace line
+        ("QG-K8S-007", "kube-system", "", [("QG-K8S-007", 5)]),
+        ("QG-K8S-007", "quantum-jobs", "", []),
+        # the first stored value
+        ("QG-K8S-008", "quantum-jobs", f"stringData:\n  ibm: {SECRET_VALUE}", [("QG-K8S-008", 8)]),
+        ("QG-K8S-008", "quantum-jobs", "data:\n  ibm: bm90LWEtcmVhbC10b2tlbg==",
+         [("QG-K8S-008", 8)]),
+        ("QG-K8S-008", "quantum-jobs", 'stringData:\n  ibm: "{{ .Values.token }}"', []),
+        ("QG-K8S-008", "quantum-jobs", "data: {}", []),
     ],
 )
-def test_secret_rules(rule: str, namespace: str, data: str, should_flag: bool) -> None:
+def test_secret_rules(rule: str, namespace: str, data: str, expected: list[Located]) -> None:
     manifest = SECRET.format(namespace=namespace, data=data)
     found = scan(manifest)
-    assert (rule in rules(found)) is should_flag
+    assert located(found) == expected, rule
     assert all(SECRET_VALUE not in (f.evidence or "") + f.message for f in found)
 
 
@@ -182,14 +213,17 @@ subjects:
     ],
 )
 def test_cluster_wide_secret_access(manifest: str, expected: Severity | None) -> None:
-    found = [f for f in scan(manifest) if f.rule_id == "QG-K8S-009"]
+    detection = run(manifest)
+    found = [f for f in detection.findings if f.rule_id == "QG-K8S-009"]
     if expected is None:
         assert found == []
     else:
         (finding,) = found
-        # default severity is applied at enrichment (high); only the lowered one is explicit
-        severity = finding.severity if "severity" in finding.model_fields_set else Severity.HIGH
-        assert severity is expected
+        # the default severity (high) comes from the catalog; only the lowered one is explicit
+        (issue,) = [i for i in detection.issues if i.rule_id == "QG-K8S-009"]
+        assert issue.severity is (None if expected is Severity.HIGH else expected)
+        assert default_severity("QG-K8S-009") is Severity.HIGH
+        assert finding.severity is expected
 
 
 def test_multi_document_manifest_with_exact_lines() -> None:
@@ -274,7 +308,7 @@ def test_every_workload_kind_is_read() -> None:
     }
     for kind, body in nested.items():
         manifest = f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: x}}\n{body}"
-        assert "QG-K8S-004" in rules(scan(manifest)), kind
+        assert "QG-K8S-004" in rule_ids(scan(manifest)), kind
 
 
 def test_non_workload_objects_are_ignored() -> None:
@@ -300,16 +334,15 @@ spec:
 
 
 def test_helm_placeholders_are_a_parse_error() -> None:
-    with pytest.raises(ParseError, match="placeholders") as info:
-        scan(HELM, "chart/templates/deployment.yaml")
-    assert info.value.line == 4  # the first unquoted placeholder
+    error = refused(HELM, "chart/templates/deployment.yaml")
+    assert "placeholders" in error.message
+    assert error.line == 4  # the first unquoted placeholder
 
 
 def test_helm_control_lines_are_a_parse_error() -> None:
     manifest = "{{- if .Values.enabled }}\napiVersion: v1\nkind: Pod\nmetadata: {name: x}\n" \
                "{{- end }}\n"
-    with pytest.raises(ParseError, match="placeholders"):
-        scan(manifest, "chart/templates/pod.yaml")
+    assert "placeholders" in refused(manifest, "chart/templates/pod.yaml").message
 
 
 def test_quoted_placeholders_are_values_not_errors() -> None:
@@ -319,30 +352,25 @@ def test_quoted_placeholders_are_values_not_errors() -> None:
 
 def test_huge_manifest_is_refused_before_parsing() -> None:
     padding = "# padding\n" * (MAX_YAML_CHARS // 10 + 1)
-    with pytest.raises(ParseError, match="too large"):
-        scan(HARDENED + padding)
+    assert "too large" in refused(HARDENED + padding).message
 
 
 def test_malformed_yaml_is_a_parse_error() -> None:
-    with pytest.raises(ParseError) as info:
-        scan("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n")
-    assert info.value.line is not None
+    assert refused("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n").line is not None
 
 
 @pytest.mark.parametrize(
-    ("data", "should_flag"),
+    ("data", "expected"),
     [
-        ("  DB_PASSWORD: Qj0bs-Pr0d-x7Kp2\n", True),
-        ("  QISKIT_IBM_TOKEN: not-a-real-but-literal-7Hq2\n", True),
-        ("  DB_PASSWORD_FILE: /var/run/secrets/db\n", False),
-        ("  LOG_LEVEL: debug\n  SHOTS: '4096'\n", False),
-        ("  API_KEY: ${API_KEY}\n", False),
+        ("  DB_PASSWORD: Qj0bs-Pr0d-x7Kp2\n", [("QG-K8S-005", 6)]),
+        ("  QISKIT_IBM_TOKEN: not-a-real-but-literal-7Hq2\n", [("QG-K8S-005", 6)]),
+        ("  DB_PASSWORD_FILE: /var/run/secrets/db\n", []),
+        ("  LOG_LEVEL: debug\n  SHOTS: '4096'\n", []),
+        ("  API_KEY: ${API_KEY}\n", []),
     ],
 )
-def test_credentials_in_config_maps(data: str, should_flag: bool) -> None:
+def test_credentials_in_config_maps(data: str, expected: list[Located]) -> None:
     manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: runner\ndata:\n" + data
-    found = [f for f in scan(manifest) if f.rule_id == "QG-K8S-005"]
-    assert bool(found) is should_flag
-    if found:
-        assert found[0].line == 6
-        assert "Pr0d" not in (found[0].evidence or "") + found[0].message
+    found = scan(manifest)
+    assert located(found) == expected
+    assert all("Pr0d" not in (f.evidence or "") + f.message for f in found)

@@ -1,39 +1,18 @@
-"""IaC through the whole scan: bad input stays one file's scan error, samples, rule metadata."""
+"""IaC through the whole scan: bad input stays one file's scan error, the samples."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from scanner.catalog import Catalog
 from scanner.cli import main
-from scanner.detectors.iac_common import MAX_YAML_CHARS
-from scanner.model import Domain
-from tests.conftest import REPO, SAMPLES
+from scanner.formats.yaml import MAX_YAML_CHARS
+from tests.helpers import GOVERNED, LEAKY, scan_json, write_tree
 
-LEAKY = SAMPLES / "leaky-quantum-project"
-GOVERNED = SAMPLES / "governed-quantum-project"
 IAC_PREFIXES = ("QG-IAC-", "QG-K8S-", "QG-DKR-")
-DETECTOR_FILES = ["terraform.py", "cloudformation.py", "kubernetes.py", "dockerfile.py",
-                  "iac_common.py"]
-
-
-def scan_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
-    code = main(["scan", *args, "--format", "json", "--no-engines"])
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return code, json.loads(captured.out)
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 GOOD_TF = 'resource "aws_kms_key" "k" {\n  description = "results"\n}\n'
@@ -44,7 +23,7 @@ GOOD_POD = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers
 def test_bad_iac_input_is_one_scan_error_per_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(tmp_path, {
+    write_tree(tmp_path, {
         "infra/main.tf": GOOD_TF,
         "infra/broken.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n',
         "cfn/stack.yaml": 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  B:\n'
@@ -79,7 +58,7 @@ def test_bad_iac_input_is_one_scan_error_per_file(
 def test_iac_findings_are_enriched_like_every_other_finding(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(tmp_path, {"main.tf": GOOD_TF})
+    write_tree(tmp_path, {"main.tf": GOOD_TF})
     _, doc = scan_json(capsys, str(tmp_path))
     (finding,) = doc["findings"]
     assert finding["rule_id"] == "QG-IAC-007" and finding["line"] == 1
@@ -112,32 +91,3 @@ def test_governed_sample_has_no_iac_findings(capsys: pytest.CaptureFixture[str])
     assert doc["scan_errors"] == []
     assert {"infra/k8s/job-runner.yaml", "Dockerfile"} <= {
         p.relative_to(GOVERNED).as_posix() for p in GOVERNED.rglob("*") if p.is_file()}
-
-
-# --- rule metadata ---------------------------------------------------------------------------
-
-
-def _emitted_rule_ids() -> set[str]:
-    folder = REPO / "scanner" / "detectors"
-    text = "".join((folder / name).read_text() for name in DETECTOR_FILES)
-    return set(re.findall(r'"(QG-(?:IAC|K8S|DKR)-\d{3})"', text))
-
-
-def test_every_emitted_rule_has_metadata_and_every_rule_is_emitted(catalog: Catalog) -> None:
-    emitted = _emitted_rule_ids()
-    declared = {r for r in catalog.rules if r.startswith(IAC_PREFIXES)}
-    assert len(emitted) == 35
-    assert emitted == declared
-
-
-@pytest.mark.parametrize(
-    ("rule_id", "domain"),
-    [("QG-IAC-001", Domain.ENCRYPTION), ("QG-IAC-003", Domain.NETWORK),
-     ("QG-IAC-009", Domain.IDENTITY), ("QG-IAC-013", Domain.LOGGING),
-     ("QG-IAC-019", Domain.DATA), ("QG-K8S-001", Domain.NETWORK),
-     ("QG-K8S-005", Domain.SECRETS), ("QG-DKR-001", Domain.SUPPLY_CHAIN)],
-)
-def test_rule_domains(catalog: Catalog, rule_id: str, domain: Domain) -> None:
-    rule = catalog.rule(rule_id)
-    assert rule is not None and rule.remediation
-    assert catalog.rule_domain(rule) is domain

@@ -3,26 +3,27 @@ switches in config and flags."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from scanner.cli import main
-from tests.conftest import IBM_KEY, REPO
+from tests.conftest import IBM_KEY
+from tests.helpers import DATA, REPO, scan_json
 
-OSV_FIXTURE = REPO / "tests/data/osv"
+OSV_FIXTURE = DATA / "osv"
 
 
-def scan_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
-    code = main(["scan", *args, "--format", "json", "--fail-on", "none"])
+def scan_with_engines(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    """The JSON report of a scan with the engines the config leaves on; never gated."""
+    code, doc = scan_json(capsys, *args, "--fail-on", "none", engines=True)
     assert code == 0
-    return json.loads(capsys.readouterr().out)
+    return doc
 
 
-def rules_at(doc: dict, path: str) -> dict[int, set[str]]:
+def rules_at(doc: dict[str, Any], path: str) -> dict[int, set[str]]:
     by_line: dict[int, set[str]] = {}
     for finding in doc["findings"]:
         if finding["path"] == path:
@@ -38,7 +39,7 @@ def test_bandit_password_check_yields_to_the_specific_secret_rule(
         f'service = QiskitRuntimeService(channel="ibm_quantum", token="{IBM_KEY}")\n'
         'db_password = "correct-horse-battery"\n'
     )
-    doc = scan_json(capsys, str(tmp_path), "--config", str(_empty_config(tmp_path)))
+    doc = scan_with_engines(capsys, str(tmp_path), "--config", str(_empty_config(tmp_path)))
     lines = rules_at(doc, "run.py")
     # Line 2 is a provider token: our secret rule explains it; bandit's generic
     # "hard-coded password" on the same line would be noise.
@@ -52,8 +53,7 @@ def test_no_engines_flag_switches_all_engines_off(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "run.py").write_text('db_password = "correct-horse-battery"\n')
-    code = main(["scan", str(tmp_path), "--format", "json", "--no-engines", "--fail-on", "none"])
-    doc = json.loads(capsys.readouterr().out)
+    code, doc = scan_json(capsys, str(tmp_path), "--fail-on", "none")  # passes --no-engines
     assert code == 0
     assert not any(f["rule_id"].startswith("QG-PY-") for f in doc["findings"])
 
@@ -63,7 +63,7 @@ def test_engine_switch_in_config(tmp_path: Path, capsys: pytest.CaptureFixture[s
     (tmp_path / ".qgov.yaml").write_text(
         "engines: {bandit: false, semgrep: false, vulnerabilities: false}\n"
     )
-    doc = scan_json(capsys, str(tmp_path))
+    doc = scan_with_engines(capsys, str(tmp_path))
     assert not any(f["rule_id"].startswith("QG-PY-") for f in doc["findings"])
 
 
@@ -88,7 +88,7 @@ def test_relative_osv_db_in_config_resolves_against_the_config_folder(
         "osv_db: ../osv\nengines: {bandit: false, semgrep: false}\n"
     )
     monkeypatch.chdir(REPO)  # the working directory must not matter
-    doc = scan_json(capsys, str(project))
+    doc = scan_with_engines(capsys, str(project))
     advisories = [f for f in doc["findings"] if f["rule_id"] == "QG-DEP-007"]
     assert advisories, doc["scan_errors"]
     assert all(f["path"] == "requirements.txt" for f in advisories)
@@ -101,7 +101,7 @@ def test_relative_osv_db_flag_resolves_against_the_working_directory(
     (project / ".qgov.yaml").write_text("engines: {bandit: false, semgrep: false}\n")
     shutil.copytree(OSV_FIXTURE, tmp_path / "cwd" / "db")
     monkeypatch.chdir(tmp_path / "cwd")
-    doc = scan_json(capsys, os.path.relpath(project), "--osv-db", "db")
+    doc = scan_with_engines(capsys, os.path.relpath(project), "--osv-db", "db")
     assert any(f["rule_id"] == "QG-DEP-007" for f in doc["findings"]), doc["scan_errors"]
 
 
@@ -111,7 +111,7 @@ def test_without_a_database_the_scan_says_so_once_and_is_not_an_error(
     project = _vulnerable_project(tmp_path / "project")
     (project / "more-requirements.txt").write_text("pyyaml==5.3.1\n")
     (project / ".qgov.yaml").write_text("engines: {bandit: false, semgrep: false}\n")
-    doc = scan_json(capsys, str(project))
+    doc = scan_with_engines(capsys, str(project))
     notices = [n for n in doc["notices"] if "vulnerab" in n.lower()]
     assert len(notices) == 1
     assert doc["scan_errors"] == []
@@ -127,6 +127,6 @@ def test_generic_secret_rule_yields_to_the_specific_iac_rules(
     (tmp_path / "Dockerfile").write_text(
         f"FROM python:3.12-slim@sha256:{'a' * 64}\nENV DB_PASSWORD=Qj0bs-Pr0d-x7Kp2\nUSER 1000\n"
     )
-    doc = scan_json(capsys, str(tmp_path), "--no-engines")
+    doc = scan_with_engines(capsys, str(tmp_path), "--no-engines")
     assert rules_at(doc, "cm.yaml") == {6: {"QG-K8S-005"}}
     assert rules_at(doc, "Dockerfile") == {2: {"QG-DKR-002"}}

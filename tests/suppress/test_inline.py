@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from scanner.cli import main
-from scanner.suppress.inline import parse_directives
+from scanner.detectors.secrets import SecretsDetector
+from scanner.suppress.inline import SUPPRESSION_RULES, apply_inline, parse_directives
 from tests.conftest import AWS_KEY_ID, IBM_KEY
+from tests.helpers import build_findings, findings, scan_json, source
 
 FUTURE = (dt.date.today() + dt.timedelta(days=30)).isoformat()
 PAST = (dt.date.today() - dt.timedelta(days=1)).isoformat()
 
 
-def scan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict:
-    main(["scan", str(tmp_path), "--format", "json", "--no-engines"])
-    return json.loads(capsys.readouterr().out)
-
-
-def states(doc: dict) -> list[tuple[str, bool]]:
+def states(doc: dict[str, Any]) -> list[tuple[str, bool]]:
     return sorted((f["rule_id"], f["suppressed"]) for f in doc["findings"])
 
 
@@ -42,7 +39,7 @@ def test_same_line_directives(
     comment: str, expected: list[tuple[str, bool]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "a.py").write_text(f'IBM_API_KEY = "{IBM_KEY}"  {comment}\n')
-    doc = scan(tmp_path, capsys)
+    doc = scan_json(capsys, str(tmp_path))[1]
     assert states(doc) == expected
     suppressed = [f for f in doc["findings"] if f["suppressed"]]
     for finding in suppressed:
@@ -57,7 +54,7 @@ def test_directive_on_line_above_covers_next_line_only(
         f'IBM_API_KEY = "{IBM_KEY}"\n'
         f'OTHER_API_KEY = "{IBM_KEY[::-1]}"\n'
     )
-    assert states(scan(tmp_path, capsys)) == [("QG-SEC-001", False), ("QG-SEC-001", True)]
+    assert states(scan_json(capsys, str(tmp_path))[1]) == [("QG-SEC-001", False), ("QG-SEC-001", True)]
 
 
 def test_notebook_directive_covers_its_cell_outputs(
@@ -69,7 +66,7 @@ def test_notebook_directive_covers_its_cell_outputs(
         new_code_cell("!env", outputs=[new_output("stream", name="stdout", text=f"K={AWS_KEY_ID}\n")]),
     ])
     (tmp_path / "a.ipynb").write_text(nbformat.writes(nb))
-    doc = scan(tmp_path, capsys)
+    doc = scan_json(capsys, str(tmp_path))[1]
     assert sorted((f["cell"], f["suppressed"]) for f in doc["findings"]) == [(0, True), (1, False)]
 
 
@@ -83,3 +80,18 @@ def test_directive_must_be_in_a_comment() -> None:
     text = 'x = "qgov:ignore[QG-SEC-001] reason=\\"no\\""\n# qgov:ignore[QG-SEC-002, QG-SEC-003] reason="a"\n'
     directives = list(parse_directives("a.py", text))
     assert [(d.line, sorted(d.rule_ids)) for d in directives] == [(2, ["QG-SEC-002", "QG-SEC-003"])]
+
+
+def test_apply_inline_marks_findings_and_reports_unusable_directives() -> None:
+    text = (
+        f'A_API_KEY = "{IBM_KEY}"  # qgov:ignore[QG-SEC-001] reason="rotated"\n'
+        f'B_API_KEY = "{IBM_KEY[::-1]}"  # qgov:ignore[QG-SEC-001]\n'
+        f'C_API_KEY = "{IBM_KEY[1:] + IBM_KEY[0]}"  # qgov:ignore[QG-SEC-001] reason="x" until={PAST}\n'
+    )
+    found = findings(SecretsDetector(), source(text, "a.py"))
+    marked, problems = apply_inline(found, parse_directives("a.py", text), dt.date.today())
+    assert [(f.line, f.suppressed) for f in marked] == [(1, True), (2, False), (3, False)]
+    assert marked[0].suppression is not None and marked[0].suppression.reason == "rotated"
+    assert sorted((i.rule_id, i.line) for i in problems) == [("QG-SUP-001", 2), ("QG-SUP-002", 3)]
+    assert {i.rule_id for i in problems} <= SUPPRESSION_RULES
+    assert all(f.path == "a.py" for f in build_findings(problems))

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from scanner.detectors.cloudformation import CloudFormationDetector
-from scanner.discover import classify
-from scanner.model import FileKind, Finding, Severity
-from scanner.source import ParseError, SourceFile
+from scanner.model import FileKind, Finding, ScanError, Severity
+from scanner.source import SourceFile
+from tests.helpers import Located, detect, findings, located, parse_error, rule_ids, source
+
+
+def template_file(text: str, path: str = "stack.yaml") -> SourceFile:
+    template = source(textwrap.dedent(text), path)
+    assert template.kind is FileKind.CLOUDFORMATION
+    return template
 
 
 def scan(text: str, path: str = "stack.yaml") -> list[Finding]:
-    text = textwrap.dedent(text)
-    source = SourceFile(path, Path(path), classify(path, text), text)
-    assert source.kind is FileKind.CLOUDFORMATION
-    return list(CloudFormationDetector().scan(source))
+    return findings(CloudFormationDetector(), template_file(text, path))
 
 
-def rules(found: list[Finding]) -> set[str]:
-    return {f.rule_id for f in found}
+def refused(text: str, path: str = "stack.yaml") -> ScanError:
+    """The parse error scanning ``text`` as ``path`` gives."""
+    error = parse_error(detect(CloudFormationDetector(), template_file(text, path)))
+    assert error.path == path
+    return error
 
 
 HEADER = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n'
@@ -93,29 +98,35 @@ def _bucket(old: str, new: str) -> str:
     return HEADER + GOVERNED_BUCKET.replace(old, new) + TRAIL
 
 
+# Lines of the bucket template: 3 ResultsBucket, 7 BucketEncryption, 10 SSEAlgorithm,
+# 12 PublicAccessBlockConfiguration, 17 VersioningConfiguration, 18 its Status.
 @pytest.mark.parametrize(
-    ("rule", "template", "should_flag"),
+    ("rule", "template", "expected"),
     [
-        ("QG-IAC-001", _bucket("      BucketEncryption:", "      Unused:"), True),
-        ("QG-IAC-002", _bucket("SSEAlgorithm: aws:kms", "SSEAlgorithm: AES256"), True),
-        ("QG-IAC-002", HEADER + GOVERNED_BUCKET + TRAIL, False),
+        ("QG-IAC-001", _bucket("      BucketEncryption:", "      Unused:"), [("QG-IAC-001", 3)]),
+        ("QG-IAC-002", _bucket("SSEAlgorithm: aws:kms", "SSEAlgorithm: AES256"),
+         [("QG-IAC-002", 10)]),
+        ("QG-IAC-002", HEADER + GOVERNED_BUCKET + TRAIL, []),
         ("QG-IAC-003", _bucket("      VersioningConfiguration:",
                                "      AccessControl: PublicRead\n      VersioningConfiguration:"),
-         True),
-        ("QG-IAC-004", _bucket("IgnorePublicAcls: true", "IgnorePublicAcls: false"), True),
-        ("QG-IAC-004", _bucket("      PublicAccessBlockConfiguration:", "      Other:"), True),
+         [("QG-IAC-003", 17)]),  # the AccessControl line
+        ("QG-IAC-004", _bucket("IgnorePublicAcls: true", "IgnorePublicAcls: false"),
+         [("QG-IAC-004", 12)]),  # the incomplete block
+        ("QG-IAC-004", _bucket("      PublicAccessBlockConfiguration:", "      Other:"),
+         [("QG-IAC-004", 3)]),  # no block: the bucket
         ("QG-IAC-005", _bucket("Status: Enabled\n      Logging", "Status: Suspended\n      Logging"),
-         True),
-        ("QG-IAC-006", _bucket("      LoggingConfiguration:", "      Other:"), True),
-        ("QG-IAC-019", _bucket("      LifecycleConfiguration:", "      Other:"), True),
-        ("QG-IAC-013", HEADER + GOVERNED_BUCKET, True),
-        *[(rule, HEADER + GOVERNED_BUCKET + TRAIL, False) for rule in (
+         [("QG-IAC-005", 18)]),
+        ("QG-IAC-006", _bucket("      LoggingConfiguration:", "      Other:"), [("QG-IAC-006", 3)]),
+        ("QG-IAC-019", _bucket("      LifecycleConfiguration:", "      Other:"),
+         [("QG-IAC-019", 3)]),
+        ("QG-IAC-013", HEADER + GOVERNED_BUCKET, [("QG-IAC-013", 3)]),
+        *[(rule, HEADER + GOVERNED_BUCKET + TRAIL, []) for rule in (
             "QG-IAC-001", "QG-IAC-003", "QG-IAC-004", "QG-IAC-005", "QG-IAC-006", "QG-IAC-013",
             "QG-IAC-019")],
     ],
 )
-def test_bucket_rules(rule: str, template: str, should_flag: bool) -> None:
-    assert (rule in rules(scan(template))) is should_flag
+def test_bucket_rules(rule: str, template: str, expected: list[Located]) -> None:
+    assert located(scan(template)) == expected, rule
 
 
 POLICY = """\
@@ -146,7 +157,7 @@ def test_policy_for_another_bucket_does_not_count() -> None:
         "      Bucket: other-bucket\n      PolicyDocument:\n        Statement:\n"
         '          - {Effect: Allow, Principal: "*", Action: "s3:GetObject", Resource: "*"}\n'
     )
-    assert "QG-IAC-003" not in rules(scan(template))
+    assert "QG-IAC-003" not in rule_ids(scan(template))
 
 
 ROLE = """\
@@ -173,61 +184,68 @@ def _role(principal: str = "{Service: braket.amazonaws.com}",
     return HEADER + ROLE.format(principal=principal, action=action) + TRAIL
 
 
+# Lines of a _role() template: 3 JobRole, 6 AssumeRolePolicyDocument, 15 the policy statement.
+# In the one-resource templates the resource is on line 3 and its Properties on line 5.
 @pytest.mark.parametrize(
-    ("rule", "template", "should_flag"),
+    ("rule", "template", "expected"),
     [
-        ("QG-IAC-009", _role(action='"braket:*"'), True),
-        ("QG-IAC-009", _role(action='["s3:GetObject", "braket:GetDevice"]'), False),
-        ("QG-IAC-011", _role(principal='{AWS: "*"}'), True),
-        ("QG-IAC-011", _role(principal="{AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:root'}"), False),
-        ("QG-IAC-012", _role(action='"*"'), True),
-        ("QG-IAC-012", _role(principal="{Service: ec2.amazonaws.com}", action='"*"'), False),
-        ("QG-IAC-012", _role(), False),
+        # braket:* on the Braket job role is also a broad job-role policy
+        ("QG-IAC-009", _role(action='"braket:*"'), [("QG-IAC-009", 15), ("QG-IAC-012", 3)]),
+        ("QG-IAC-009", _role(action='["s3:GetObject", "braket:GetDevice"]'), []),
+        ("QG-IAC-011", _role(principal='{AWS: "*"}'), [("QG-IAC-011", 6)]),
+        ("QG-IAC-011", _role(principal="{AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:root'}"), []),
+        ("QG-IAC-012", _role(action='"*"'), [("QG-IAC-009", 15), ("QG-IAC-012", 3)]),
+        # a wildcard policy, but not on a Braket job role
+        ("QG-IAC-012", _role(principal="{Service: ec2.amazonaws.com}", action='"*"'),
+         [("QG-IAC-009", 15)]),
+        ("QG-IAC-012", _role(), []),
         ("QG-IAC-013", HEADER + ROLE.format(principal="{Service: braket.amazonaws.com}",
-                                            action="braket:GetDevice"), True),
+                                            action="braket:GetDevice"), [("QG-IAC-013", 3)]),
         ("QG-IAC-010", HEADER + "  Key:\n    Type: AWS::IAM::AccessKey\n    Properties:\n"
-                                "      UserName: !Ref CiUser\n", True),
+                                "      UserName: !Ref CiUser\n", [("QG-IAC-010", 3)]),
         ("QG-IAC-010", HEADER + "  CiUser:\n    Type: AWS::IAM::User\n    Properties:\n"
-                                "      UserName: ci\n", False),
+                                "      UserName: ci\n", []),
         ("QG-IAC-007", HEADER + "  K:\n    Type: AWS::KMS::Key\n    Properties:\n"
-                                "      Description: x\n", True),
+                                "      Description: x\n", [("QG-IAC-007", 5)]),
         ("QG-IAC-007", HEADER + "  K:\n    Type: AWS::KMS::Key\n    Properties:\n"
-                                "      EnableKeyRotation: true\n", False),
+                                "      EnableKeyRotation: true\n", []),
         ("QG-IAC-008", HEADER + "  K:\n    Type: AWS::KMS::Key\n    Properties:\n"
                                 "      EnableKeyRotation: true\n      KeyPolicy:\n"
                                 "        Statement:\n          - Effect: Allow\n"
                                 "            Principal: {AWS: arn:aws:iam::1:role/ops}\n"
-                                '            Action: "kms:*"\n            Resource: "*"\n', True),
+                                '            Action: "kms:*"\n            Resource: "*"\n',
+         [("QG-IAC-008", 9)]),  # the statement
         ("QG-IAC-008", HEADER + "  K:\n    Type: AWS::KMS::Key\n    Properties:\n"
                                 "      EnableKeyRotation: true\n      KeyPolicy:\n"
                                 "        Statement:\n          - Effect: Allow\n"
                                 "            Principal: {AWS: arn:aws:iam::1:root}\n"
-                                '            Action: "kms:*"\n            Resource: "*"\n', False),
+                                '            Action: "kms:*"\n            Resource: "*"\n', []),
         ("QG-IAC-014", HEADER + "  L:\n    Type: AWS::Logs::LogGroup\n    Properties:\n"
-                                "      RetentionInDays: 30\n", True),
+                                "      RetentionInDays: 30\n", [("QG-IAC-014", 6)]),
         ("QG-IAC-014", HEADER + "  L:\n    Type: AWS::Logs::LogGroup\n    Properties:\n"
-                                "      RetentionInDays: 400\n", False),
+                                "      RetentionInDays: 400\n", []),
         ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
                                 "      SecurityGroupIngress:\n        - IpProtocol: tcp\n"
                                 "          FromPort: 8888\n          ToPort: 8888\n"
-                                "          CidrIp: 0.0.0.0/0\n", True),
+                                "          CidrIp: 0.0.0.0/0\n", [("QG-IAC-015", 10)]),  # CidrIp
         ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroupIngress\n"
                                 "    Properties:\n      IpProtocol: -1\n"
-                                "      CidrIpv6: ::/0\n", True),
+                                "      CidrIpv6: ::/0\n", [("QG-IAC-015", 7)]),
         ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
                                 "      SecurityGroupIngress:\n        - IpProtocol: tcp\n"
                                 "          FromPort: 22\n          ToPort: 22\n"
-                                "          CidrIp: 10.0.0.0/8\n", False),
+                                "          CidrIp: 10.0.0.0/8\n", []),
         ("QG-IAC-016", HEADER + "  NB:\n    Type: AWS::SageMaker::NotebookInstance\n"
-                                "    Properties:\n      InstanceType: ml.t3.medium\n", True),
+                                "    Properties:\n      InstanceType: ml.t3.medium\n",
+         [("QG-IAC-016", 5)]),
         ("QG-IAC-016", HEADER + "  NB:\n    Type: AWS::SageMaker::NotebookInstance\n"
-                                "    Properties:\n      DirectInternetAccess: Disabled\n", False),
+                                "    Properties:\n      DirectInternetAccess: Disabled\n", []),
         ("QG-IAC-016", HEADER + "  DB:\n    Type: AWS::RDS::DBInstance\n    Properties:\n"
-                                '      PubliclyAccessible: "true"\n', True),
+                                '      PubliclyAccessible: "true"\n', [("QG-IAC-016", 6)]),
     ],
 )
-def test_rules(rule: str, template: str, should_flag: bool) -> None:
-    assert (rule in rules(scan(template))) is should_flag
+def test_rules(rule: str, template: str, expected: list[Located]) -> None:
+    assert located(scan(template)) == expected, rule
 
 
 def test_managed_policy_referenced_with_ref_counts_for_the_braket_role() -> None:
@@ -308,8 +326,7 @@ def test_json_template_with_lines() -> None:
 
 
 def test_invalid_json_template_is_a_parse_error() -> None:
-    with pytest.raises(ParseError):
-        scan('{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {', "t.json")
+    refused('{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {', "t.json")
 
 
 def test_template_without_resources_is_ignored() -> None:
@@ -319,10 +336,9 @@ def test_template_without_resources_is_ignored() -> None:
 @pytest.mark.parametrize("tag", ["!Rain::Embed file.txt", "!Include other.yaml", "!Foo bar"])
 def test_unknown_tag_is_a_parse_error_for_the_file(tag: str) -> None:
     template = HEADER + f"  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      X: {tag}\n"
-    with pytest.raises(ParseError) as info:
-        scan(template)
-    assert info.value.line == 6
-    assert tag.split()[0] in str(info.value)
+    error = refused(template)
+    assert error.line == 6
+    assert tag.split()[0] in error.message
 
 
 def test_all_short_form_tags_are_known() -> None:
@@ -344,15 +360,15 @@ def test_all_short_form_tags_are_known() -> None:
       R: !GetAtt Role.Arn
       Q: !!str plain
 """
-    assert "QG-IAC-001" in rules(scan(template))
+    assert "QG-IAC-001" in rule_ids(scan(template))
 
 
 def test_unquoted_placeholders_are_a_parse_error() -> None:
     template = HEADER + "  B:\n    Type: AWS::S3::Bucket\n    Properties:\n" \
                         "      BucketName: {{ bucket_name }}\n"
-    with pytest.raises(ParseError, match="placeholders") as info:
-        scan(template)
-    assert info.value.line == 6
+    error = refused(template)
+    assert "placeholders" in error.message
+    assert error.line == 6
 
 
 # --- conditions (Fn::If) and deploy-time values ----------------------------------------------
@@ -386,7 +402,7 @@ def test_conditional_ingress_and_policy_are_checked_in_both_branches() -> None:
                 - {Effect: Allow, Action: "*", Resource: "*"}
           - !Ref AWS::NoValue
 """)
-    assert {"QG-IAC-015", "QG-IAC-009"} <= rules(found)
+    assert {"QG-IAC-015", "QG-IAC-009"} <= rule_ids(found)
 
 
 @pytest.mark.parametrize(
@@ -399,7 +415,7 @@ def test_rotation_decided_at_deploy_time_is_not_claimed_false(rotation: str) -> 
     Properties:
       EnableKeyRotation: {rotation}
 """)
-    assert "QG-IAC-007" not in rules(found)
+    assert "QG-IAC-007" not in rule_ids(found)
 
 
 def test_conditional_public_access_block_is_not_claimed_incomplete() -> None:
@@ -412,4 +428,4 @@ def test_conditional_public_access_block_is_not_claimed_incomplete() -> None:
     )
     assert "!If" in bucket
     found = scan(HEADER.replace("Resources:\n", CONDITIONS + "Resources:\n") + bucket + TRAIL)
-    assert "QG-IAC-004" not in rules(found)
+    assert "QG-IAC-004" not in rule_ids(found)

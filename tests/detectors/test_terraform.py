@@ -8,34 +8,37 @@ from pathlib import Path
 import pytest
 
 from scanner.detectors.terraform import TerraformDetector
-from scanner.detectors.tf_parse import Call, Expr, parse_hcl, parse_terraform
-from scanner.discover import classify
+from scanner.formats.errors import ParseError
+from scanner.formats.hcl import parse_terraform
 from scanner.model import FileKind, Finding, Severity
-from scanner.source import ParseError, SourceFile
+from scanner.source import SourceFile
+from tests.helpers import (
+    Located,
+    detect,
+    findings,
+    located,
+    parse_error,
+    rule_ids,
+    scan_json,
+    sources_under,
+    write_tree,
+)
 
 
 def write_module(folder: Path, files: dict[str, str]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(textwrap.dedent(text))
+    write_tree(folder, {name: textwrap.dedent(text) for name, text in files.items()})
+
+
+def module_files(folder: Path, only: str | None = None) -> list[SourceFile]:
+    """The Terraform files of ``folder`` (or just ``only``) as discovery reads them."""
+    files = [s for s in sources_under(folder) if only is None or s.path == only]
+    assert files and all(s.kind is FileKind.TERRAFORM for s in files)
+    return files
 
 
 def scan_module(folder: Path, only: str | None = None) -> list[Finding]:
-    """Scan every Terraform file of ``folder`` (or just ``only``) with one detector."""
-    detector = TerraformDetector()
-    found: list[Finding] = []
-    for path in sorted(folder.iterdir()):
-        if only is not None and path.name != only:
-            continue
-        text = path.read_text()
-        source = SourceFile(path.name, path, classify(path.name, text), text)
-        assert source.kind is FileKind.TERRAFORM
-        found.extend(detector.scan(source))
-    return found
-
-
-def rules(found: list[Finding]) -> set[str]:
-    return {f.rule_id for f in found}
+    """Scan the Terraform files of ``folder`` (or just ``only``) as one module."""
+    return findings(TerraformDetector(), *module_files(folder, only))
 
 
 # A bucket with everything a governed result bucket has; cases drop or change one part.
@@ -124,27 +127,30 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
     assert scan_module(tmp_path) == []
 
 
+# In bucket_module() the bucket resource starts on line 2, the encryption algorithm is on
+# line 12, the public access block starts on line 19 and the versioning status is on line
+# 31; the bucket policy's policy attribute is on line 57 and an added ACL's acl on line 75.
 @pytest.mark.parametrize(
-    ("rule", "changes", "should_flag"),
+    ("rule", "changes", "expected"),
     [
-        ("QG-IAC-001", {"encryption": None}, True),
-        ("QG-IAC-001", {}, False),
+        ("QG-IAC-001", {"encryption": None}, [("QG-IAC-001", 2)]),
+        ("QG-IAC-001", {}, []),
         ("QG-IAC-002", {"encryption": BUCKET_PARTS["encryption"].replace(
             '"aws:kms"', '"AES256"').replace("kms_master_key_id = aws_kms_key.results.arn", "")},
-         True),
+         [("QG-IAC-002", 12)]),
         ("QG-IAC-002", {"encryption": BUCKET_PARTS["encryption"].replace(
-            "aws_kms_key.results.arn", '"alias/aws/s3"')}, True),
-        ("QG-IAC-002", {}, False),
+            "aws_kms_key.results.arn", '"alias/aws/s3"')}, [("QG-IAC-002", 12)]),
+        ("QG-IAC-002", {}, []),
         ("QG-IAC-003", {"acl": """
             resource "aws_s3_bucket_acl" "results" {
               bucket = aws_s3_bucket.results.id
               acl    = "public-read"
-            }"""}, True),
+            }"""}, [("QG-IAC-003", 75)]),
         ("QG-IAC-003", {"acl": """
             resource "aws_s3_bucket_acl" "results" {
               bucket = aws_s3_bucket.results.id
               acl    = "private"
-            }"""}, False),
+            }"""}, []),
         ("QG-IAC-003", {"policy": """
             resource "aws_s3_bucket_policy" "results" {
               bucket = aws_s3_bucket.results.id
@@ -154,7 +160,7 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
                   Resource = "${aws_s3_bucket.results.arn}/*"
                 }]
               })
-            }"""}, True),
+            }"""}, [("QG-IAC-003", 57), ("QG-IAC-017", 2)]),
         ("QG-IAC-003", {"policy": """
             resource "aws_s3_bucket_policy" "results" {
               bucket = aws_s3_bucket.results.id
@@ -175,7 +181,7 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
                   values   = ["false"]
                 }
               }
-            }"""}, False),
+            }"""}, []),
         ("QG-IAC-003", {"policy": """
             resource "aws_s3_bucket_policy" "results" {
               bucket = aws_s3_bucket.results.id
@@ -190,21 +196,22 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
                   identifiers = ["*"]
                 }
               }
-            }"""}, True),
-        ("QG-IAC-004", {"pab": None}, True),
+            }"""}, [("QG-IAC-003", 57), ("QG-IAC-017", 2)]),
+        ("QG-IAC-004", {"pab": None}, [("QG-IAC-004", 2)]),
         ("QG-IAC-004", {"pab": BUCKET_PARTS["pab"].replace(
-            "ignore_public_acls      = true", "ignore_public_acls      = false")}, True),
+            "ignore_public_acls      = true", "ignore_public_acls      = false")},
+         [("QG-IAC-004", 19)]),
         ("QG-IAC-004", {"pab": None, "account_pab": """
             resource "aws_s3_account_public_access_block" "all" {
               block_public_acls       = true
               block_public_policy     = true
               ignore_public_acls      = true
               restrict_public_buckets = true
-            }"""}, False),
-        ("QG-IAC-005", {"versioning": None}, True),
+            }"""}, []),
+        ("QG-IAC-005", {"versioning": None}, [("QG-IAC-005", 2)]),
         ("QG-IAC-005", {"versioning": BUCKET_PARTS["versioning"].replace(
-            '"Enabled"', '"Suspended"')}, True),
-        ("QG-IAC-006", {"logging": None}, True),
+            '"Enabled"', '"Suspended"')}, [("QG-IAC-005", 31)]),
+        ("QG-IAC-006", {"logging": None}, [("QG-IAC-006", 2)]),
         ("QG-IAC-006", {"logging": None, "trail": """
             resource "aws_cloudtrail" "main" {
               name           = "quantum"
@@ -215,38 +222,39 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
                   values = ["arn:aws:s3"]
                 }
               }
-            }"""}, False),
-        ("QG-IAC-004", {}, False),
-        ("QG-IAC-005", {}, False),
-        ("QG-IAC-006", {}, False),
-        ("QG-IAC-017", {"policy": None}, True),
-        ("QG-IAC-017", {}, False),
+            }"""}, []),
+        ("QG-IAC-004", {}, []),
+        ("QG-IAC-005", {}, []),
+        ("QG-IAC-006", {}, []),
+        ("QG-IAC-017", {"policy": None}, [("QG-IAC-017", 2)]),
+        ("QG-IAC-017", {}, []),
         # A policy built outside the module cannot be read: no claim that it lacks the guard.
         ("QG-IAC-017", {"policy": """
             resource "aws_s3_bucket_policy" "results" {
               bucket = aws_s3_bucket.results.id
               policy = var.results_bucket_policy
-            }"""}, False),
-        ("QG-IAC-019", {"lifecycle": None}, True),
-        ("QG-IAC-019", {}, False),
-        ("QG-IAC-013", {"trail": None}, True),
-        ("QG-IAC-013", {}, False),
+            }"""}, []),
+        ("QG-IAC-019", {"lifecycle": None}, [("QG-IAC-019", 2)]),
+        ("QG-IAC-019", {}, []),
+        ("QG-IAC-013", {"trail": None}, [("QG-IAC-013", 2)]),
+        ("QG-IAC-013", {}, []),
     ],
 )
 def test_storage_rules(
-    tmp_path: Path, rule: str, changes: dict[str, str | None], should_flag: bool
+    tmp_path: Path, rule: str, changes: dict[str, str | None], expected: list[Located]
 ) -> None:
     write_module(tmp_path, {"main.tf": bucket_module(**changes)})
-    assert (rule in rules(scan_module(tmp_path))) is should_flag
+    assert located(scan_module(tmp_path)) == expected, rule
 
 
 def test_plain_bucket_without_job_data_gets_default_severities(tmp_path: Path) -> None:
     write_module(tmp_path, {"main.tf": 'resource "aws_s3_bucket" "misc" {\n  bucket = "misc"\n}\n'})
-    found = {f.rule_id: f for f in scan_module(tmp_path)}
+    detection = detect(TerraformDetector(), *module_files(tmp_path))
+    found = {f.rule_id: f for f in detection.findings}
     assert set(found) == {"QG-IAC-001", "QG-IAC-004", "QG-IAC-005", "QG-IAC-006", "QG-IAC-017"}
     # no lifecycle rule demanded: nothing says this bucket holds job data
     tls = found.pop("QG-IAC-017")
-    assert all("severity" not in f.model_fields_set for f in found.values())
+    assert [i.rule_id for i in detection.issues if i.severity is not None] == ["QG-IAC-017"]
     assert tls.severity is Severity.LOW  # plain HTTP matters most where job data lives
 
 
@@ -293,7 +301,10 @@ def test_missing_controls_are_reported_on_the_bucket_file(tmp_path: Path) -> Non
 def test_other_directories_are_other_modules(tmp_path: Path) -> None:
     write_module(tmp_path / "a", {"buckets.tf": BUCKET_PARTS["bucket"]})
     write_module(tmp_path / "b", {"controls.tf": BUCKET_PARTS["encryption"]})
-    assert "QG-IAC-001" in rules(scan_module(tmp_path / "a"))
+    assert "QG-IAC-001" in rule_ids(scan_module(tmp_path / "a"))
+    # scanned together, the folders are still two modules: b's encryption is not a's
+    both = findings(TerraformDetector(), *sources_under(tmp_path))
+    assert ("QG-IAC-001", "a/buckets.tf") in {(f.rule_id, f.path) for f in both}
 
 
 def test_relation_by_bucket_name_string(tmp_path: Path) -> None:
@@ -310,7 +321,7 @@ def test_relation_by_bucket_name_string(tmp_path: Path) -> None:
             }
         """,
     })
-    assert "QG-IAC-005" not in rules(scan_module(tmp_path))
+    assert "QG-IAC-005" not in rule_ids(scan_module(tmp_path))
 
 
 def test_partial_public_access_block_located_on_the_block(tmp_path: Path) -> None:
@@ -329,16 +340,12 @@ def test_unparseable_sibling_does_not_hide_the_module(tmp_path: Path) -> None:
         "buckets.tf": 'resource "aws_s3_bucket" "x" {\n  bucket = "x"\n}\n',
         "broken.tf": 'resource "aws_s3_bucket_versioning" "x" {\n  bucket = \n',
     })
-    detector = TerraformDetector()
-    text = (tmp_path / "buckets.tf").read_text()
-    found = list(detector.scan(SourceFile("buckets.tf", tmp_path / "buckets.tf",
-                                          FileKind.TERRAFORM, text)))
-    assert "QG-IAC-001" in rules(found)
-    broken = (tmp_path / "broken.tf").read_text()
-    with pytest.raises(ParseError) as info:
-        list(detector.scan(SourceFile("broken.tf", tmp_path / "broken.tf", FileKind.TERRAFORM,
-                                      broken)))
-    assert info.value.line == 2 and "invalid HCL" in str(info.value)
+    detection = detect(TerraformDetector(), *module_files(tmp_path))
+    assert "QG-IAC-001" in rule_ids(detection.findings)
+    assert {f.path for f in detection.findings} == {"buckets.tf"}
+    error = parse_error(detection)
+    assert error.path == "broken.tf"
+    assert error.line == 2 and error.message.startswith("invalid HCL")
 
 
 # --- keys, identity, logging, network ---------------------------------------------------------
@@ -378,66 +385,73 @@ BRAKET_TRUST = """
 """
 
 
+# The triple-quoted payloads start with a blank line: their first resource is on line 2.
+# Braket in use without a CloudTrail trail is QG-IAC-013, which some payloads add.
 @pytest.mark.parametrize(
-    ("rule", "text", "should_flag"),
+    ("rule", "text", "expected"),
     [
-        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  description = "x"\n}\n', True),
-        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  enable_key_rotation = false\n}\n', True),
-        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  enable_key_rotation = true\n}\n', False),
+        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  description = "x"\n}\n',
+         [("QG-IAC-007", 1)]),
+        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  enable_key_rotation = false\n}\n',
+         [("QG-IAC-007", 2)]),
+        ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  enable_key_rotation = true\n}\n', []),
         ("QG-IAC-007", 'resource "aws_kms_key" "k" {\n  customer_master_key_spec = "RSA_2048"\n}\n',
-         False),
-        ("QG-IAC-007", 'resource "azurerm_key_vault_key" "k" {\n  name = "k"\n}\n', True),
-        ("QG-IAC-008", KEY_POLICY % '"kms:*"', True),
-        ("QG-IAC-008", KEY_POLICY % '["kms:PutKeyPolicy", "kms:Decrypt"]', True),
+         []),
+        ("QG-IAC-007", 'resource "azurerm_key_vault_key" "k" {\n  name = "k"\n}\n',
+         [("QG-IAC-007", 1)]),
+        ("QG-IAC-008", KEY_POLICY % '"kms:*"', [("QG-IAC-008", 4)]),
+        ("QG-IAC-008", KEY_POLICY % '["kms:PutKeyPolicy", "kms:Decrypt"]', [("QG-IAC-008", 4)]),
         ("QG-IAC-008", KEY_POLICY % '["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"]',
-         False),
+         []),
         ("QG-IAC-009", """
             resource "aws_iam_policy" "p" {
               policy = jsonencode({
                 Statement = [{ Effect = "Allow", Action = ["braket:*"], Resource = "*" }]
               })
-            }""", True),
+            }""", [("QG-IAC-009", 4), ("QG-IAC-013", 2)]),
         ("QG-IAC-009", """
             resource "aws_iam_policy" "p" {
               policy = <<EOF
             {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
             EOF
-            }""", True),
+            }""", [("QG-IAC-009", 3)]),
         ("QG-IAC-009", """
             data "aws_iam_policy_document" "p" {
               statement {
                 not_actions = ["iam:*"]
                 resources   = ["*"]
               }
-            }""", True),
+            }""", [("QG-IAC-009", 4)]),
         ("QG-IAC-009", """
             resource "aws_iam_role_policy_attachment" "a" {
               role       = "x"
               policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
-            }""", True),
+            }""", [("QG-IAC-009", 4)]),
         ("QG-IAC-009", """
             resource "aws_iam_policy" "p" {
               policy = jsonencode({
                 Statement = [{ Effect = "Allow", Action = ["braket:GetDevice",
                   "braket:CreateQuantumTask"], Resource = "*" }]
               })
-            }""", False),
+            }""", [("QG-IAC-013", 2)]),
         ("QG-IAC-009", """
             resource "aws_iam_policy" "p" {
               policy = jsonencode({
                 Statement = [{ Effect = "Deny", Action = "*", Resource = "*" }]
               })
-            }""", False),
-        ("QG-IAC-010", 'resource "aws_iam_access_key" "ci" {\n  user = "github-ci"\n}\n', True),
-        ("QG-IAC-010", 'resource "ibm_iam_api_key" "k" {\n  name = "k"\n}\n', True),
-        ("QG-IAC-010", 'resource "aws_iam_user" "ci" {\n  name = "github-ci"\n}\n', False),
+            }""", []),
+        ("QG-IAC-010", 'resource "aws_iam_access_key" "ci" {\n  user = "github-ci"\n}\n',
+         [("QG-IAC-010", 1)]),
+        ("QG-IAC-010", 'resource "ibm_iam_api_key" "k" {\n  name = "k"\n}\n',
+         [("QG-IAC-010", 1)]),
+        ("QG-IAC-010", 'resource "aws_iam_user" "ci" {\n  name = "github-ci"\n}\n', []),
         ("QG-IAC-011", """
             resource "aws_iam_role" "r" {
               assume_role_policy = jsonencode({
                 Statement = [{ Effect = "Allow", Principal = { AWS = "*" },
                                Action = "sts:AssumeRole" }]
               })
-            }""", True),
+            }""", [("QG-IAC-011", 3)]),
         ("QG-IAC-011", """
             resource "aws_iam_role" "r" {
               assume_role_policy = jsonencode({
@@ -448,7 +462,7 @@ BRAKET_TRUST = """
                     "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" } }
                 }]
               })
-            }""", True),
+            }""", [("QG-IAC-011", 3)]),
         ("QG-IAC-011", """
             resource "aws_iam_role" "r" {
               assume_role_policy = jsonencode({
@@ -459,19 +473,19 @@ BRAKET_TRUST = """
                     "token.actions.githubusercontent.com:sub" = "repo:org/app:ref:refs/heads/main" } }
                 }]
               })
-            }""", False),
+            }""", []),
         ("QG-IAC-012", BRAKET_TRUST + """
             resource "aws_iam_role_policy_attachment" "admin" {
               role       = aws_iam_role.job.name
               policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
-            }""", True),
+            }""", [("QG-IAC-009", 22), ("QG-IAC-012", 11)]),
         ("QG-IAC-012", BRAKET_TRUST + """
             resource "aws_iam_role_policy" "p" {
               role   = aws_iam_role.job.id
               policy = jsonencode({
                 Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }]
               })
-            }""", True),
+            }""", [("QG-IAC-009", 23), ("QG-IAC-012", 11)]),
         ("QG-IAC-012", BRAKET_TRUST + """
             resource "aws_iam_role_policy" "p" {
               role   = aws_iam_role.job.id
@@ -479,27 +493,29 @@ BRAKET_TRUST = """
                 Statement = [{ Effect = "Allow", Action = ["braket:CreateQuantumTask"],
                                Resource = "*" }]
               })
-            }""", False),
-        ("QG-IAC-013", BRAKET_TRUST.split('resource "aws_cloudtrail"')[0], True),
-        ("QG-IAC-013", BRAKET_TRUST, False),
+            }""", []),
+        ("QG-IAC-013", BRAKET_TRUST.split('resource "aws_cloudtrail"')[0],
+         [("QG-IAC-013", 11)]),
+        ("QG-IAC-013", BRAKET_TRUST, []),
         ("QG-IAC-013", """
             resource "azapi_resource" "ws" {
               type = "Microsoft.Quantum/workspaces@2023-11-13-preview"
               body = jsonencode({ properties = { apiKeyEnabled = false } })
-            }""", True),
+            }""", [("QG-IAC-013", 2)]),
         ("QG-IAC-014", """
             resource "aws_cloudwatch_log_group" "g" {
               retention_in_days = 14
-            }""", True),
-        ("QG-IAC-014", 'resource "aws_cloudwatch_log_group" "g" {\n  name = "g"\n}\n', True),
+            }""", [("QG-IAC-014", 3)]),
+        ("QG-IAC-014", 'resource "aws_cloudwatch_log_group" "g" {\n  name = "g"\n}\n',
+         [("QG-IAC-014", 1)]),
         ("QG-IAC-014", """
             resource "aws_cloudwatch_log_group" "g" {
               retention_in_days = 365
-            }""", False),
+            }""", []),
         ("QG-IAC-014", """
             resource "azurerm_log_analytics_workspace" "w" {
               retention_in_days = 30
-            }""", True),
+            }""", [("QG-IAC-014", 3)]),
         ("QG-IAC-015", """
             resource "aws_security_group" "sg" {
               ingress {
@@ -508,19 +524,19 @@ BRAKET_TRUST = """
                 protocol    = "tcp"
                 cidr_blocks = ["0.0.0.0/0"]
               }
-            }""", True),
+            }""", [("QG-IAC-015", 7)]),
         ("QG-IAC-015", """
             resource "aws_vpc_security_group_ingress_rule" "r" {
               cidr_ipv6   = "::/0"
               ip_protocol = "-1"
-            }""", True),
+            }""", [("QG-IAC-015", 3)]),
         ("QG-IAC-015", """
             resource "azurerm_network_security_rule" "r" {
               direction                  = "Inbound"
               access                     = "Allow"
               source_address_prefix      = "Internet"
               destination_port_range     = "3389"
-            }""", True),
+            }""", [("QG-IAC-015", 5)]),
         ("QG-IAC-015", """
             resource "aws_security_group" "sg" {
               ingress {
@@ -529,7 +545,7 @@ BRAKET_TRUST = """
                 protocol    = "tcp"
                 cidr_blocks = ["10.0.0.0/8"]
               }
-            }""", False),
+            }""", []),
         ("QG-IAC-015", """
             resource "aws_security_group" "sg" {
               egress {
@@ -538,47 +554,47 @@ BRAKET_TRUST = """
                 protocol    = "-1"
                 cidr_blocks = ["0.0.0.0/0"]
               }
-            }""", False),
+            }""", []),
         ("QG-IAC-016", """
             resource "aws_sagemaker_notebook_instance" "nb" {
               name = "amazon-braket-lab"
-            }""", True),
+            }""", [("QG-IAC-016", 2)]),
         ("QG-IAC-016", """
             resource "aws_db_instance" "db" {
               publicly_accessible = true
-            }""", True),
+            }""", [("QG-IAC-016", 3)]),
         ("QG-IAC-016", """
             resource "aws_sagemaker_notebook_instance" "nb" {
               name                   = "amazon-braket-lab"
               direct_internet_access = "Disabled"
-            }""", False),
+            }""", []),
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {
               min_tls_version = "TLS1_0"
-            }""", True),
+            }""", [("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {
               https_traffic_only_enabled = false
-            }""", True),
+            }""", [("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {
               min_tls_version = "TLS1_2"
-            }""", False),
-        ("QG-IAC-018", 'resource "azurerm_storage_account" "s" {\n  name = "s"\n}\n', True),
+            }""", [("QG-IAC-016", 2), ("QG-IAC-018", 2)]),
+        ("QG-IAC-018", 'resource "azurerm_storage_account" "s" {\n  name = "s"\n}\n', [("QG-IAC-016", 1), ("QG-IAC-018", 1)]),
         ("QG-IAC-018", """
             resource "azurerm_storage_account" "s" {
               shared_access_key_enabled = false
-            }""", False),
+            }""", [("QG-IAC-016", 2)]),
         ("QG-IAC-018", """
             resource "azapi_resource" "ws" {
               type = "Microsoft.Quantum/workspaces@2023-11-13-preview"
               body = jsonencode({ properties = { apiKeyEnabled = true } })
-            }""", True),
+            }""", [("QG-IAC-013", 2), ("QG-IAC-018", 4)]),
     ],
 )
-def test_rules(tmp_path: Path, rule: str, text: str, should_flag: bool) -> None:
+def test_rules(tmp_path: Path, rule: str, text: str, expected: list[Located]) -> None:
     write_module(tmp_path, {"main.tf": text})
-    assert (rule in rules(scan_module(tmp_path))) is should_flag
+    assert located(scan_module(tmp_path)) == expected, rule
 
 
 def test_exact_lines_and_severities_for_identity_and_network(tmp_path: Path) -> None:
@@ -651,74 +667,6 @@ def test_fingerprint_survives_line_moves(tmp_path: Path) -> None:
 
 
 # --- the reader ------------------------------------------------------------------------------
-
-
-def test_parser_values_and_lines() -> None:
-    parsed = parse_hcl(textwrap.dedent("""\
-        # comment
-        resource "aws_s3_bucket" "b" {
-          bucket = "name-${var.env}"
-          count  = -2
-          tags   = { "qgov:tier" = "exploratory", owner = "lab" }
-          escaped = "a\\"b $${literal}"
-          policy = jsonencode({ Statement = [] })
-          list   = [1, 2.5, true, null]
-          cond   = var.x ? "a" : "b"
-          dynamic "rule" {
-            for_each = var.rules
-            content {
-              id = rule.value
-            }
-          }
-        }
-        top = upper("x")
-        """), "main.tf")
-    (block,) = parsed.blocks
-    assert (block.type, block.labels, block.line, block.end_line) == (
-        "resource", ["aws_s3_bucket", "b"], 2, 16)
-    assert block.get("bucket") == "name-${var.env}"
-    assert block.get("count") == -2
-    assert block.get("tags") == {"qgov:tier": "exploratory", "owner": "lab"}
-    assert block.get("tags").line_of("owner") == 5
-    assert block.get("escaped") == 'a"b ${literal}'
-    policy = block.get("policy")
-    assert isinstance(policy, Call) and policy.name == "jsonencode"
-    assert policy.args == [{"Statement": []}]
-    assert block.get("list") == [1, 2.5, True, None]
-    assert block.get("cond") == Expr('var.x ? "a" : "b"')
-    assert block.line_of("policy") == 7
-    (dynamic,) = block.children("dynamic")
-    assert dynamic.labels == ["rule"] and dynamic.child("content") is not None
-    assert parsed.attributes["top"].value.name == "upper"
-    assert {b.file for b in block.walk()} == {"main.tf"}
-
-
-@pytest.mark.parametrize(
-    ("text", "line"),
-    [
-        ('resource "a" "b" {\n  x = \n}\n', 2),
-        ('resource "a" "b" {\n  x = 1\n', 3),
-        ('x = "unterminated\n', 1),
-        ("{{ .Values.bucket }}\n", 1),
-    ],
-)
-def test_malformed_hcl_is_a_parse_error_with_a_line(text: str, line: int) -> None:
-    with pytest.raises(ParseError) as info:
-        parse_hcl(text)
-    assert str(info.value).startswith("invalid HCL")
-    assert info.value.line == line
-
-
-def test_parse_error_never_echoes_file_content() -> None:
-    with pytest.raises(ParseError) as info:
-        parse_hcl('token = "abc" "sekrit-value-123"\n')
-    assert "sekrit" not in str(info.value)
-
-
-def test_oversized_hcl_is_refused() -> None:
-    big = 'locals {\n  x = "' + "a" * 1_000_001 + '"\n}\n'
-    with pytest.raises(ParseError, match="too large"):
-        parse_hcl(big)
 
 
 def test_tf_json_module(tmp_path: Path) -> None:
@@ -817,21 +765,27 @@ def test_dynamic_blocks_count_as_configured(tmp_path: Path) -> None:
           }
         }
     """})
-    found = rules(scan_module(tmp_path))
+    found = rule_ids(scan_module(tmp_path))
     assert "QG-IAC-006" not in found and "QG-IAC-001" not in found
 
 
 @pytest.mark.parametrize(
-    ("rotation", "should_flag"),
-    [("true", False), ("false", True), (None, True), ("var.enable_rotation", False),
-     ('local.prod ? true : false', False)],
+    ("rotation", "expected"),
+    [
+        ("true", []),
+        ("false", [("QG-IAC-007", 2)]),
+        (None, [("QG-IAC-007", 1)]),
+        ("var.enable_rotation", []),
+        ("local.prod ? true : false", []),
+    ],
 )
 def test_key_rotation_only_claimed_when_known(
-    tmp_path: Path, rotation: str | None, should_flag: bool
+    tmp_path: Path, rotation: str | None, expected: list[Located]
 ) -> None:
+    # the setting on line 2; without one, the key resource on line 1
     setting = f"  enable_key_rotation = {rotation}\n" if rotation else ""
     write_module(tmp_path, {"main.tf": f'resource "aws_kms_key" "k" {{\n{setting}}}\n'})
-    assert ("QG-IAC-007" in rules(scan_module(tmp_path))) is should_flag
+    assert located(scan_module(tmp_path)) == expected
 
 
 def test_ports_written_as_strings(tmp_path: Path) -> None:
@@ -901,22 +855,17 @@ def test_literal_secrets_are_flagged_and_masked(tmp_path: Path, body: str, line:
 )
 def test_references_and_non_secrets_are_not_flagged(tmp_path: Path, body: str) -> None:
     write_module(tmp_path, {"main.tf": body})
-    assert "QG-IAC-021" not in rules(scan_module(tmp_path))
+    assert "QG-IAC-021" not in rule_ids(scan_module(tmp_path))
 
 
 def test_terraform_expressions_are_not_literal_secrets_for_the_secrets_detector(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import json
-
-    from scanner.cli import main
-
     (tmp_path / "main.tf").write_text(
         'resource "aws_db_instance" "r" {\n'
         "  password = random_password.db.result\n"
         "  admin_password = var.admin_password_for_the_cluster\n"
         "}\n"
     )
-    main(["scan", str(tmp_path), "--format", "json", "--no-engines", "--fail-on", "none"])
-    doc = json.loads(capsys.readouterr().out)
+    _, doc = scan_json(capsys, str(tmp_path), "--fail-on", "none")
     assert [f["rule_id"] for f in doc["findings"] if f["rule_id"].startswith("QG-SEC")] == []
