@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scanner import __version__
-from scanner.cli import catalog_cmds, governed, scan_cmds
+from scanner.cli import catalog_cmds, governed_cmds, scan_cmds
 from scanner.cli.exits import EXIT_ERROR, EXIT_OK
 
 
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     scan_cmds.register(sub)
     catalog_cmds.register(sub)
-    governed.register(sub)
+    governed_cmds.register(sub)
     return parser
 
 

@@ -24,8 +24,6 @@ INCOMPLETE = frozenset({"parse-error", "unreadable", "engine-error", "detector-e
 
 
 @dataclass(frozen=True)
-
-
 class ScanReport:
     result: ScanResult
     catalog: Catalog
