@@ -17,6 +17,9 @@ expected outcome *and* its evidence in the ledger are there.
 - ``runner``           ``run_selftest``: every check in order, then ``selftest.json``
 """
 
+# Importing the check modules registers their checks, in this order (the order they run in);
+# the package does it so that every way in (runner, registry, tests) sees all of them.
+from scanner.governed.selftest import checks_access, checks_evidence  # noqa: F401
 from scanner.governed.selftest.registry import CHECKS, Check, CheckResult
 from scanner.governed.selftest.runner import run_selftest
 

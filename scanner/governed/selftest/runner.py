@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from scanner.governed.environment import capture
-
-# Importing the check modules registers their checks, in this order (the order they run in).
-from scanner.governed.selftest import checks_access, checks_evidence  # noqa: F401
 from scanner.governed.selftest.registry import CHECKS, CheckResult, Failed
 from scanner.governed.selftest.scenario import Scenario
 from scanner.governed.timeutil import iso_z, utc_now
