@@ -25,9 +25,9 @@ from scanner.detectors.iac_common import (
     iac_issue,
     image_pin_issue,
     literal_secret,
-    secret_name,
 )
 from scanner.detectors.interface import Detector
+from scanner.detectors.secret_names import secret_name
 from scanner.formats.dockerfile import Instruction, env_pairs, shell_text, substitute
 from scanner.formats.image_ref import parse_image
 from scanner.formats.pip_args import unpinned_requirements
@@ -151,7 +151,7 @@ class _Dockerfile:
     def _credential(
         self, instruction: Instruction, keyword: str, name: str, value: str | None
     ) -> Iterator[Issue]:
-        if value is None or not secret_name(name) or not literal_secret(value):
+        if value is None or not secret_name(name, key_word=True) or not literal_secret(value):
             return
         if "$" in value:
             return  # a reference to another variable or build argument

@@ -216,23 +216,8 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
 
 # --- containers ----------------------------------------------------------------------------------
 
-SECRET_NAME = re.compile(
-    r"(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY"
-    r"|CONNECTION_?STRING|(?:^|_)KEY(?:$|_))",
-    re.I,
-)
-# Names that look secret but hold public or non-secret data (paths, ids, public keys).
-NOT_SECRET_NAME = re.compile(
-    r"(?:PUBLIC|(?:^|_)PUB(?:$|_)|GPG|FINGERPRINT|KEYRING|KEYSERVER|KEY_?ID$|_FILE$|_PATH$|_DIR$"
-    r"|_URL$|_URI$|_NAME$|_HEADER$|_TYPE$|_LENGTH$|_EXPIRY$|_TTL$)",
-    re.I,
-)
 _PLACEHOLDER = re.compile(r"^(?:\$\{?[\w.:-]+\}?|\$\(\w+\)|<[^>]*>|\{\{.*\}\}|changeme|xxx+|\*+)$",
                           re.I)
-
-
-def secret_name(name: str) -> bool:
-    return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
 
 
 def literal_secret(value: Any) -> bool:

@@ -33,9 +33,9 @@ from scanner.detectors.iac_common import (
     iac_issue,
     image_pin_issue,
     literal_secret,
-    secret_name,
 )
 from scanner.detectors.interface import Detector
+from scanner.detectors.secret_names import secret_name
 from scanner.formats.errors import ParseError
 from scanner.formats.image_ref import parse_image
 from scanner.formats.yaml import LineDict, LineList, check_size, yaml_hazards
@@ -246,7 +246,9 @@ class _Manifest:
                 continue
             name = item.get("name")
             value = item.get("value")
-            if not isinstance(name, str) or "valueFrom" in item or not secret_name(name):
+            if not isinstance(name, str) or "valueFrom" in item:
+                continue
+            if not secret_name(name, key_word=True):
                 continue
             if literal_secret(value) and not _placeholder(value):
                 yield iac_issue(
@@ -313,7 +315,7 @@ class _Manifest:
         if not isinstance(data, LineDict):
             return
         for key, value in data.items():
-            if not isinstance(key, str) or not secret_name(key):
+            if not isinstance(key, str) or not secret_name(key, key_word=True):
                 continue
             if literal_secret(value) and not _placeholder(value) and "\n" not in str(value):
                 masked = mask(str(value))

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from scanner.detectors.secret_names import secret_name
 from scanner.model import Confidence
 
 
@@ -165,12 +167,17 @@ PATTERNS: tuple[SecretPattern, ...] = (
 #: Every rule ``find_secrets`` can report.
 SECRET_RULES = frozenset({p.rule_id for p in PATTERNS} | {"QG-SEC-013", "QG-SEC-016"})
 
-# Names that make an assignment credential-like; the value must then be high-entropy.
+# `name = value` on one line. The name is bounded and must start a word, so a hostile line
+# (100k underscores, `token_token_…`) costs one bounded attempt per word start: linear. Whether
+# the name is credential-like is decided afterwards (``secret_name``), not inside the regex.
 GENERIC_ASSIGNMENT = re.compile(
-    r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|"
-    r"access[_-]?key|private[_-]?key|client[_-]?secret|credential|auth[_-]?key)[A-Za-z0-9_.-]*)"
-    r"[\"']?[ \t]*(?:=|:|=>)[ \t]*(?:(\"|')([^\"'\n]{8,200})\2|([^\s\"'#,;{}()\[\]]{8,200}))"
+    r"(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,100})[\"']?[ \t]*(?:=>|=|:)[ \t]*"
+    r"(?:\"([^\"'\n]{8,200})\"|'([^\"'\n]{8,200})'|([^\s\"'#,;{}()\[\]]{8,200}))"
 )
+
+# `Key=Value;Key=Value` (a connection string): its secret parts have patterns of their own,
+# the first component (SubscriptionId=…, DefaultEndpointsProtocol=https) is no credential.
+_KEY_VALUE_LIST = re.compile(r"[A-Za-z][A-Za-z0-9_]*=[^=]")
 
 # `os.environ.get("X", "literal")` / `os.getenv("X", "literal")`: the fallback ships the secret.
 ENV_FALLBACK = re.compile(
@@ -223,11 +230,8 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
     ``quoted_only`` is set for source code, where an unquoted right-hand side is an
     expression (``token = load_token()``) rather than a literal.
     """
-    taken: list[tuple[int, int]] = []
-
-    def overlaps(start: int, end: int) -> bool:
-        return any(start < t_end and end > t_start for t_start, t_end in taken)
-
+    taken = _Spans()
+    overlaps = taken.overlaps
     for pattern in PATTERNS:
         for match in pattern.regex.finditer(text):
             value = match.group(pattern.group)
@@ -240,7 +244,7 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
                 continue
             if pattern.not_after and pattern.not_after.search(text, max(0, start - 40), start):
                 continue
-            taken.append((start, end))
+            taken.add(start, end)
             yield SecretMatch(pattern.rule_id, pattern.label, value, start, end, pattern.confidence)
 
     for match in ENV_FALLBACK.finditer(text):
@@ -248,7 +252,7 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
         start, end = match.span(3)
         if overlaps(start, end) or is_placeholder(value) or not _looks_random(value, 3.0):
             continue
-        taken.append((start, end))
+        taken.add(start, end)
         yield SecretMatch(
             "QG-SEC-016",
             f"literal fallback for environment variable {match.group(1)}",
@@ -258,23 +262,52 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
             Confidence.HIGH,
         )
 
-    for match in GENERIC_ASSIGNMENT.finditer(text):
-        quoted = match.group(3) is not None
-        if quoted_only and not quoted:
-            continue
-        group = 3 if quoted else 4
+    position = 0
+    while (match := GENERIC_ASSIGNMENT.search(text, position)) is not None:
+        name = match.group(1)
+        group = match.lastindex or 4
         value = match.group(group)
         start, end = match.span(group)
+        if not secret_name(name):
+            # `args: --token=…`: the value of a plain assignment may hold a credential one.
+            position = start
+            continue
+        position = end
+        if quoted_only and group == 4:
+            continue
         if overlaps(start, end) or is_placeholder(value):
             continue
-        if " " in value.strip() or not _looks_random(value, 3.3):
+        if " " in value.strip() or _KEY_VALUE_LIST.match(value):
             continue
-        taken.append((start, end))
+        if not _looks_random(value, 3.3):
+            continue
+        taken.add(start, end)
         yield SecretMatch(
             "QG-SEC-013",
-            f"credential-like value assigned to {match.group(1)}",
+            f"credential-like value assigned to {name}",
             value,
             start,
             end,
             Confidence.MEDIUM,
         )
+
+
+class _Spans:
+    """Non-overlapping spans already reported, kept sorted so each check is a bisection
+    (a line with thousands of candidates must not cost a quadratic scan)."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        index = bisect_right(self._starts, start) - 1
+        if index >= 0 and self._ends[index] > start:
+            return True
+        following = index + 1
+        return following < len(self._starts) and self._starts[following] < end
+
+    def add(self, start: int, end: int) -> None:
+        index = bisect_right(self._starts, start)
+        self._starts.insert(index, start)
+        self._ends.insert(index, end)

@@ -28,13 +28,6 @@ CLOUD_SECRET_NAME = re.compile(
     r"^(?:AWS_SECRET_ACCESS_KEY|AZURE_CLIENT_SECRET|ARM_CLIENT_SECRET|GOOGLE_CREDENTIALS"
     r"|GOOGLE_APPLICATION_CREDENTIALS_JSON|GCP_SA_KEY|GCP_CREDENTIALS)$"
 )
-SECRETISH_NAME = re.compile(
-    r"(?:TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS"
-    r"|CONNECTION_STRING)",
-    re.I,
-)
-
-
 def empty() -> LineDict:
     """A mapping with no keys, for a block that is missing or not a mapping."""
     mapping = LineDict()

@@ -14,7 +14,6 @@ from typing import Any
 from scanner.detectors.cicd.common import (
     CLOUD_SECRET_NAME,
     QUANTUM_SECRET_NAME,
-    SECRETISH_NAME,
     SHA40,
     issue,
 )
@@ -28,6 +27,7 @@ from scanner.detectors.cicd.shell import (
     quote_state_at,
     script_lines,
 )
+from scanner.detectors.secret_names import secret_name
 from scanner.formats.yaml import LineDict, LineList
 from scanner.masking import redact_url
 from scanner.model import Issue, Severity
@@ -211,7 +211,7 @@ class Pipeline:
         for match in SHELL_VAR.finditer(text):
             name = match.group(1)
             if name in _GITLAB_SECRET_VARS or (
-                SECRETISH_NAME.search(name) and not name.startswith("CI_")
+                secret_name(name) and not name.startswith("CI_")
             ):
                 kind = leak_kind(text, match.group(0))
                 if kind is None or kind == "summary":
