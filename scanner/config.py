@@ -5,13 +5,13 @@ Unknown keys are errors (a typo must not silently disable a check).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scanner.detectors.notebooks import DEFAULT_REGULATED_PATHS
+from scanner.discover import invalid_patterns
 from scanner.formats.yaml import (
     DEFAULT_MAX_DOCUMENT_BYTES,
     DocumentError,
@@ -56,6 +56,15 @@ class Settings(BaseModel):
     jobs: int | None = Field(default=None, ge=1)
     use_gitignore: bool = True
 
+    @field_validator("exclude", "regulated_paths")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        bad = invalid_patterns(value)
+        if bad:
+            shown = ", ".join(repr(pattern[:60]) for pattern in bad[:3])
+            raise ValueError(f"not a valid gitignore-style pattern: {shown}")
+        return value
+
     # Where the config came from, so relative paths in it resolve against its folder.
     source_dir: str | None = Field(default=None, exclude=True)
 
@@ -92,7 +101,8 @@ def load_config_file(path: Path) -> Settings:
     try:
         if path.name == "pyproject.toml":
             data = parse_toml_bytes(raw, label=str(path))
-            return _validate(data.get("tool", {}).get("qgov", {}), path)
+            tool = data.get("tool")
+            return _validate(tool.get("qgov", {}) if isinstance(tool, dict) else None, path)
         document = parse_yaml_bytes(raw, label=f"config {path}")
     except DocumentError as exc:
         raise ConfigError(str(exc)) from exc
@@ -108,10 +118,12 @@ def find_config(start: Path) -> Path | None:
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, RecursionError):
+            raw = read_user_file(pyproject, max_bytes=DEFAULT_MAX_DOCUMENT_BYTES, what="config")
+            data = parse_toml_bytes(raw, label=str(pyproject))
+        except (FileRefused, DocumentError):
             return None  # a broken pyproject is a scan finding, not a config error
-        if "qgov" in data.get("tool", {}):
+        tool = data.get("tool")
+        if isinstance(tool, dict) and "qgov" in tool:
             return pyproject
     return None
 

@@ -8,8 +8,10 @@ disappearing.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -17,7 +19,7 @@ from pathlib import Path, PurePosixPath
 import pathspec
 
 from scanner.fs import DEFAULT_MAX_FILE_BYTES, FileRefused, ScanRoot, os_message, read_text
-from scanner.model import FileKind, ScanError
+from scanner.model import FileKind, ScanError, printable
 from scanner.source import SourceFile
 
 # Folders that are never project content. Users add more through config `exclude`.
@@ -40,8 +42,8 @@ BINARY_EXTENSIONS = frozenset(
 class Candidate:
     """A file the walk accepted; not yet read."""
 
-    path: str  # POSIX, relative to root
-    abs_path: Path
+    path: str  # POSIX, relative to root, printable (see ``printable``)
+    abs_path: Path  # the real name on disk, whatever bytes it holds
     size: int
 
 
@@ -51,19 +53,59 @@ class WalkResult:
     errors: list[ScanError] = field(default_factory=list)
 
 
-def _load_ignore(directory: Path, name: str) -> pathspec.PathSpec | None:
-    ignore_file = directory / name
-    try:
-        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+# An ignore file is a short list of patterns; a huge one is refused, not parsed.
+MAX_IGNORE_FILE_BYTES = 1024 * 1024
+
+
+def compile_patterns(lines: list[str]) -> tuple[pathspec.PathSpec, list[tuple[int, str]]]:
+    """gitignore-style patterns, each line on its own: a line pathspec cannot read is left
+    out (and returned with its 1-based number) instead of making the whole list unusable."""
+    good: list[str] = []
+    bad: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except Exception:  # pathspec raises its own errors, re.error and ValueError
+            bad.append((number, line))
+        else:
+            good.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(good), bad
+
+
+def invalid_patterns(patterns: list[str]) -> list[str]:
+    """The patterns in a config list that are not valid gitignore patterns."""
+    return [pattern for _number, pattern in compile_patterns(patterns)[1]]
 
 
 @dataclass(frozen=True)
 class _IgnoreLayer:
     base: str  # POSIX path of the directory holding the ignore file, relative to root
     spec: pathspec.PathSpec
+
+
+def _load_ignore(
+    directory: Path, rel_dir: str, name: str, result: WalkResult
+) -> _IgnoreLayer | None:
+    path = directory / name
+    if not os.path.lexists(path):
+        return None
+    where = printable(f"{rel_dir}/{name}" if rel_dir else name)
+    try:
+        text = read_text(path, max_bytes=MAX_IGNORE_FILE_BYTES)
+    except FileRefused as exc:
+        result.errors.append(ScanError(path=where, reason=exc.reason, message=exc.message))
+        return None
+    spec, bad = compile_patterns(text.splitlines())
+    result.errors.extend(
+        ScanError(
+            path=where,
+            reason="parse-error",
+            line=number,
+            message="not a valid ignore pattern; this line was skipped",
+        )
+        for number, _line in bad
+    )
+    return _IgnoreLayer(rel_dir, spec)
 
 
 def _ignored(layers: list[_IgnoreLayer], rel: str, is_dir: bool) -> bool:
@@ -87,24 +129,35 @@ def walk(
     root = root.absolute()
     try:
         real_root = Path(os.path.realpath(root, strict=True))
+        info = real_root.stat()
     except OSError as exc:
-        result.errors.append(ScanError(path=".", reason="unreadable", message=str(exc.strerror)))
+        result.errors.append(ScanError(path=".", reason="unreadable", message=os_message(exc)))
         return result
-    if real_root.is_file():
-        stat = real_root.stat()
-        _accept(result, Candidate(root.name, real_root, stat.st_size), max_file_bytes)
+    if stat.S_ISREG(info.st_mode):
+        _accept(result, Candidate(printable(root.name), real_root, info.st_size), max_file_bytes)
         return result
-
-    user_spec = pathspec.GitIgnoreSpec.from_lines(exclude or [])
-    layers: list[_IgnoreLayer] = [_IgnoreLayer("", user_spec)]
-    for rel, entry in _walk_dir(real_root, "", layers, result, use_gitignore):
+    if not stat.S_ISDIR(info.st_mode):
+        result.errors.append(_not_a_file(printable(root.name)))
+        return result
+    user_spec, _bad = compile_patterns(exclude or [])  # the config refuses bad patterns
+    for rel, entry in _walk_tree(real_root, [_IgnoreLayer("", user_spec)], result, use_gitignore):
         try:
             size = entry.stat(follow_symlinks=False).st_size
         except OSError as exc:
-            result.errors.append(ScanError(path=rel, reason="unreadable", message=os_message(exc)))
+            result.errors.append(
+                ScanError(path=printable(rel), reason="unreadable", message=os_message(exc))
+            )
             continue
-        _accept(result, Candidate(rel, Path(entry.path), size), max_file_bytes)
+        _accept(result, Candidate(printable(rel), Path(entry.path), size), max_file_bytes)
     return result
+
+
+def _not_a_file(path: str) -> ScanError:
+    return ScanError(
+        path=path,
+        reason="not-a-file",
+        message="skipped: not a regular file (named pipe, socket or device)",
+    )
 
 
 def _accept(result: WalkResult, candidate: Candidate, max_file_bytes: int) -> None:
@@ -127,64 +180,93 @@ def _accept(result: WalkResult, candidate: Candidate, max_file_bytes: int) -> No
         result.candidates.append(candidate)
 
 
-def _walk_dir(
+@dataclass
+class _Folder:
+    rel: str
+    layers: list[_IgnoreLayer]
+    entries: Iterator[os.DirEntry[str]]
+
+
+def _walk_tree(
     real_root: Path,
-    rel_dir: str,
-    layers: list[_IgnoreLayer],
+    root_layers: list[_IgnoreLayer],
     result: WalkResult,
     use_gitignore: bool,
 ) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    directory = real_root / rel_dir if rel_dir else real_root
-    own_layers = list(layers)
-    for name in ((".gitignore", ".qgovignore") if use_gitignore else (".qgovignore",)):
-        spec = _load_ignore(directory, name)
-        if spec is not None:
-            own_layers.append(_IgnoreLayer(rel_dir, spec))
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        result.errors.append(
-            ScanError(path=rel_dir or ".", reason="unreadable", message=os_message(exc))
-        )
-        return
-    for entry in entries:
-        rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+    """Files in name order, depth first, with an explicit stack (a tree can be deeper than
+    Python's own). Names stay as the OS gives them (undecodable bytes as surrogates) for
+    reading and ignore matching; they are made printable only for reports."""
+    ignore_names = (".gitignore", ".qgovignore") if use_gitignore else (".qgovignore",)
+
+    def enter(rel_dir: str, layers: list[_IgnoreLayer]) -> _Folder | None:
+        directory = real_root / rel_dir if rel_dir else real_root
+        own_layers = list(layers)
+        for name in ignore_names:
+            layer = _load_ignore(directory, rel_dir, name, result)
+            if layer is not None:
+                own_layers.append(layer)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            result.errors.append(
+                ScanError(
+                    path=printable(rel_dir) or ".", reason="unreadable", message=os_message(exc)
+                )
+            )
+            return None
+        return _Folder(rel_dir, own_layers, iter(entries))
+
+    top = enter("", root_layers)
+    stack = [top] if top is not None else []
+    while stack:
+        folder = stack[-1]
+        entry = next(folder.entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        rel = f"{folder.rel}/{entry.name}" if folder.rel else entry.name
         if entry.is_symlink():
             _report_symlink(real_root, rel, entry, result)
             continue
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
+            is_file = not is_dir and entry.is_file(follow_symlinks=False)
         except OSError:
-            is_dir = False
+            is_dir = is_file = False
         if is_dir and entry.name in DEFAULT_EXCLUDED_DIRS:
             continue
-        if _ignored(own_layers, rel, is_dir):
+        if _ignored(folder.layers, rel, is_dir):
             continue
         if is_dir:
-            yield from _walk_dir(real_root, rel, own_layers, result, use_gitignore)
-        elif entry.is_file(follow_symlinks=False):
+            child = enter(rel, folder.layers)
+            if child is not None:
+                stack.append(child)
+        elif is_file:
             yield rel, entry
+        else:
+            result.errors.append(_not_a_file(printable(rel)))
 
 
 def _report_symlink(real_root: Path, rel: str, entry: os.DirEntry[str], result: WalkResult) -> None:
     """Symlinks are never followed. Loops and links leaving the root are reported; links
     inside the root are skipped silently because their target is scanned in place."""
+    shown = printable(rel)
     try:
         target = Path(os.path.realpath(entry.path, strict=True))
     except OSError as exc:
-        if exc.errno == 40 or "loop" in str(exc).lower():  # ELOOP
+        if exc.errno == errno.ELOOP or "loop" in str(exc).lower():
             result.errors.append(
-                ScanError(path=rel, reason="symlink-loop", message="skipped: symlink loop")
+                ScanError(path=shown, reason="symlink-loop", message="skipped: symlink loop")
             )
         else:
             result.errors.append(
-                ScanError(path=rel, reason="unreadable", message="skipped: dangling symlink")
+                ScanError(path=shown, reason="unreadable", message="skipped: dangling symlink")
             )
         return
     if target != real_root and real_root not in target.parents:
         result.errors.append(
             ScanError(
-                path=rel,
+                path=shown,
                 reason="symlink-outside-root",
                 message="skipped: symlink points outside the scanned root",
             )

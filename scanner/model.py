@@ -7,11 +7,32 @@ Findings are frozen; later stages (enrichment, suppression) derive new ones with
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+# What must not reach a terminal, an XML report or a JSON encoder as is: control characters
+# (ANSI escapes from a hostile file name), bidirectional overrides (text that reads
+# differently than it runs) and lone surrogates (file names that are not UTF-8).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNPRINTABLE_IN_PATH = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str, *, path: bool = True) -> str:
+    """``text`` with unprintable characters written as ``\\xNN``/``\\uNNNN`` escapes; paths
+    lose tabs and newlines too, messages keep them."""
+    pattern = _UNPRINTABLE_IN_PATH if path else _UNPRINTABLE
+    return pattern.sub(_escape, text) if pattern.search(text) else text
 
 
 class Severity(StrEnum):
@@ -176,6 +197,16 @@ class Finding(BaseModel):
     engine: str = "qgov"
     suppression: Suppression | None = None
 
+    @field_validator("path")
+    @classmethod
+    def _printable_path(cls, value: str) -> str:
+        return printable(value)
+
+    @field_validator("message", "evidence")
+    @classmethod
+    def _printable_text(cls, value: str | None) -> str | None:
+        return None if value is None else printable(value, path=False)
+
     @property
     def fingerprint(self) -> str:
         """Stable across runs and line moves: rule + path + content hash."""
@@ -216,6 +247,16 @@ class ScanError(BaseModel):
     reason: ScanErrorReason
     message: str
     line: int | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _printable_path(cls, value: str) -> str:
+        return printable(value)
+
+    @field_validator("message")
+    @classmethod
+    def _printable_message(cls, value: str) -> str:
+        return printable(value, path=False)
 
 
 class ScanResult(BaseModel):
