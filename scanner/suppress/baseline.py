@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from scanner.fs import FileRefused, read_user_file
 from scanner.model import Finding, Suppression, SuppressionKind
 
 BASELINE_VERSION = 1
@@ -33,13 +34,22 @@ def baseline_document(findings: Iterable[Finding], tool_version: str) -> dict[st
     }
 
 
+# A baseline holds hashes and paths; tens of thousands of entries stay far below this.
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
+
+
 def load_baseline(path: Path) -> frozenset[str]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read baseline ({exc.strerror})") from exc
+        raw = read_user_file(path, max_bytes=MAX_BASELINE_BYTES, what="baseline")
+        data = json.loads(raw.decode("utf-8"))
+    except FileRefused as exc:
+        raise BaselineError(exc.message) from exc
+    except UnicodeDecodeError as exc:
+        raise BaselineError(f"{path}: baseline is not UTF-8 JSON text") from exc
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{path}: baseline is not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise BaselineError(f"{path}: baseline is nested too deeply") from exc
     if not isinstance(data, dict) or data.get("qgov_baseline") != BASELINE_VERSION:
         raise BaselineError(f"{path}: not a qgov baseline file (version {BASELINE_VERSION})")
     entries = data.get("findings")
