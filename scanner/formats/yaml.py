@@ -55,8 +55,69 @@ SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 DEFAULT_MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 
 
+# Nodes one document may hold once its aliases are followed. Real CI files, manifests and
+# templates hold a few thousand; a "billion laughs" document holds billions.
+MAX_EXPANDED_NODES = 200_000
+
+
 class DocumentError(Exception):
     """A user-named YAML file cannot be used; the message names the file (no values)."""
+
+
+class AliasBomb(yaml.YAMLError):
+    """A document whose aliases expand beyond ``MAX_EXPANDED_NODES`` (or refer to
+    themselves); refused before a single value is built."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problem = (
+            f"aliases expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb); "
+            "not loaded"
+        )
+        self.problem_mark = None
+
+    def __str__(self) -> str:
+        return self.problem
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> int | None:
+    """How many nodes ``root`` holds with every alias followed, counted once per node kind
+    of sharing (memoised), without recursion; None above ``limit`` or for a cyclic alias."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            if total > limit:
+                return None
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:  # an ancestor: the alias refers to itself
+            return None
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _construct_bounded(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if expanded_size(node) is None:
+        raise AliasBomb()
+    return yaml.constructor.BaseConstructor.construct_document(loader, node)
 
 
 def parse_error_from_yaml(exc: yaml.YAMLError) -> ParseError:
@@ -86,9 +147,15 @@ class LineList(list[Any]):
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
-class _LineLoader(SAFE_LOADER):  # type: ignore[valid-type,misc]
-    """Safe loading plus tolerant tags and line numbers; a subclass so the global loaders
-    stay untouched."""
+class _BoundedLoader(SAFE_LOADER):  # type: ignore[valid-type,misc]
+    """Safe loading that refuses alias bombs before building anything; a subclass so the
+    global loaders stay untouched."""
+
+    construct_document = _construct_bounded
+
+
+class _LineLoader(_BoundedLoader):
+    """Bounded safe loading plus tolerant tags and line numbers."""
 
 
 def _construct_tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
@@ -233,7 +300,7 @@ def _problem(exc: Exception) -> str:
 def parse_yaml_bytes(raw: bytes, *, label: str) -> Any:
     """One YAML document from ``raw``; ``label`` ("policy x.yaml") starts every message."""
     try:
-        return yaml.load(raw.decode("utf-8"), Loader=SAFE_LOADER)
+        return yaml.load(raw.decode("utf-8"), Loader=_BoundedLoader)
     except UnicodeDecodeError as exc:
         raise DocumentError(f"{label}: not valid YAML: the file is not UTF-8 text") from exc
     except yaml.YAMLError as exc:
