@@ -16,6 +16,7 @@ from scanner.detectors.interface import Detector
 from scanner.detectors.pii import find_personal_data
 from scanner.detectors.secret_patterns import SECRET_RULES, find_secrets
 from scanner.detectors.secrets import credential_save_calls, secret_issue
+from scanner.formats.errors import ParseError
 from scanner.formats.notebook import NotebookCell, line_in_cell, output_text
 from scanner.formats.pip_args import PIP_INSTALL_LINE, unpinned_requirements
 from scanner.model import FileKind, Issue
@@ -34,14 +35,25 @@ class NotebookDetector(Detector):
         self._regulated = pathspec.GitIgnoreSpec.from_lines(regulated_paths)
 
     def scan(self, source: SourceFile) -> Iterator[Issue]:
-        cells = source.notebook_cells
+        try:
+            cells = source.notebook_cells
+        except ParseError:
+            # A notebook that cannot be read is reported as broken, and its text is still
+            # searched for credentials: a truncated file keeps its tokens.
+            yield from _raw_secrets(source)
+            raise
+        # Cells converted from an old nbformat no longer map to the file's lines, and a
+        # conversion can drop fields: for credentials the file's own text is searched.
+        in_cells = not _upgraded(source)
+        if not in_cells:
+            yield from _raw_secrets(source)
         for cell in cells:
             if cell.cell_type == "code":
-                yield from self._code_cell(source, cell)
-            elif cell.source:
+                yield from self._code_cell(source, cell, secrets=in_cells)
+            elif cell.source and in_cells:
                 # Markdown cells leak tokens too ("paste your key: ...").
                 yield from self._secrets_in(source, cell, cell.source, in_output=False)
-            yield from self._outputs(source, cell)
+            yield from self._outputs(source, cell, secrets=in_cells)
         if self._regulated.match_file(source.path):
             with_outputs = [c for c in cells if c.outputs]
             if with_outputs:
@@ -55,8 +67,11 @@ class NotebookDetector(Detector):
                     material=f"{len(with_outputs)}",
                 )
 
-    def _code_cell(self, source: SourceFile, cell: NotebookCell) -> Iterator[Issue]:
-        yield from self._secrets_in(source, cell, cell.source, in_output=False)
+    def _code_cell(
+        self, source: SourceFile, cell: NotebookCell, *, secrets: bool
+    ) -> Iterator[Issue]:
+        if secrets:
+            yield from self._secrets_in(source, cell, cell.source, in_output=False)
         for offset, call in credential_save_calls(cell.source):
             snippet = _line_at(cell.source, offset)
             yield Issue(
@@ -103,11 +118,14 @@ class NotebookDetector(Detector):
                     control_ids=("SEC-02",),
                 )
 
-    def _outputs(self, source: SourceFile, cell: NotebookCell) -> Iterator[Issue]:
+    def _outputs(
+        self, source: SourceFile, cell: NotebookCell, *, secrets: bool
+    ) -> Iterator[Issue]:
         text = output_text(cell)
         if not text:
             return
-        yield from self._secrets_in(source, cell, text, in_output=True)
+        if secrets:
+            yield from self._secrets_in(source, cell, text, in_output=True)
         for kind, values in find_personal_data(text).items():
             first = values[0]
             yield Issue(
@@ -118,6 +136,24 @@ class NotebookDetector(Detector):
                 secret=first,
                 material=kind + "\x00" + "\x00".join(sorted(values)),
             )
+
+
+def _upgraded(source: SourceFile) -> bool:
+    version = source.json_data.get("nbformat")
+    return isinstance(version, int) and version < 4
+
+
+# JSON escapes inside the file text, replaced by text of the same length so offsets (and so
+# lines) stay those of the file: a token in `"key = \"…\""` is then found like in code.
+_UNESCAPE = {'\\"': ' "', "\\n": "  ", "\\t": "  ", "\\/": " /"}
+
+
+def _raw_secrets(source: SourceFile) -> Iterator[Issue]:
+    text = source.text
+    for escaped, plain in _UNESCAPE.items():
+        text = text.replace(escaped, plain)
+    for match in find_secrets(text):
+        yield secret_issue(match, line=source.line_of(match.start), where="in the notebook file")
 
 
 def _line_at(text: str, offset: int) -> str:

@@ -64,17 +64,13 @@ def load_cells(source: Document) -> list[NotebookCell]:
         raise ParseError(f"broken notebook: {exc}", exc.line) from exc
     if not isinstance(data, dict):
         raise ParseError("broken notebook: top level is not a JSON object")
-    try:
-        major, _minor = nbformat.reader.get_version(data)
-    except Exception as exc:  # nbformat raises plain errors for missing keys
-        raise ParseError("broken notebook: no nbformat version") from exc
-    if not isinstance(major, int):
-        raise ParseError("broken notebook: no nbformat version")
+    major = data.get("nbformat")
+    # bool is an int in Python; a notebook saying `"nbformat": true` is no version at all.
+    if isinstance(major, bool) or not isinstance(major, int) or major not in _READABLE_VERSIONS:
+        shown = "missing" if major is None else repr(major)[:20]
+        raise ParseError(f"broken notebook: nbformat version is {shown}, not 1 to 4")
     if major < 4:
-        try:
-            data = dict(nbformat.convert(nbformat.from_dict(data), 4))
-        except Exception as exc:
-            raise ParseError(f"broken notebook: cannot upgrade nbformat {major}: {exc}") from exc
+        data = _upgraded(data, major)
         spans = None  # converted cells no longer line up with the file text
     else:
         spans = _cell_spans(source.text)
@@ -98,6 +94,45 @@ def load_cells(source: Document) -> list[NotebookCell]:
             )
         )
     return cells
+
+
+_READABLE_VERSIONS = frozenset({1, 2, 3, 4})
+# Markdown headings stop at six levels; nbformat's v3 upgrade writes `level` '#' characters.
+_MAX_HEADING_LEVEL = 6
+
+
+def _upgraded(data: dict[str, Any], major: int) -> dict[str, Any]:
+    """An nbformat 1-3 notebook in version 4's shape, or a ParseError; never an empty
+    notebook that silently lost the cells the file holds."""
+    for worksheet in data.get("worksheets") or []:
+        for cell in (worksheet.get("cells") or []) if isinstance(worksheet, dict) else []:
+            if isinstance(cell, dict) and cell.get("cell_type") == "heading":
+                level = cell.get("level")
+                cell["level"] = (
+                    min(max(level, 1), _MAX_HEADING_LEVEL)
+                    if isinstance(level, int) and not isinstance(level, bool)
+                    else 1
+                )
+    try:
+        upgraded = dict(nbformat.convert(nbformat.from_dict(data), 4))
+    except Exception as exc:
+        raise ParseError(
+            f"broken notebook: cannot upgrade nbformat {major} ({exc.__class__.__name__})"
+        ) from exc
+    if not upgraded.get("cells") and _holds_cells(data):
+        raise ParseError(
+            f"broken notebook: it says nbformat {major} but its cells are not in that "
+            "version's shape, so they cannot be read"
+        )
+    return upgraded
+
+
+def _holds_cells(data: dict[str, Any]) -> bool:
+    worksheets = data.get("worksheets")
+    in_worksheets = isinstance(worksheets, list) and any(
+        isinstance(w, dict) and w.get("cells") for w in worksheets
+    )
+    return bool(data.get("cells")) or in_worksheets
 
 
 def _cell_spans(text: str) -> list[tuple[int, int]]:
