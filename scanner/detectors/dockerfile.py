@@ -36,10 +36,12 @@ from scanner.model import FileKind, Issue, Severity
 from scanner.source import SourceFile
 
 # curl/wget output fed to a shell or interpreter: `curl -sSL https://x/install.sh | bash`.
-_PIPE_TO_SHELL = re.compile(
-    r"(?P<fetch>\b(?:curl|wget)\b)[^|;&\n]*\|\s*(?:sudo\s+)?"
-    r"(?P<shell>(?:ba|z|da|k)?sh|python3?)\b"
-)
+# ``| sh`` and the download it consumes are found in two linear steps (a pipe to a shell,
+# then curl/wget earlier in the same command), never by one pattern that backtracks over a
+# long line of `curl curl curl …`.
+_PIPE_TO_SHELL = re.compile(r"\|[ \t]*(?:sudo[ \t]+)?(?P<shell>(?:ba|z|da|k)?sh|python3?)\b")
+_FETCH = re.compile(r"\b(?:curl|wget)\b")
+_COMMAND_BREAKS = ";&\n|"
 _URL = re.compile(r"https?://[^\s'\"|;)]+")
 _INSTALLER = re.compile(
     r"(?:^|\s)(?:pip3?(?:\.\d+)?|python[\d.]*\s+-m\s+pip|uv\s+pip|conda|mamba|micromamba)"
@@ -192,16 +194,17 @@ class _Dockerfile:
 
     def _piped_download(self, instruction: Instruction) -> Iterator[Issue]:
         text = shell_text(instruction.args)
-        match = _PIPE_TO_SHELL.search(text)
-        if match is None:
+        found = _piped_fetch(text)
+        if found is None:
             return
-        url = _URL.search(match.group(0))
-        shown = redact_url(url.group(0)) if url else match.group("fetch")
+        fetch, command, shell = found
+        url = _URL.search(command)
+        shown = redact_url(url.group(0)) if url else fetch
         yield iac_issue(
-            "QG-DKR-005", Located("", self._line_with(instruction, match.group("fetch"))),
-            f"RUN pipes a download ({shown}) straight into {match.group('shell')}: whatever "
+            "QG-DKR-005", Located("", self._line_with(instruction, fetch)),
+            f"RUN pipes a download ({shown}) straight into {shell}: whatever "
             "the server returns at build time runs in the image, unchecked",
-            f"pipe:{redact_url(match.group(0))}",
+            f"pipe:{redact_url(command)}",
             evidence=shown[:160],
         )
 
@@ -243,6 +246,16 @@ class _Dockerfile:
     def _line_with(self, instruction: Instruction, needle: str) -> int:
         found = self.source.find_line(needle, instruction.line, instruction.end_line)
         return found if found is not None else instruction.line
+
+
+def _piped_fetch(text: str) -> tuple[str, str, str] | None:
+    """``(fetch word, command text, shell)`` for the first ``curl …| sh`` in ``text``."""
+    for pipe in _PIPE_TO_SHELL.finditer(text):
+        begin = max(text.rfind(mark, 0, pipe.start()) for mark in _COMMAND_BREAKS) + 1
+        fetch = _FETCH.search(text, begin, pipe.start())
+        if fetch is not None:
+            return fetch.group(0), text[fetch.start() : pipe.end()], pipe.group("shell")
+    return None
 
 
 class DockerfileDetector(Detector):

@@ -263,11 +263,11 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
         )
 
     position = 0
-    while (match := GENERIC_ASSIGNMENT.search(text, position)) is not None:
-        name = match.group(1)
-        group = match.lastindex or 4
-        value = match.group(group)
-        start, end = match.span(group)
+    while (assignment := GENERIC_ASSIGNMENT.search(text, position)) is not None:
+        name = assignment.group(1)
+        group = assignment.lastindex or 4
+        value = assignment.group(group)
+        start, end = assignment.span(group)
         if not secret_name(name):
             # `args: --token=…`: the value of a plain assignment may hold a credential one.
             position = start

@@ -24,7 +24,6 @@ show the value, only a masked form.
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -55,7 +54,16 @@ _SEVERITY = {
     ("LOW", "LOW"): Severity.INFO,
 }
 _PASSWORD_TESTS = frozenset({"B105", "B106", "B107"})
-_PASSWORD_VALUE = re.compile(r"'(.*)'\s*$")
+
+
+def _quoted_tail(text: str) -> str | None:
+    """The value in bandit's "Possible hardcoded password: 'value'" (first quote to the
+    last, which must end the text), found without a backtracking pattern."""
+    stripped = text.rstrip()
+    first = stripped.find("'")
+    if first == -1 or first == len(stripped) - 1 or not stripped.endswith("'"):
+        return None
+    return stripped[first + 1 : -1]
 
 
 class BanditMapError(Exception):
@@ -213,9 +221,8 @@ class BanditEngine(Engine):
         text = str(issue.text)
         secret = None
         if test_id in _PASSWORD_TESTS:
-            value = _PASSWORD_VALUE.search(text)
+            secret = _quoted_tail(text)
             text = "Possible hard-coded password"
-            secret = value.group(1) if value else None
         severity = _SEVERITY.get((str(issue.severity), str(issue.confidence)), Severity.MEDIUM)
         return Issue(
             rule_id=self.mapping.rule_for(test_id),
