@@ -286,8 +286,9 @@ def read_source(candidate: Candidate, root: ScanRoot) -> SourceFile | ScanError:
     )
 
 
+# Indentation is spaces and tabs: `^\s*` would run across blank lines from every line start.
 _CFN_MARKERS = re.compile(
-    r"AWSTemplateFormatVersion|^\s*Type:\s*['\"]?AWS::|\"Type\"\s*:\s*\"AWS::", re.M
+    r"AWSTemplateFormatVersion|^[ \t]*Type:[ \t]*['\"]?AWS::|\"Type\"\s*:\s*\"AWS::", re.M
 )
 # qgov's own job specs also carry apiVersion/kind; they are not cluster manifests.
 _K8S_MARKERS = re.compile(r"^apiVersion:\s*(?!['\"]?qgov/)\S+", re.M)

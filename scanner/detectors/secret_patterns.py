@@ -177,7 +177,7 @@ GENERIC_ASSIGNMENT = re.compile(
 
 # `Key=Value;Key=Value` (a connection string): its secret parts have patterns of their own,
 # the first component (SubscriptionId=…, DefaultEndpointsProtocol=https) is no credential.
-_KEY_VALUE_LIST = re.compile(r"[A-Za-z][A-Za-z0-9_]*=[^=]")
+_KEY_VALUE_LIST = re.compile(r"^[A-Za-z][A-Za-z0-9_]*=[^=]")
 
 # `os.environ.get("X", "literal")` / `os.getenv("X", "literal")`: the fallback ships the secret.
 ENV_FALLBACK = re.compile(

@@ -34,7 +34,9 @@ from scanner.formats.document import Document
 from scanner.formats.errors import ParseError
 
 _SOURCE_KEY = re.compile(r'"source"\s*:\s*')
-_MAGIC = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*!|.*\?\s*$)")
+# IPython syntax: a line magic or shell escape (`%pip`, `!ls`, `x = !cmd`); help requests
+# (`obj?`) are recognised by their last character instead of a backtracking `.*\?\s*$`.
+_MAGIC = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*!)")
 _CELLS_ARRAY = re.compile(r'"cells"\s*:\s*\[')
 # Output mime types worth reading as text; everything else (images, PDFs, widgets) is skipped.
 _TEXT_MIME = re.compile(r"^(text/(plain|html|markdown|latex|csv)|application/(json|x-json))$")
@@ -273,7 +275,11 @@ def _neutralise(cell_source: str) -> list[str]:
     lines = cell_source.split("\n")
     if lines and lines[0].lstrip().startswith("%%"):
         return ["# " + line for line in lines]
-    return ["# " + line if _MAGIC.match(line) else line for line in lines]
+    return ["# " + line if _is_magic(line) else line for line in lines]
+
+
+def _is_magic(line: str) -> bool:
+    return _MAGIC.match(line) is not None or line.rstrip().endswith("?")
 
 
 def _parse_error(lines: list[str]) -> SyntaxError | None:

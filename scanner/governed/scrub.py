@@ -19,8 +19,11 @@ from typing import Any
 
 from scanner.governed.canonical import sha256_hex
 
-# header.payload.signature with base64url parts; JWT headers start with '{"' -> 'eyJ'.
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+# header.payload.signature with base64url parts; JWT headers start with '{"' -> 'eyJ'. A
+# token starts a word: tried inside a long base64url run it would cost a scan per position.
+_JWT = re.compile(
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+)
 _MIN_FRAGMENT = 12  # shorter lines ("h q[0];") are too generic to scrub without harm
 
 # Labels the debug mode may reveal in the *log*; everything else is always scrubbed.

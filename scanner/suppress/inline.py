@@ -17,9 +17,12 @@ from scanner.model import Finding, Issue, Suppression, SuppressionKind
 #: Rules this stage reports about directives it cannot honour.
 SUPPRESSION_RULES = frozenset({"QG-SUP-001", "QG-SUP-002", "QG-SUP-003"})
 
-DIRECTIVE = re.compile(
-    r"(?:#|//|--|<!--|;|/\*)[^\n]*?qgov:ignore\[(?P<rules>[^\]\n]*)\](?P<rest>[^\n]*)"
-)
+# A directive is `qgov:ignore[...]` inside a comment. It is found in two linear steps: the
+# marker by plain search, then a comment opener anywhere before it on the line (one
+# pattern spanning both backtracked over long lines of `;` or `--`).
+_MARKER = "qgov:ignore["
+_COMMENT_OPENER = re.compile(r"#|//|--|<!--|;|/\*")
+_BODY = re.compile(r"qgov:ignore\[(?P<rules>[^\]\n]*)\](?P<rest>[^\n]*)")
 _REASON = re.compile(r"""reason\s*=\s*(?:"([^"\n]*)"|'([^'\n]*)')""")
 _UNTIL = re.compile(r"until\s*=\s*(\S+)")
 _RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
@@ -45,11 +48,13 @@ def parse_directives(
         return
     lines = text.splitlines()
     for index, line in enumerate(lines):
-        match = DIRECTIVE.search(line)
-        if match is None:
+        at = line.find(_MARKER)
+        opener = _COMMENT_OPENER.search(line, 0, at) if at != -1 else None
+        match = _BODY.match(line, at) if opener is not None else None
+        if opener is None or match is None:
             continue
         number = index + 1 + line_offset
-        before = line[: match.start()].strip()
+        before = line[: opener.start()].strip()
         # A comment on its own line covers the next line too.
         covers = frozenset({number, number + 1}) if not before else frozenset({number})
         rules = frozenset(r.strip() for r in match.group("rules").split(",") if r.strip())

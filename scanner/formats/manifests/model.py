@@ -93,8 +93,17 @@ class Manifest:
     errors: list[tuple[str, int | None, str]] = field(default_factory=list)
 
 
-_HEX40 = re.compile(r"@[0-9a-f]{40}(?:[#&].*)?$", re.I)
-_URL_HASH = re.compile(r"#(?:.*&)?(?:sha256|sha384|sha512)=[0-9a-f]{32,}", re.I)
+# A VCS URL fixed to a full commit id: `…@<40 hex>` at the end or before a fragment.
+_HEX40 = re.compile(r"@[0-9a-f]{40}(?:[#&]|$)", re.I)
+# A hash in the URL fragment: `#sha256=…` or `#egg=x&sha256=…` (one parameter at a time).
+_URL_HASH = re.compile(r"(?:sha256|sha384|sha512)=[0-9a-f]{32,}", re.I)
+
+
+def _url_hash(url: str) -> bool:
+    _base, hash_sign, fragment = url.partition("#")
+    return bool(hash_sign) and any(
+        _URL_HASH.match(part) for part in re.split(r"[#&]", fragment)
+    )
 
 
 def normalise(name: str) -> str:
@@ -117,7 +126,7 @@ def classify_specifier(specifier: SpecifierSet) -> tuple[Pin, str | None]:
 def classify_url(url: str, hashes: tuple[str, ...] = ()) -> Pin:
     if url.startswith(("file:", ".", "/")):
         return Pin.LOCAL
-    if hashes or _URL_HASH.search(url):
+    if hashes or _url_hash(url):
         return Pin.URL_PINNED
     if url.startswith(("git+", "hg+", "svn+", "bzr+")) and _HEX40.search(url):
         return Pin.URL_PINNED

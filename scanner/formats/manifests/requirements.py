@@ -37,10 +37,15 @@ IncludeReader = Callable[[str, str], "tuple[str, str] | str"]
 
 MAX_INCLUDE_DEPTH = 10
 
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+# A comment starts at a '#' at the line start or after whitespace (pip's rule). Found as a
+# position, then cut: a `(^|\s+)#.*$` pattern backtracks over long runs of spaces.
+_COMMENT_START = re.compile(r"(?:^|(?<=\s))#")
 _NAMED_URL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@\s*\S")
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9._-]+)")
-_ARCHIVE_NAME = re.compile(r"([A-Za-z0-9_.]+?)-\d[^/]*\.(?:whl|tar\.gz|zip|tar\.bz2)$")
+# The project name in an archive file name (`qiskit_aer-0.15.0-cp311-….whl`): a name run
+# starting a word, then -<digit>. Only tried on the last path segment.
+_ARCHIVE_NAME = re.compile(r"(?<![A-Za-z0-9_.])([A-Za-z0-9_.]+)-\d")
+_ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2")
 
 # Global options that take a value (the value may be attached with '=' or, for short
 # options, directly: -rfile.txt).
@@ -73,7 +78,8 @@ def logical_lines(text: str) -> list[_Logical]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if not buffer:
             start = number
-        stripped = _COMMENT.sub("", raw)
+        comment = _COMMENT_START.search(raw)
+        stripped = raw[: comment.start()].rstrip() if comment else raw
         if stripped.endswith("\\"):
             buffer.append(stripped[:-1])
             continue
@@ -136,7 +142,8 @@ def _name_from_url(url: str) -> str:
     egg = _EGG.search(url)
     if egg:
         return egg.group(1)
-    archive = _ARCHIVE_NAME.search(url.split("#", 1)[0])
+    segment = url.split("#", 1)[0].rsplit("/", 1)[-1]
+    archive = _ARCHIVE_NAME.search(segment) if segment.endswith(_ARCHIVE_SUFFIXES) else None
     if archive:
         return archive.group(1)
     return url.rstrip("/").rsplit("/", 1)[-1] or url
