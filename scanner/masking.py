@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from urllib.parse import unquote
 
 
 def mask(value: str, visible: int = 4) -> str:
@@ -19,18 +20,30 @@ def mask(value: str, visible: int = 4) -> str:
 
 
 _USERINFO = re.compile(r"(//)[^/@\s'\"]+@")
-# Query parameters of a URL inside any text: `?token=…&x=…`. Values are masked unless the
-# name is a well-known, non-secret one (refs and package metadata).
-_QUERY_PARAM = re.compile(r"(https?://[^\s'\"?#]*\?|&)([^=&\s#'\"]+)=([^&\s#'\"]*)")
+# Parameters of a URL inside any text: `?token=…&x=…` and fragments (`#access_token=…`, as
+# OAuth implicit flows write them). Values are masked unless the name is a well-known,
+# non-secret one (refs and package metadata).
+_QUERY_PARAM = re.compile(r"(https?://[^\s'\"?#]*[?#]|[&#])([^=&\s#'\"]+)=([^&\s#'\"]*)")
 _SAFE_PARAMS = frozenset({"ref", "rev", "version", "v", "egg", "subdirectory", "format",
-                          "archive", "depth", "raw"})
+                          "archive", "depth", "raw", "sha256", "sha384", "sha512", "md5"})
 
 
 def redact_url(text: str) -> str:
     """``text`` with URL credentials removed: the ``user:password@`` part (private indexes
-    and git remotes embed tokens there) and the values of query parameters other than a few
-    harmless ones (``?token=…``, signed-URL signatures). Works on any text holding URLs,
-    through go-getter prefixes such as ``git::https://``."""
+    and git remotes embed tokens there) and the values of query and fragment parameters
+    other than a few harmless ones (``?token=…``, ``#access_token=…``, signed-URL
+    signatures). Works on any text holding URLs, through go-getter prefixes such as
+    ``git::https://``. Percent-encoded URLs are decoded first when that reveals something
+    to remove, so ``https%3A%2F%2Fuser%3Atoken%40host`` cannot slip through."""
+    redacted = _redact(text)
+    if "%" in text:
+        decoded = unquote(text)
+        if decoded != text and _redact(decoded) != decoded:
+            return _redact(decoded)
+    return redacted
+
+
+def _redact(text: str) -> str:
     text = _USERINFO.sub(r"\1***@", text)
     if "=" not in text or "://" not in text:
         return text
