@@ -54,6 +54,10 @@ class Settings(BaseModel):
     vuln_timeout: int = Field(default=15, gt=0)
     semgrep_timeout: int = Field(default=300, gt=0)
     jobs: int | None = Field(default=None, ge=1)
+    # Per-file budget: a file (or a Terraform module, up to ten times as long) that takes
+    # longer, or more memory, is reported as a scan error and the scan carries on.
+    file_timeout: float = Field(default=30.0, gt=0)
+    file_memory: int = Field(default=2048, ge=256)  # megabytes
     use_gitignore: bool = True
 
     @field_validator("exclude", "regulated_paths")

@@ -234,6 +234,7 @@ ScanErrorReason = Literal[
     "engine-unavailable",
     "engine-error",
     "detector-error",
+    "budget-exceeded",
     "suppression-error",
 ]
 

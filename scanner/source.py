@@ -47,6 +47,20 @@ class SourceFile(Document):
     def __repr__(self) -> str:
         return f"SourceFile({self.path!r}, {self.kind.value})"
 
+    # A file travels to a worker process as what it was read as, not with the parsed views
+    # computed so far: the engine thread may be adding views to it at that very moment.
+    def __getstate__(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "text": self.text,
+            "abs_path": self.abs_path,
+            "kind": self.kind,
+            "root": self.root,
+        }
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
     @property
     def name(self) -> str:
         return PurePosixPath(self.path).name

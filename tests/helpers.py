@@ -15,12 +15,12 @@ import pytest
 
 from scanner.catalog import Catalog, load_catalog
 from scanner.cli import main
+from scanner.detection import detect_unit
 from scanner.detectors.interface import Detector
 from scanner.discover import Candidate, classify, read_source, walk
 from scanner.findings import FindingBuilder
 from scanner.fs import ScanRoot
 from scanner.model import FileKind, Finding, Issue, ScanError, Severity
-from scanner.pipeline import detect_unit
 from scanner.source import SourceFile
 from tests.conftest import IBM_KEY, IONQ_KEY
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from scanner.cli import main
+from scanner.detection import detect_unit
 from scanner.detectors.interface import Detector
 from scanner.detectors.secrets import SecretsDetector
 from scanner.model import FileKind, Issue
-from scanner.pipeline import detect_unit
 from scanner.source import SourceFile
 from tests.conftest import IONQ_KEY
 from tests.helpers import scan_json, source
