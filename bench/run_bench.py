@@ -5,12 +5,15 @@ Corpora (generated under bench/corpus/, git-ignored):
   a real research folder (the case where entropy scanners drown in base64).
 - large: ~10k files: copies of samples/ plus generated Python, Terraform, CloudFormation,
   Kubernetes, Dockerfile, workflow and notebook files.
+- hostile: every case of tests/hostile/generator.py that is a tree to scan (100k-character
+  lines, alias bombs, broken notebooks, FIFOs …), as one tree; the row records the longest
+  time one file took (the per-file budget's reason to exist).
 
 Each scan runs in a fresh subprocess (`qgov scan --format json --show-timings`) so the time
 includes start-up and catalog loading, and peak RSS is the child's own. Results are appended
 to bench/RESULTS.md.
 
-    python bench/run_bench.py [--corpus notebooks|large|all] [--no-engines]
+    python bench/run_bench.py [--corpus notebooks|large|hostile|all] [--no-engines]
 """
 
 from __future__ import annotations
@@ -180,8 +183,18 @@ def build_large(target: Path, files: int = 10_000) -> None:
     build_notebooks(target / "notebooks", count=20)
 
 
+def build_hostile(target: Path) -> None:
+    sys.path.insert(0, str(REPO))
+    from tests.hostile.generator import CASES, build
+
+    target.mkdir(parents=True, exist_ok=True)
+    for case in CASES:
+        if not case.config_error:
+            build(case, target)
+
+
 def corpus_size(path: Path) -> tuple[int, int]:
-    files = [p for p in path.rglob("*") if p.is_file()]
+    files = [p for p in path.rglob("*") if p.is_file() and not p.is_symlink()]
     return len(files), sum(p.stat().st_size for p in files)
 
 
@@ -205,6 +218,10 @@ def run_scan(path: Path, no_engines: bool) -> dict[str, object]:
         raise SystemExit(f"scan printed no JSON ({proc.returncode}): {detail}") from None
     timings = {}
     for line in proc.stderr.splitlines():
+        if line.strip().startswith("slowest file:"):
+            *_label, name, seconds = line.split()
+            timings[f"slowest file ({name})"] = float(seconds.rstrip("s"))
+            continue
         parts = line.split()
         if len(parts) == 2 and parts[1].endswith("s"):
             try:
@@ -236,18 +253,21 @@ def record(name: str, path: Path, result: dict[str, object], no_engines: bool) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpus", choices=["notebooks", "large", "all"], default="all")
+    parser.add_argument(
+        "--corpus", choices=["notebooks", "large", "hostile", "all"], default="all"
+    )
     parser.add_argument("--no-engines", action="store_true")
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
-    names = ["notebooks", "large"] if args.corpus == "all" else [args.corpus]
+    names = ["notebooks", "large", "hostile"] if args.corpus == "all" else [args.corpus]
+    builders = {"notebooks": build_notebooks, "large": build_large, "hostile": build_hostile}
     rows = []
     for name in names:
         target = CORPUS / name
         if args.rebuild and target.exists():
             shutil.rmtree(target)
         if not target.exists():
-            (build_notebooks if name == "notebooks" else build_large)(target)
+            builders[name](target)
         result = run_scan(target, args.no_engines)
         row = record(name, target, result, args.no_engines)
         print(row)
