@@ -20,12 +20,19 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner.formats.yaml import DocumentError, load_yaml_model
+from scanner.governance.sections import (
+    AccessReviews,
+    DataClassRule,
+    Environment,
+    EnvironmentEntry,
+    PolicyException,
+    ProviderEntry,
+)
 from scanner.governed.approvals import Approval
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.errors import FieldProblem, SpecError
 from scanner.model import Tier
 
-Environment = Literal["dev", "test", "regulated-pilot", "production"]
 DataClass = Literal["synthetic", "masked", "internal", "confidential", "regulated"]
 IdentityKind = Literal["human", "workload", "service"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -89,6 +96,11 @@ class IdentityEntry(_Strict):
     roles: tuple[str, ...] = ()
     approver: bool = False
     description: str | None = None
+    # Who it belongs to and where it is used: a service identity shared across teams,
+    # vendors or environments breaks audit trails (checked by `qgov scan`).
+    team: str | None = None
+    vendors: tuple[str, ...] = ()
+    environments: tuple[Environment, ...] = ()
 
 
 class TimeWindow(_Strict):
@@ -136,6 +148,8 @@ class Role(_Strict):
     projects: tuple[str, ...] | None = None
     time_windows: tuple[TimeWindow, ...] | None = None
     can_export: bool = False
+    # Configuration rights (policies, quotas, backends): kept apart from submit and export.
+    can_administer: bool = False
 
     @field_validator("expires", mode="before")
     @classmethod
@@ -164,6 +178,11 @@ class Burst(_Strict):
     window_seconds: int = Field(gt=0)
 
 
+class BudgetAlert(_Strict):
+    at_percent: int = Field(gt=0, le=100, description="of the period's quota")
+    notify: str = Field(min_length=1)
+
+
 class Project(_Strict):
     name: str = Field(min_length=1)
     owner: str = Field(min_length=1, description="named budget owner")
@@ -171,6 +190,7 @@ class Project(_Strict):
     environments: tuple[Environment, ...] = Field(min_length=1)
     quota: Quota
     burst: Burst | None = None
+    budget_alert: BudgetAlert | None = None
 
 
 class Backend(_Strict):
@@ -236,6 +256,11 @@ class OrgPolicy(_Strict):
     ledger: LedgerSettings = LedgerSettings()
     siem: Siem = Siem()
     execution: Execution = Execution()
+    providers: tuple[ProviderEntry, ...] = ()
+    data_classes: dict[DataClass, DataClassRule] = Field(default_factory=dict)
+    environments: tuple[EnvironmentEntry, ...] = ()
+    access_reviews: AccessReviews = AccessReviews()
+    exceptions: tuple[PolicyException, ...] = ()
     demo_default_identity: str | None = Field(
         default=None, description="subject `qgov job run` uses when no token is given"
     )
@@ -248,6 +273,9 @@ class OrgPolicy(_Strict):
         _unique("projects", [p.name for p in self.projects])
         _unique("backends", [b.name for b in self.backends])
         _unique("approvals", [a.id for a in self.approvals])
+        _unique("providers", [p.name for p in self.providers])
+        _unique("environments", [e.name for e in self.environments])
+        _unique("exceptions", [e.id for e in self.exceptions])
         issuers = {i.name for i in self.issuers}
         roles = {r.name for r in self.roles}
         projects = {p.name for p in self.projects}
