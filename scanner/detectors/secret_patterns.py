@@ -197,6 +197,30 @@ _PLACEHOLDER = re.compile(
     """
 )
 
+# A value that is plainly a file name or a path says where a credential is kept, not what it
+# is (`credentials = "service-account.json"`, `client_secret: ./secrets/sp.yaml`). A dot
+# inside a token (`abc.def…`) is no extension: only these endings count, after a stem of
+# file-name characters, or a value that starts like a relative or home path.
+_FILE_EXTENSIONS = frozenset(
+    {"json", "pem", "key", "yaml", "yml", "txt", "env", "p12", "pfx", "cfg", "ini", "conf",
+     "crt", "cer", "der", "jks", "keystore", "toml", "properties", "xml", "gpg", "asc", "ppk"}
+)
+_PATH_START = ("~/", "./", "../", "~\\", ".\\", "..\\")
+# One character class under one quantifier, matched whole: linear on any input.
+_FILE_STEM = re.compile(r"[\w.~/\\:@-]+")
+
+
+def looks_like_file_name(value: str) -> bool:
+    """Whether ``value`` is plainly a file name or path (``creds.json``, ``~/.config/x``)."""
+    text = value.strip().strip("\"'")
+    if text.startswith(_PATH_START):
+        return True
+    stem, dot, extension = text.rpartition(".")
+    return bool(
+        dot and extension.lower() in _FILE_EXTENSIONS and _FILE_STEM.fullmatch(stem)
+    )
+
+
 _CODE_REFERENCE = re.compile(
     r"^(?:os\.environ|os\.getenv|environ|getenv|self\.|args\.|config\.|settings\.|request\.|"
     r"secrets\.|vault\.|keyring\.|input\(|getpass)"
@@ -252,6 +276,8 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
         start, end = match.span(3)
         if overlaps(start, end) or is_placeholder(value) or not _looks_random(value, 3.0):
             continue
+        if looks_like_file_name(value):
+            continue  # `os.getenv("GOOGLE_APPLICATION_CREDENTIALS", "sa.json")`: a path
         taken.add(start, end)
         yield SecretMatch(
             "QG-SEC-016",
@@ -277,7 +303,7 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
             continue
         if overlaps(start, end) or is_placeholder(value):
             continue
-        if " " in value.strip() or _KEY_VALUE_LIST.match(value):
+        if " " in value.strip() or _KEY_VALUE_LIST.match(value) or looks_like_file_name(value):
             continue
         if not _looks_random(value, 3.3):
             continue

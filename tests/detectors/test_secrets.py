@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 
+from scanner.detectors.secret_patterns import find_secrets, looks_like_file_name
 from scanner.detectors.secrets import SecretsDetector
 from tests.conftest import (
     AWS_KEY_ID,
@@ -99,3 +103,59 @@ def test_evidence_is_masked_and_fingerprint_ignores_line() -> None:
     assert IBM_KEY not in (first.evidence or "")
     assert first.evidence and first.evidence.startswith(IBM_KEY[:4])
     assert first.fingerprint == moved.fingerprint and first.line != moved.line
+
+
+# --- QG-SEC-013: a credential-like name whose value is a file name is a pointer, not a secret
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        ("a.py", 'credentials = "service-account.json"'),
+        ("a.py", 'GOOGLE_CREDENTIALS = "config/gcp-sa-prod-7f3k.json"'),
+        ("settings.yaml", "credential: creds.json"),
+        ("settings.yaml", "client_secret: ./secrets/client-secret-prod.yaml"),
+        ("a.py", 'api_key = "keys/ionq-prod-2026.key"'),
+        ("a.py", 'private_key = "/etc/ssl/private/qgov-runner.pem"'),
+        ("a.py", 'auth_token = "~/.config/qgov/token-store"'),
+        ("a.py", 'secret = "..\\\\certs\\\\signing-key.p12"'),
+        (".env", "AZURE_CLIENT_SECRET=deploy/azure-sp-credentials.env"),
+        ("a.cfg", "password = db-password-prod.txt"),
+        ("a.py", 'credentials_path = "creds.json"'),
+        ("a.py", 'sa = os.getenv("GOOGLE_APPLICATION_CREDENTIALS", "config/service-account.json")'),
+    ],
+)
+def test_file_names_in_credential_assignments_are_not_secrets(name: str, payload: str) -> None:
+    assert scan(name, payload) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        # A dot inside a token is not a file extension: `abc.def` style keys stay findings.
+        ("a.py", f'api_token = "{GENERIC[:14]}.{GENERIC[14:]}"'),
+        ("settings.yaml", f"client_secret: {GENERIC[:20]}.{GENERIC[20:26]}"),
+        # An extension-like tail that is not a known file extension.
+        ("a.py", f'secret = "{GENERIC[:24]}.jsonx"'),
+        # A known extension in the middle, random text after it.
+        ("a.py", f'password = "{GENERIC[:10]}.json{GENERIC[10:20]}"'),
+    ],
+)
+def test_dotted_tokens_are_still_secrets(name: str, payload: str) -> None:
+    assert [r for r, _ in scan(name, payload)] == ["QG-SEC-013"]
+
+
+def _seconds(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["a/" * 50_000 + "!.json", "a." * 50_000 + "json!", "~" * 100_000, "./" * 50_000],
+)
+def test_file_name_check_is_linear_on_hostile_values(hostile: str) -> None:
+    assert _seconds(lambda: looks_like_file_name(hostile)) < 0.25
+    line = "credential_token = " + hostile
+    assert _seconds(lambda: list(find_secrets(line))) < 0.5
