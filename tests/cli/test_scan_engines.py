@@ -130,3 +130,20 @@ def test_generic_secret_rule_yields_to_the_specific_iac_rules(
     doc = scan_with_engines(capsys, str(tmp_path), "--no-engines")
     assert rules_at(doc, "cm.yaml") == {6: {"QG-K8S-005"}}
     assert rules_at(doc, "Dockerfile") == {2: {"QG-DKR-002"}}
+
+
+@pytest.mark.parametrize(("setting", "in_tests"), [("", set()), ("bandit_skip_in_tests: false\n",
+                                                                  {"QG-PY-001", "QG-PY-017"})])
+def test_bandit_test_file_setting_reaches_the_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str, in_tests: set[str]
+) -> None:
+    code = "import random\n\n\ndef test_draw():\n    assert random.random() < 1\n"
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_draw.py").write_text(code)
+    (tmp_path / "draw.py").write_text(code)
+    (tmp_path / ".qgov.yaml").write_text(
+        "engines: {semgrep: false, vulnerabilities: false}\n" + setting
+    )
+    doc = scan_with_engines(capsys, str(tmp_path))
+    assert set().union(*rules_at(doc, "draw.py").values()) == {"QG-PY-001", "QG-PY-017"}
+    assert set().union(set(), *rules_at(doc, "tests/test_draw.py").values()) == in_tests
