@@ -34,7 +34,7 @@ def secret_issue(
     location = f" {where}" if where else ""
     return Issue(
         rule_id=rule_id or match.rule_id,
-        message=f"Hard-coded {match.label}{location}",
+        message=f"Hard-coded {match.label}{location}{match.advice}",
         line=line,
         cell=cell,
         confidence=match.confidence,

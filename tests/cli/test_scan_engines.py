@@ -147,3 +147,17 @@ def test_bandit_test_file_setting_reaches_the_engine(
     doc = scan_with_engines(capsys, str(tmp_path))
     assert set().union(*rules_at(doc, "draw.py").values()) == {"QG-PY-001", "QG-PY-017"}
     assert set().union(set(), *rules_at(doc, "tests/test_draw.py").values()) == in_tests
+
+
+def test_token_set_into_the_environment_is_a_committed_credential(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # bandit alone calls this a low "possible hard-coded password"; it is a provider token.
+    (tmp_path / "job.py").write_text(
+        f'import os\n\nos.environ["QISKIT_IBM_TOKEN"] = "{IBM_KEY}"\n'
+    )
+    doc = scan_with_engines(capsys, str(tmp_path), "--config", str(_empty_config(tmp_path)))
+    assert [(f["rule_id"], f["severity"], f["line"]) for f in doc["findings"]] == [
+        ("QG-SEC-018", "high", 3)
+    ]
+    assert IBM_KEY not in str(doc)
