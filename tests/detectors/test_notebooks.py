@@ -87,7 +87,10 @@ def test_personal_data_in_outputs(payload: str, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    ["order 4539 1488 0343 6468", "see docs@example.com", "version 2024-11-25", "id 1234567890123"],
+    ["order 4539 1488 0343 6468", "see docs@example.com", "version 2024-11-25", "id 1234567890123",
+     # a Luhn-valid run inside a hex digest or a dashed id, git's SSH user, a machine address
+     "commit ab4539148803436467cd", "order ORD-4539148803436467",
+     "cloned git@github.com:org/repo.git", "connected as svc@db.internal"],
 )
 def test_not_personal_data(payload: str) -> None:
     nb = new_notebook(cells=[new_code_cell("x", outputs=[
