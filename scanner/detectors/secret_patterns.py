@@ -285,6 +285,7 @@ _PLACEHOLDER = re.compile(
     r"""(?ix)
     ^(?:
         <[^>]*> | \$\{[^}]*\} | \$\([^)]*\) | \{\{[^}]*\}\} | %\([^)]*\)s | \$[A-Z_][A-Z0-9_]*
+      | \{[A-Za-z_][A-Za-z0-9_.]{0,60}\}
       | .*(?:your|my)[_-]?(?:token|key|secret|api|password) .*
       | .*(?:placeholder|changeme|change[_-]me|replace[_-]?me|example|dummy|sample|redacted|
              fake|foobar|insert|todo|not[_-]?a[_-]?real|xxxx|\*\*\*\*|\.\.\.) .*
@@ -371,7 +372,9 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
         for name, value, start, end, how in _environment_writes(text):
             if not ENV_SECRET_NAME.search(name) or overlaps(start, end):
                 continue
-            if len(value) < 8 or " " in value.strip() or is_placeholder(value):
+            # A brace is a template slot (`"{token}"` in code that writes code), never part
+            # of a token's alphabet.
+            if len(value) < 8 or " " in value.strip() or "{" in value or is_placeholder(value):
                 continue
             if looks_like_file_name(value) or not _looks_random(value, 3.0):
                 continue

@@ -71,6 +71,7 @@ def test_real_looking_credentials_are_flagged(name: str, payload: str, rule: str
         (".env", "QISKIT_IBM_TOKEN=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
         ("c.yaml", "password: changeme-please"),
         ("c.yaml", "token: '{{ vault_token }}'"),
+        ("a.py", 'template = {"client_secret": "{client_secret}"}'),  # a str.format slot
         ("a.py", "QiskitRuntimeService.save_account(token=token)"),  # reported by QG-SEC-015 only
         ("README.md", "Set QISKIT_IBM_TOKEN to your API key (44 characters)."),
         ("SHA512SUMS", f"sha512: {LEGACY_TOKEN}  qiskit-2.1.0.tar.gz"),
@@ -216,6 +217,9 @@ def test_credentials_set_into_the_environment_by_code(payload: str, rule: str) -
         'os.environ["MY_TOKEN_FILE"] = "/run/secrets/token-store.json"',
         'if os.environ["QISKIT_IBM_TOKEN"] == "expected-value-here":\n    pass',
         'os.environ["API_TOKEN"] = "not set yet, ask ops"',
+        # code that writes code: a template slot, not a value
+        'line = f\'os.environ["QISKIT_IBM_TOKEN"] = "{IBM_KEY}"\'',
+        'os.environ.update({"IONQ_API_KEY": "{ionq_key}"})',
     ],
 )
 def test_environment_writes_that_are_not_committed_credentials(payload: str) -> None:
