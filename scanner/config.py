@@ -49,6 +49,8 @@ class Settings(BaseModel):
     baseline: str | None = None
     disable_rules: list[str] = Field(default_factory=list)
     engines: EngineSwitches = Field(default_factory=EngineSwitches)
+    # bandit's assert (B101) and random (B311) checks stay quiet in test files.
+    bandit_skip_in_tests: bool = True
     osv_db: str | None = None
     vuln_service: Literal["offline", "online"] = "offline"
     vuln_timeout: int = Field(default=15, gt=0)

@@ -305,6 +305,16 @@ _ACTION_RUNS = re.compile(r"^runs:", re.M)
 _POLICY_MARKERS = re.compile(r"^(qgov_policy|governance|roles|exceptions):", re.M)
 _VENDOR_MARKERS = re.compile(r"^(vendor|qgov_vendor_profile):", re.M)
 _REQUIREMENTS_NAME = re.compile(r"^(.*requirements.*\.(txt|in)|constraints.*\.txt)$", re.I)
+# Committed data and logs: tables, JSON lines, logs (rotated ones too: app.log.1), job
+# output (slurm-123.out, nohup.out), dumps; plain text only where a data or log folder or
+# the file's name says it holds data.
+_DATASET_SUFFIXES = frozenset({".csv", ".tsv", ".jsonl", ".ndjson", ".log", ".out", ".dump"})
+_ROTATED_LOG = re.compile(r"\.log\.\d{1,3}$")
+_DATA_FOLDERS = frozenset(
+    {"data", "dataset", "datasets", "log", "logs", "dump", "dumps", "export", "exports",
+     "output", "outputs"}
+)
+_DATA_TEXT_NAME = re.compile(r"(?:^|[._-])(?:log|dump|export)$")
 
 
 def classify(path: str, text: str) -> FileKind:
@@ -334,6 +344,13 @@ def classify(path: str, text: str) -> FileKind:
         lower in {"environment.yml", "environment.yaml", "conda.yml", "conda.yaml"}
     ):
         return FileKind.DEPENDENCY_MANIFEST
+    if suffix in _DATASET_SUFFIXES or _ROTATED_LOG.search(lower) or (
+        suffix == ".txt" and (
+            _DATA_TEXT_NAME.search(lower[:-4])
+            or any(folder.lower() in _DATA_FOLDERS for folder in parts[:-1])
+        )
+    ):
+        return FileKind.DATASET
     is_yaml = suffix in {".yml", ".yaml"}
     if is_yaml and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
         return FileKind.GITHUB_WORKFLOW

@@ -122,6 +122,7 @@ class FileKind(StrEnum):
     JOB_SPEC = "job-spec"
     QISKIT_CREDENTIALS = "qiskit-credentials"
     ENV_FILE = "env-file"
+    DATASET = "dataset"  # committed data and logs: CSV/TSV, JSON lines, .log/.out, text dumps
     YAML = "yaml"
     JSON = "json"
     OTHER_TEXT = "other-text"

@@ -38,6 +38,7 @@ class SecretMatch:
     start: int  # offset of the value in the scanned text
     end: int
     confidence: Confidence
+    advice: str = ""  # why it matters and what to do instead, when the label is not enough
 
 
 _Q = r"[\"']"  # a quote
@@ -165,7 +166,102 @@ PATTERNS: tuple[SecretPattern, ...] = (
 )
 
 #: Every rule ``find_secrets`` can report.
-SECRET_RULES = frozenset({p.rule_id for p in PATTERNS} | {"QG-SEC-013", "QG-SEC-016"})
+SECRET_RULES = frozenset(
+    {p.rule_id for p in PATTERNS} | {"QG-SEC-013", "QG-SEC-016", "QG-SEC-018"}
+)
+
+# --- QG-SEC-018: a literal credential written into the process environment by code ----------
+#
+# `os.environ["QISKIT_IBM_TOKEN"] = "…"`, `os.environ.setdefault(…)`, `os.putenv(…)`,
+# `os.environ.update({…})` / `update(NAME="…")`, and IPython's `%env NAME=…` / `%set_env`.
+# Names and whitespace are bounded and every pattern starts at a literal word (`environ`,
+# `putenv`, `%env`), so a hostile line costs one bounded attempt per occurrence: linear.
+
+_ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,100}"
+_WS = r"\s{0,80}"
+ENV_SET = re.compile(
+    r"(?<![\w.])(?:os\.)?(?:"
+    rf"environ[ \t]*\[{_WS}(?P<q1>[\"'])(?P<n1>{_ENV_NAME})(?P=q1){_WS}\][ \t]*=(?!=)"
+    rf"|environ\.setdefault[ \t]*\({_WS}(?P<q2>[\"'])(?P<n2>{_ENV_NAME})(?P=q2){_WS},"
+    rf"|putenv[ \t]*\({_WS}(?P<q3>[\"'])(?P<n3>{_ENV_NAME})(?P=q3){_WS},"
+    rf"){_WS}(?P<vq>[\"'])(?P<value>[^\"'\n]{{1,300}})(?P=vq)"
+)
+ENV_UPDATE = re.compile(r"(?<![\w.])(?:os\.)?environ\.update[ \t]*\(")
+# One `"NAME": "value"` or `NAME="value"` inside the parentheses of environ.update(…).
+_ENV_UPDATE_PAIR = re.compile(
+    rf"(?:(?P<q>[\"'])(?P<n1>{_ENV_NAME})(?P=q){_WS}:|(?<![\w.\"'])(?P<n2>{_ENV_NAME})[ \t]*=(?!=))"
+    rf"{_WS}(?P<vq>[\"'])(?P<value>[^\"'\n]{{1,300}})(?P=vq)"
+)
+# How far past `environ.update(` its arguments are read (a dict of a few variables).
+_UPDATE_WINDOW = 4000
+ENV_MAGIC = re.compile(
+    rf"^[ \t]*%(?:set_)?env[ \t]+(?P<n1>{_ENV_NAME})(?:[ \t]*=[ \t]*|[ \t]+)"
+    r"(?:(?P<vq>[\"'])(?P<qvalue>[^\"'\n]{1,300})(?P=vq)|(?P<value>[^\s\"']{1,300}))",
+    re.M,
+)
+# Environment variables that carry a credential, by how their names end: provider tokens
+# (QISKIT_IBM_TOKEN, DWAVE_API_TOKEN, AWS_SESSION_TOKEN), keys (IONQ_API_KEY,
+# AWS_SECRET_ACCESS_KEY), secrets (AZURE_CLIENT_SECRET), connection strings
+# (AZURE_QUANTUM_CONNECTION_STRING). Applied to a captured name of at most 101 characters.
+ENV_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:TOKEN|API_?KEY|SECRET|SECRET_KEY|SECRET_ACCESS_KEY|ACCESS_KEY|PRIVATE_KEY"
+    r"|AUTH_KEY|SAS_KEY|PASSWORD|PASSWD|CONNECTION_STRING)$",
+    re.I,
+)
+
+# The secretless (or at least code-less) alternative, by provider.
+_ENV_ADVICE = (
+    (re.compile(r"^AWS_", re.I),
+     "use an IAM role instead (SSO, an instance or task role, or OIDC federation from CI): "
+     "Amazon Braket then gets short-lived credentials and nothing is stored"),
+    (re.compile(r"^(?:AZURE|ARM)_", re.I),
+     "authenticate with Entra ID instead (DefaultAzureCredential with a managed identity or "
+     "workload identity federation); Azure Quantum workspaces can then disable access keys"),
+    (re.compile(r"^(?:QISKIT|IBM|QE_|IBMQ)", re.I),
+     "let QiskitRuntimeService() read QISKIT_IBM_TOKEN from the environment the job runs in "
+     "(a secret manager or CI secret); for automation an IBM Cloud trusted profile avoids a "
+     "personal key"),
+)
+_ENV_DEFAULT_ADVICE = (
+    "set it outside the code, from a secret manager or the CI's secret store, so the process "
+    "reads it at run time"
+)
+
+
+def _env_advice(name: str, how: str) -> str:
+    alternative = next(
+        (text for pattern, text in _ENV_ADVICE if pattern.match(name)), _ENV_DEFAULT_ADVICE
+    )
+    return (
+        f": {how} puts the literal in the code, so it ships with every copy of the file and "
+        f"every process started from it inherits it; rotate it and {alternative}"
+    )
+
+
+def _environment_writes(text: str) -> Iterator[tuple[str, str, int, int, str]]:
+    """``(name, value, start, end, how)`` for each literal written into the environment."""
+    for match in ENV_SET.finditer(text):
+        name = match.group("n1") or match.group("n2") or match.group("n3")
+        how = (
+            f'os.environ["{name}"] = …' if match.group("n1")
+            else "os.environ.setdefault(…)" if match.group("n2") else "os.putenv(…)"
+        )
+        yield name, match.group("value"), *match.span("value"), how
+    updates = [match.end() for match in ENV_UPDATE.finditer(text)]
+    for index, begin in enumerate(updates):
+        # The arguments end at the first `)`, the next update call or the window: each
+        # character is read for one update call only.
+        limit = min(
+            begin + _UPDATE_WINDOW, updates[index + 1] if index + 1 < len(updates) else len(text)
+        )
+        close = text.find(")", begin, limit)
+        end = close if close != -1 else limit
+        for pair in _ENV_UPDATE_PAIR.finditer(text, begin, end):
+            name = pair.group("n1") or pair.group("n2")
+            yield name, pair.group("value"), *pair.span("value"), "os.environ.update(…)"
+    for magic in ENV_MAGIC.finditer(text):
+        group = "qvalue" if magic.group("qvalue") is not None else "value"
+        yield magic.group("n1"), magic.group(group), *magic.span(group), "%env"
 
 # `name = value` on one line. The name is bounded and must start a word, so a hostile line
 # (100k underscores, `token_token_…`) costs one bounded attempt per word start: linear. Whether
@@ -189,6 +285,7 @@ _PLACEHOLDER = re.compile(
     r"""(?ix)
     ^(?:
         <[^>]*> | \$\{[^}]*\} | \$\([^)]*\) | \{\{[^}]*\}\} | %\([^)]*\)s | \$[A-Z_][A-Z0-9_]*
+      | \{[A-Za-z_][A-Za-z0-9_.]{0,60}\}
       | .*(?:your|my)[_-]?(?:token|key|secret|api|password) .*
       | .*(?:placeholder|changeme|change[_-]me|replace[_-]?me|example|dummy|sample|redacted|
              fake|foobar|insert|todo|not[_-]?a[_-]?real|xxxx|\*\*\*\*|\.\.\.) .*
@@ -196,6 +293,30 @@ _PLACEHOLDER = re.compile(
     )$
     """
 )
+
+# A value that is plainly a file name or a path says where a credential is kept, not what it
+# is (`credentials = "service-account.json"`, `client_secret: ./secrets/sp.yaml`). A dot
+# inside a token (`abc.def…`) is no extension: only these endings count, after a stem of
+# file-name characters, or a value that starts like a relative or home path.
+_FILE_EXTENSIONS = frozenset(
+    {"json", "pem", "key", "yaml", "yml", "txt", "env", "p12", "pfx", "cfg", "ini", "conf",
+     "crt", "cer", "der", "jks", "keystore", "toml", "properties", "xml", "gpg", "asc", "ppk"}
+)
+_PATH_START = ("~/", "./", "../", "~\\", ".\\", "..\\")
+# One character class under one quantifier, matched whole: linear on any input.
+_FILE_STEM = re.compile(r"[\w.~/\\:@-]+")
+
+
+def looks_like_file_name(value: str) -> bool:
+    """Whether ``value`` is plainly a file name or path (``creds.json``, ``~/.config/x``)."""
+    text = value.strip().strip("\"'")
+    if text.startswith(_PATH_START):
+        return True
+    stem, dot, extension = text.rpartition(".")
+    return bool(
+        dot and extension.lower() in _FILE_EXTENSIONS and _FILE_STEM.fullmatch(stem)
+    )
+
 
 _CODE_REFERENCE = re.compile(
     r"^(?:os\.environ|os\.getenv|environ|getenv|self\.|args\.|config\.|settings\.|request\.|"
@@ -247,11 +368,34 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
             taken.add(start, end)
             yield SecretMatch(pattern.rule_id, pattern.label, value, start, end, pattern.confidence)
 
+    if "env" in text:  # environ, putenv, %env: most files have none of them
+        for name, value, start, end, how in _environment_writes(text):
+            if not ENV_SECRET_NAME.search(name) or overlaps(start, end):
+                continue
+            # A brace is a template slot (`"{token}"` in code that writes code), never part
+            # of a token's alphabet.
+            if len(value) < 8 or " " in value.strip() or "{" in value or is_placeholder(value):
+                continue
+            if looks_like_file_name(value) or not _looks_random(value, 3.0):
+                continue
+            taken.add(start, end)
+            yield SecretMatch(
+                "QG-SEC-018",
+                f"{name} written into the process environment",
+                value,
+                start,
+                end,
+                Confidence.HIGH,
+                advice=_env_advice(name, how),
+            )
+
     for match in ENV_FALLBACK.finditer(text):
         value = match.group(3)
         start, end = match.span(3)
         if overlaps(start, end) or is_placeholder(value) or not _looks_random(value, 3.0):
             continue
+        if looks_like_file_name(value):
+            continue  # `os.getenv("GOOGLE_APPLICATION_CREDENTIALS", "sa.json")`: a path
         taken.add(start, end)
         yield SecretMatch(
             "QG-SEC-016",
@@ -277,7 +421,7 @@ def find_secrets(text: str, *, quoted_only: bool = False) -> Iterator[SecretMatc
             continue
         if overlaps(start, end) or is_placeholder(value):
             continue
-        if " " in value.strip() or _KEY_VALUE_LIST.match(value):
+        if " " in value.strip() or _KEY_VALUE_LIST.match(value) or looks_like_file_name(value):
             continue
         if not _looks_random(value, 3.3):
             continue

@@ -1,10 +1,13 @@
-"""Hard-coded credentials in any text file (notebooks have their own detector)."""
+"""Hard-coded credentials in any text file (notebooks have their own detector), and, since
+this detector reads every text file, personal data in committed datasets and logs
+(``scanner.detectors.datasets``, QG-DAT-001)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
+from scanner.detectors.datasets import DATASET_RULE, dataset_issues
 from scanner.detectors.interface import Detector
 from scanner.detectors.secret_patterns import SECRET_RULES, SecretMatch, find_secrets
 from scanner.model import FileKind, Issue
@@ -34,7 +37,7 @@ def secret_issue(
     location = f" {where}" if where else ""
     return Issue(
         rule_id=rule_id or match.rule_id,
-        message=f"Hard-coded {match.label}{location}",
+        message=f"Hard-coded {match.label}{location}{match.advice}",
         line=line,
         cell=cell,
         confidence=match.confidence,
@@ -52,9 +55,11 @@ def credential_save_calls(text: str) -> Iterator[tuple[int, str]]:
 class SecretsDetector(Detector):
     name = "secrets"
     kinds = frozenset(FileKind) - {FileKind.NOTEBOOK, FileKind.BINARY}
-    rules = SECRET_RULES | {"QG-SEC-014", "QG-SEC-015"}
+    rules = SECRET_RULES | {"QG-SEC-014", "QG-SEC-015", DATASET_RULE}
 
     def scan(self, source: SourceFile) -> Iterator[Issue]:
+        if source.kind is FileKind.DATASET:
+            yield from dataset_issues(source)
         if source.kind is FileKind.QISKIT_CREDENTIALS:
             yield Issue(
                 "QG-SEC-014",

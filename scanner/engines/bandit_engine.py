@@ -14,9 +14,14 @@ the map's ``default`` rule. Severity combines bandit's severity and confidence:
     MEDIUM                  medium   medium   low
     LOW                     low      low      info
 
-bandit's ``# nosec`` comments are honoured. Its logging is silenced while it runs (it logs
-through the ``bandit`` logger, would draw a progress bar on large trees, and its plugin
-loader logs through ``stevedore`` when an optional formatter is missing). Files bandit
+bandit's ``# nosec`` comments are honoured. In test files (``tests/``, ``test/``,
+``test_*.py``, ``*_test.py``, ``conftest.py``) the assert (B101) and non-cryptographic
+random (B311) checks are not reported, as usual bandit configurations do: pytest is built
+on assert and test data on random. ``bandit_skip_in_tests: false`` reports them there too.
+
+bandit's logging is silenced while it runs (it logs through the ``bandit`` logger, would
+draw a progress bar on large trees, and its plugin loader logs through ``stevedore`` when
+an optional formatter is missing). Files bandit
 cannot parse are reported as parse errors; the hard-coded password tests (B105-B107) never
 show the value, only a masked form.
 """
@@ -29,7 +34,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -54,6 +59,20 @@ _SEVERITY = {
     ("LOW", "LOW"): Severity.INFO,
 }
 _PASSWORD_TESTS = frozenset({"B105", "B106", "B107"})
+# What test code does by design: assert statements (pytest) and random test data.
+TEST_FILE_EXEMPT = frozenset({"B101", "B311"})
+_TEST_DIRS = frozenset({"tests", "test"})
+
+
+def is_test_path(path: str) -> bool:
+    """Whether ``path`` (POSIX, relative to the scan root) is test code: a file under a
+    ``tests``/``test`` folder, ``test_*.py``, ``*_test.py`` or ``conftest.py``."""
+    *folders, name = PurePosixPath(path).parts or ("",)
+    if any(folder in _TEST_DIRS for folder in folders):
+        return True
+    return name == "conftest.py" or name.endswith("_test.py") or (
+        name.startswith("test_") and name.endswith(".py")
+    )
 
 
 def _quoted_tail(text: str) -> str | None:
@@ -130,9 +149,11 @@ class BanditEngine(Engine):
     name = "bandit"
     kinds = frozenset({FileKind.PYTHON, FileKind.NOTEBOOK})
 
-    def __init__(self, mapping: BanditMap | None = None) -> None:
+    def __init__(self, mapping: BanditMap | None = None, *, skip_in_tests: bool = True) -> None:
         self.mapping = mapping or load_bandit_map()
         self.rules = frozenset(self.mapping.rule_ids)
+        # B101/B311 are not reported in test files (see the module docstring).
+        self.skip_in_tests = skip_in_tests
 
     def run(self, sources: list[SourceFile]) -> EngineOutput:
         output = EngineOutput()
@@ -199,8 +220,15 @@ class BanditEngine(Engine):
             )
         for issue in issues:
             target = targets.get(str(Path(issue.fname).absolute()))
-            if target is not None:
-                output.issues.append(self._issue(issue, target))
+            if target is None:
+                continue
+            if (
+                self.skip_in_tests
+                and str(issue.test_id) in TEST_FILE_EXEMPT
+                and is_test_path(target.source.path)
+            ):
+                continue
+            output.issues.append(self._issue(issue, target))
 
     def _issue(self, issue: Any, target: _Target) -> Issue:
         test_id = str(issue.test_id)

@@ -25,7 +25,7 @@ def vulnerability_options(settings: Settings, root: Path) -> VulnerabilityOption
 def build_engines(settings: Settings, root: Path) -> list[Engine]:
     engines: list[Engine] = []
     if settings.engines.bandit:
-        engines.append(BanditEngine())
+        engines.append(BanditEngine(skip_in_tests=settings.bandit_skip_in_tests))
     if settings.engines.semgrep:
         engines.append(SemgrepEngine(timeout=settings.semgrep_timeout))
     if settings.engines.vulnerabilities:

@@ -130,3 +130,34 @@ def test_generic_secret_rule_yields_to_the_specific_iac_rules(
     doc = scan_with_engines(capsys, str(tmp_path), "--no-engines")
     assert rules_at(doc, "cm.yaml") == {6: {"QG-K8S-005"}}
     assert rules_at(doc, "Dockerfile") == {2: {"QG-DKR-002"}}
+
+
+@pytest.mark.parametrize(("setting", "in_tests"), [("", set()), ("bandit_skip_in_tests: false\n",
+                                                                  {"QG-PY-001", "QG-PY-017"})])
+def test_bandit_test_file_setting_reaches_the_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str, in_tests: set[str]
+) -> None:
+    code = "import random\n\n\ndef test_draw():\n    assert random.random() < 1\n"
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_draw.py").write_text(code)
+    (tmp_path / "draw.py").write_text(code)
+    (tmp_path / ".qgov.yaml").write_text(
+        "engines: {semgrep: false, vulnerabilities: false}\n" + setting
+    )
+    doc = scan_with_engines(capsys, str(tmp_path))
+    assert set().union(*rules_at(doc, "draw.py").values()) == {"QG-PY-001", "QG-PY-017"}
+    assert set().union(set(), *rules_at(doc, "tests/test_draw.py").values()) == in_tests
+
+
+def test_token_set_into_the_environment_is_a_committed_credential(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # bandit alone calls this a low "possible hard-coded password"; it is a provider token.
+    (tmp_path / "job.py").write_text(
+        f'import os\n\nos.environ["QISKIT_IBM_TOKEN"] = "{IBM_KEY}"\n'
+    )
+    doc = scan_with_engines(capsys, str(tmp_path), "--config", str(_empty_config(tmp_path)))
+    assert [(f["rule_id"], f["severity"], f["line"]) for f in doc["findings"]] == [
+        ("QG-SEC-018", "high", 3)
+    ]
+    assert IBM_KEY not in str(doc)

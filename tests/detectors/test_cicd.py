@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from scanner.catalog import Catalog
 from scanner.detectors.cicd import CicdDetector
+from scanner.detectors.cicd.shell import unpinned_installs
 from scanner.discover import classify
 from scanner.model import FileKind, Finding, Severity
 from scanner.source import SourceFile
@@ -326,9 +329,9 @@ def test_broken_fixture_reports_its_line() -> None:
 
 
 def test_rules_exist(catalog: Catalog) -> None:
-    for number in range(1, 12):
+    for number in range(1, 14):
         assert catalog.rule(f"QG-CI-{number:03d}") is not None
-    assert CicdDetector.rules == {f"QG-CI-{number:03d}" for number in range(1, 12)}
+    assert CicdDetector.rules == {f"QG-CI-{number:03d}" for number in range(1, 14)}
 
 
 # --- actions defined in the repository (action.yml) ------------------------------------------
@@ -387,3 +390,148 @@ def test_injection_in_a_folded_run_script_points_at_its_own_line() -> None:
     )
     found = [f for f in scan(WORKFLOW, text) if f.rule_id == "QG-CI-006"]
     assert [f.line for f in found] == [9]
+
+
+# --- QG-CI-012: pull-request code on self-hosted runners --------------------------------------
+
+
+def _runner_wf(on: str, runs_on: str, job_extra: str = "", steps: str = "      - run: make test\n") -> str:
+    return (
+        f"on: {on}\npermissions: {{contents: read}}\njobs:\n  test:\n"
+        f"    runs-on: {runs_on}\n{job_extra}    steps:\n{steps}"
+    )
+
+
+CHECKOUT_HEAD = (
+    f"      - uses: actions/checkout@{SHA}\n        with:\n"
+    "          ref: ${{ github.event.pull_request.head.sha }}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (_runner_wf("pull_request", "self-hosted"), [("QG-CI-012", None)]),
+        (_runner_wf("[push, pull_request]", "[self-hosted, linux, x64, gpu]"), [("QG-CI-012", None)]),
+        (_runner_wf("pull_request_review", "{labels: [self-hosted, qpu-lab]}"), [("QG-CI-012", None)]),
+        (_runner_wf("pull_request", "[Self-Hosted]", "    environment: qpu-lab\n"),
+         [("QG-CI-012", Severity.MEDIUM)]),
+        (_runner_wf("pull_request_target", "self-hosted", steps=CHECKOUT_HEAD),
+         [("QG-CI-001", None), ("QG-CI-012", Severity.CRITICAL)]),
+        (_runner_wf("pull_request_target", "self-hosted"), [("QG-CI-012", Severity.MEDIUM)]),
+        (_runner_wf("pull_request", "${{ matrix.runner }}",
+                    "    strategy:\n      matrix:\n        runner: [ubuntu-latest, self-hosted]\n"),
+         [("QG-CI-012", None)]),
+        # not reported: no pull-request trigger, GitHub-hosted, or forks kept out
+        (_runner_wf("push", "self-hosted"), []),
+        (_runner_wf("pull_request", "ubuntu-latest"), []),
+        (_runner_wf("pull_request", "[ubuntu-latest, self-hosted-docs]"), []),
+        (_runner_wf("pull_request", "${{ matrix.os }}",
+                    "    strategy:\n      matrix:\n        os: [ubuntu-latest, macos-14]\n"), []),
+        (_runner_wf("pull_request", "self-hosted",
+                    "    if: github.event.pull_request.head.repo.full_name == github.repository\n"),
+         []),
+        (_runner_wf("pull_request", "{group: gpu-runners}"), []),
+    ],
+)
+def test_pull_request_code_on_self_hosted_runners(
+    text: str, expected: list[tuple[str, Severity | None]]
+) -> None:
+    detection = run(WORKFLOW, text)
+    assert sorted((i.rule_id, i.severity) for i in detection.issues) == expected
+    runner = [f for f in detection.findings if f.rule_id == "QG-CI-012"]
+    assert all(f.line == 5 and "self-hosted" in f.message for f in runner)
+
+
+# --- QG-CI-013: unpinned pip install in CI scripts --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("pip install qiskit qiskit-ibm-runtime", ["qiskit", "qiskit-ibm-runtime"]),
+        ("python -m pip install 'amazon-braket-sdk>=1.80' qiskit==2.1.0", ["amazon-braket-sdk>=1.80"]),
+        ("cd bench && pip3 install --quiet pennylane[torch] && pytest", ["pennylane[torch]"]),
+        ("uv pip install --system tox", ["tox"]),
+        ("sudo pip install -U pip setuptools wheel pre-commit", ["pre-commit"]),
+        ("(cd docs; PIP_NO_CACHE_DIR=1 sudo -H pip install sphinx)", ["sphinx"]),
+        ("pip install -r requirements.txt qiskit-aer", ["qiskit-aer"]),
+        # pinned, local, hashed or decided elsewhere: not reported
+        ("pip install -r requirements.txt", []),
+        ("pip install --require-hashes -r requirements.lock", []),
+        ("pip install -e .", []),
+        ("pip install '.[test]'", []),
+        ("pip install ./wheels/qgov-1.0-py3-none-any.whl", []),
+        ("python -m pip install --upgrade pip", []),
+        ("pip install qiskit==2.1.0 qiskit-aer==0.17.1", []),
+        ("pip install -c constraints.txt qiskit qiskit-aer", []),
+        ("pip install qiskit==${{ matrix.qiskit }}", []),
+        ("pip install ${{ matrix.package }}", []),
+        ('pip install "qiskit==$QISKIT_VERSION"', []),
+        ("echo pip install qiskit is what users run", []),
+        ("pipx run build", []),
+    ],
+)
+def test_unpinned_pip_install_in_run_scripts(script: str, expected: list[str]) -> None:
+    text = _wf(f"    steps:\n      - name: deps\n        run: {script}\n")
+    found = [f for f in scan(WORKFLOW, text) if f.rule_id == "QG-CI-013"]
+    if not expected:
+        assert found == []
+        return
+    (finding,) = found
+    assert finding.line == 8 and finding.severity is Severity.MEDIUM
+    assert finding.evidence == ", ".join(expected)
+
+
+def test_unpinned_install_in_a_block_script_and_its_continuation_lines() -> None:
+    text = _wf(
+        "    env:\n      QISKIT_IBM_TOKEN: ${{ secrets.QISKIT_IBM_TOKEN }}\n"
+        "    steps:\n      - run: |\n          python -m pip install --upgrade pip\n"
+        "          pip install \\\n            qiskit \\\n            qiskit-ibm-runtime==0.40.1\n"
+        "          python submit.py\n"
+    )
+    (finding,) = [f for f in scan(WORKFLOW, text) if f.rule_id == "QG-CI-013"]
+    assert finding.line == 11 and finding.evidence == "qiskit"  # where the command starts
+    assert "secrets" in finding.message
+
+
+def test_unpinned_install_in_a_composite_action() -> None:
+    text = "runs:\n  using: composite\n  steps:\n    - shell: bash\n      run: pip install cirq\n"
+    assert located(scan("action.yml", text)) == [("QG-CI-013", 5)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (_gl("    - pip install qiskit pytest\n"), [("QG-CI-013", 3)]),
+        (_gl("    - pip install -r requirements.txt\n    - pip install -e .\n"), []),
+        ("default:\n  before_script:\n    - python -m pip install 'qiskit>=2'\n",
+         [("QG-CI-013", 3)]),
+        (_gl("    - |\n      pip install \\\n        cirq\n"), [("QG-CI-013", 4)]),
+    ],
+)
+def test_unpinned_pip_install_in_gitlab_scripts(text: str, expected: list[Located]) -> None:
+    assert located(scan(".gitlab-ci.yml", text)) == expected
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "pip install " * 9_000,
+        "python -m pip " * 8_000,
+        "pip install ${{" * 7_000,
+        "${{ " * 25_000,
+        "pip install " + "a " * 50_000,
+        "pip install a; " * 7_000,
+        "uv pip install " + "x==" * 30_000,
+        "A=1 " * 25_000 + "pip install x",
+        "sudo -H " * 12_000 + "pip install x",
+        "sudo " + "-H " * 30_000,
+        "A=" + "b" * 100_000,
+        "(" * 100_000,
+    ],
+)
+def test_ci_install_patterns_are_linear_on_hostile_lines(hostile: str) -> None:
+    started = time.perf_counter()
+    unpinned_installs(hostile)
+    assert time.perf_counter() - started < 0.5

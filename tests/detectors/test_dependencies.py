@@ -240,3 +240,20 @@ def test_redact_url_through_getter_prefixes() -> None:
         "git::https://***@git.example.com/x.git"
     )
     assert redact_url("https://pypi.example.com/simple") == "https://pypi.example.com/simple"
+
+
+def test_conda_environment_follows_its_pip_includes(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "environment.yml": "dependencies:\n  - pip:\n      - -r requirements.txt\n"
+                           "      - -r requirements/base.in\n      - -r tools.txt\n",
+        "requirements.txt": "qiskit\n",
+        "requirements/base.in": "numpy==2.1.0\nscipy>=1.13\n",
+        "tools.txt": "ruff\n",
+    })
+    detection = detect(DependenciesDetector(), source_at(root, "environment.yml"))
+    assert detection.errors == []  # followed, so no "includes are not followed" parse error
+    # requirements.txt and requirements/base.in are scanned on their own; tools.txt is not,
+    # so its entry is reported from here, at its own file and line.
+    assert sorted((f.rule_id, f.path, f.line) for f in detection.findings) == [
+        ("QG-DEP-001", "tools.txt", 1),
+    ]

@@ -10,7 +10,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from scanner.detectors.notebooks import NotebookDetector
 from scanner.model import Finding
-from tests.conftest import AWS_KEY_ID, IBM_KEY
+from tests.conftest import AWS_KEY_ID, GENERIC, IBM_KEY, IONQ_KEY
 from tests.helpers import Located, detect, findings, located, parse_error, source
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -87,7 +87,10 @@ def test_personal_data_in_outputs(payload: str, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    ["order 4539 1488 0343 6468", "see docs@example.com", "version 2024-11-25", "id 1234567890123"],
+    ["order 4539 1488 0343 6468", "see docs@example.com", "version 2024-11-25", "id 1234567890123",
+     # a Luhn-valid run inside a hex digest or a dashed id, git's SSH user, a machine address
+     "commit ab4539148803436467cd", "order ORD-4539148803436467",
+     "cloned git@github.com:org/repo.git", "connected as svc@db.internal"],
 )
 def test_not_personal_data(payload: str) -> None:
     nb = new_notebook(cells=[new_code_cell("x", outputs=[
@@ -150,3 +153,23 @@ def test_broken_notebooks_are_parse_errors(text: str) -> None:
     detection = detect(NotebookDetector(), source(text, "x.ipynb"))
     assert parse_error(detection).path == "x.ipynb"
     assert detection.issues == []
+
+
+def test_credentials_set_into_the_environment_in_cells() -> None:
+    nb = new_notebook(cells=[
+        new_code_cell(f'import os\nos.environ["QISKIT_IBM_TOKEN"] = "{IBM_KEY}"'),
+        new_code_cell(f"%env QISKIT_IBM_TOKEN {GENERIC}"),
+        new_code_cell(f"%set_env MY_SERVICE_TOKEN={GENERIC}"),
+        new_code_cell(f"%env IONQ_API_KEY={IONQ_KEY}"),  # IonQ's own rule knows this one
+        new_code_cell("%env IONQ_API_KEY=<your-ionq-key>"),
+        new_code_cell('os.environ["QISKIT_IBM_TOKEN"] = getpass()'),
+    ])
+    found, text = scan_nb(nb)
+    assert [(f.rule_id, f.cell, f.line) for f in found] == [
+        ("QG-SEC-018", 0, line_of(text, "os.environ[")),
+        ("QG-SEC-018", 1, line_of(text, "%env QISKIT_IBM_TOKEN")),
+        ("QG-SEC-018", 2, line_of(text, "%set_env MY_SERVICE_TOKEN")),
+        ("QG-SEC-008", 3, line_of(text, f"%env IONQ_API_KEY={IONQ_KEY}")),
+    ]
+    assert all("SEC-02" in f.control_ids for f in found)
+    assert IBM_KEY not in (found[0].evidence or "") + found[0].message

@@ -189,3 +189,50 @@ def test_duplicate_test_id_in_map_is_an_error(tmp_path: Path) -> None:
     bad.write_text("default: QG-PY-000\nrules:\n  QG-PY-001: [B101]\n  QG-PY-002: [B101]\n")
     with pytest.raises(BanditMapError, match="B101 is mapped twice"):
         load_bandit_map(bad)
+
+
+# --- assert (B101) and random (B311) are what test code does -----------------------------------
+
+CHECKS = '''\
+import random
+import subprocess
+
+
+def check(cmd):
+    assert cmd
+    subprocess.call(cmd, shell=True)
+    return random.random()
+'''
+TEST_PATHS = ("tests/test_jobs.py", "test/helpers.py", "pkg/tests/unit/fixtures.py",
+              "test_top.py", "pkg/jobs_test.py", "pkg/conftest.py")
+
+
+@pytest.fixture(scope="module")
+def with_tests(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("with-tests")
+    for rel in ("src/app.py", "src/testing.py", "src/latest.py", *TEST_PATHS):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(CHECKS, encoding="utf-8")
+    return root
+
+
+def _tests_by_path(output: EngineOutput) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for issue in output.issues:
+        assert issue.path is not None
+        found.setdefault(issue.path, []).append(issue.message[1:5])
+    return {path: sorted(tests) for path, tests in found.items()}
+
+
+def test_assert_and_random_are_not_reported_in_test_files_by_default(with_tests: Path) -> None:
+    found = _tests_by_path(_run(with_tests))
+    for rel in ("src/app.py", "src/testing.py", "src/latest.py"):
+        assert found[rel] == ["B101", "B311", "B404", "B602"], rel
+    for rel in TEST_PATHS:
+        assert found[rel] == ["B404", "B602"], rel  # everything else is still checked
+
+
+def test_test_files_get_every_check_when_the_setting_is_off(with_tests: Path) -> None:
+    found = _tests_by_path(_run(with_tests, BanditEngine(skip_in_tests=False)))
+    assert all(tests == ["B101", "B311", "B404", "B602"] for tests in found.values())
+    assert len(found) == 3 + len(TEST_PATHS)

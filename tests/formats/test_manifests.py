@@ -87,3 +87,49 @@ def test_a_kind_decides_the_reader() -> None:
     assert manifest is not None
     assert [(d.name, d.version, d.line) for d in manifest.dependencies] == [("qiskit", "2.1.0", 2)]
     assert source(text, "notes.txt", kind=FileKind.OTHER_TEXT).manifest is None
+
+
+CONDA_WITH_INCLUDES = """\
+name: qml
+dependencies:
+  - python=3.11
+  - pip
+  - pip:
+      - -r requirements.txt
+      - --requirement=ci/extra.txt
+      - -c constraints.txt
+      - qiskit==2.1.0
+      - -r missing.txt
+"""
+
+
+def test_conda_pip_includes_are_followed_relative_to_the_environment_file(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "env/environment.yml": CONDA_WITH_INCLUDES,
+        "env/requirements.txt": "# runtime\nnumpy\npennylane\n",
+        "env/ci/extra.txt": "--extra-index-url https://pkgs.example/simple\npytest>=8\n",
+        "env/constraints.txt": "pennylane==0.38.0\n",
+        "requirements.txt": "wrong==1.0\n",  # next to the scan root, not to the file
+    })
+    manifest = source_at(tmp_path, "env/environment.yml").manifest
+    assert manifest is not None
+    assert sorted((d.name, d.path, d.line, d.pin) for d in manifest.dependencies) == [
+        ("numpy", "env/requirements.txt", 2, Pin.NONE),
+        ("pennylane", "env/constraints.txt", 1, Pin.EXACT),
+        ("pennylane", "env/requirements.txt", 3, Pin.NONE),
+        ("pytest", "env/ci/extra.txt", 2, Pin.RANGE),
+        ("qiskit", "env/environment.yml", 9, Pin.EXACT),
+    ]
+    assert manifest.included_paths == [
+        "env/requirements.txt", "env/ci/extra.txt", "env/constraints.txt"
+    ]
+    assert manifest.constraints == {"pennylane": "0.38.0"}
+    assert [(i.option, i.path, i.line) for i in manifest.indexes] == [
+        ("--extra-index-url", "env/ci/extra.txt", 1)
+    ]
+    # only the include that cannot be read is a problem, at its own line
+    assert [(path, line) for path, line, _message in manifest.problems] == [
+        ("env/environment.yml", 10)
+    ]
+    assert "missing.txt" in manifest.problems[0][2]
+    assert manifest.errors == []

@@ -1,13 +1,15 @@
 """CI/CD pipelines: GitHub Actions workflows and actions, and GitLab CI files.
 
-The rules (QG-CI-001 … QG-CI-011), their severities and remediation are described in
+The rules (QG-CI-001 … QG-CI-013), their severities and remediation are described in
 ``scanner/rules/cicd.yaml``. The checks live by platform:
 
-- ``github``: workflows (triggers, token permissions, jobs, cloud and quantum credentials)
-  and ``action.yml`` files (composite and docker actions);
+- ``github``: workflows (triggers, token permissions, jobs, cloud and quantum credentials,
+  pull-request code on self-hosted runners) and ``action.yml`` files (composite and docker
+  actions);
 - ``github_steps``: the checks of one step (pinning, action inputs, ``run:`` scripts);
 - ``gitlab``: pipelines (includes, jobs, scripts, CI variables);
-- ``shell``: reading the scripts of both (line mapping, quoting, secret leaks, env dumps);
+- ``shell``: reading the scripts of both (line mapping, quoting, secret leaks, env dumps,
+  unpinned ``pip install``);
 - ``common``: the secret-name vocabulary and the ``Issue`` constructor both use.
 """
 
@@ -29,7 +31,7 @@ __all__ = ["CicdDetector"]
 class CicdDetector(Detector):
     name = "cicd"
     kinds = frozenset({FileKind.GITHUB_WORKFLOW, FileKind.GITHUB_ACTION, FileKind.GITLAB_CI})
-    rules = frozenset(f"QG-CI-{n:03d}" for n in range(1, 12))
+    rules = frozenset(f"QG-CI-{n:03d}" for n in range(1, 14))
 
     def scan(self, source: SourceFile) -> Iterator[Issue]:
         documents = source.yaml_documents

@@ -23,13 +23,27 @@ from scanner.detectors.cicd.common import (
     empty,
     issue,
 )
-from scanner.detectors.cicd.github_steps import SecretEnv, StepChecks, pinning
+from scanner.detectors.cicd.github_steps import (
+    PR_HEAD_REF,
+    SHELL_CHECKOUT,
+    SecretEnv,
+    StepChecks,
+    pinning,
+)
 from scanner.formats.yaml import LineDict, LineList
 from scanner.model import Issue, Severity
 from scanner.source import SourceFile
 
 _AWS_BRAKET = "AWS credentials (Amazon Braket)"
 _BRAKET = re.compile(r"\bbraket|amazon-braket", re.I)
+_FORK_GUARD = re.compile(
+    r"head\.repo\.full_name\s*==\s*github\.repository|head\.repo\.fork\s*==\s*false"
+)
+# Events whose workflow runs the pull request's own code (fork PRs included).
+_PR_CODE_TRIGGERS = frozenset(
+    {"pull_request", "pull_request_review", "pull_request_review_comment"}
+)
+_MATRIX_LABEL = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]{1,100})\s*\}\}")
 
 
 class Workflow:
@@ -165,6 +179,99 @@ class Job:
             yield from checks.step(step, self._step_label(index, step))
         yield from self._cloud_env()
         yield from self._quantum()
+        yield from self._self_hosted()
+
+    # pull-request code on self-hosted runners ----------------------------------------------------
+
+    def _runner_labels(self) -> list[str]:
+        """The runner labels of ``runs-on`` (a label, a list, or ``{labels: …}``), with a
+        ``${{ matrix.x }}`` label replaced by the values the matrix gives ``x``."""
+        runs_on = self.job.get("runs-on")
+        if isinstance(runs_on, dict):
+            runs_on = runs_on.get("labels")
+        labels = [runs_on] if isinstance(runs_on, str) else (
+            [str(label) for label in runs_on] if isinstance(runs_on, list) else []
+        )
+        strategy = self.job.get("strategy")
+        matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+        resolved: list[str] = []
+        for label in labels:
+            found = _MATRIX_LABEL.fullmatch(label.strip())
+            if found is None or not isinstance(matrix, dict):
+                resolved.append(label)
+                continue
+            values: list[object] = []
+            axis = matrix.get(found.group(1))
+            values.extend(axis if isinstance(axis, list) else [axis])
+            include = matrix.get("include")
+            values.extend(
+                extra.get(found.group(1))
+                for extra in (include if isinstance(include, list) else [])
+                if isinstance(extra, dict)
+            )
+            for value in values:
+                if isinstance(value, list):
+                    resolved.extend(str(item) for item in value)
+                elif value is not None:
+                    resolved.append(str(value))
+        return resolved
+
+    def _checks_out_pr_head(self) -> bool:
+        for _index, step, _line in self.steps:
+            if as_text(step.get("uses")).lower().startswith("actions/checkout"):
+                inputs = step.get("with")
+                if isinstance(inputs, dict) and any(
+                    PR_HEAD_REF.search(as_text(inputs.get(key))) for key in ("ref", "repository")
+                ):
+                    return True
+            if SHELL_CHECKOUT.search(as_text(step.get("run"))):
+                return True
+        return False
+
+    def _self_hosted(self) -> Iterator[Issue]:
+        if not any(label.strip().lower() == "self-hosted" for label in self._runner_labels()):
+            return
+        triggers = self.workflow.triggers
+        pr_code = sorted(triggers & _PR_CODE_TRIGGERS)
+        if not pr_code and "pull_request_target" not in triggers:
+            return
+        if _FORK_GUARD.search(as_text(self.job.get("if"))):
+            return
+        line = self.job.line_of("runs-on") or self.line
+        runner = "a self-hosted runner"
+        if "pull_request_target" in triggers and self._checks_out_pr_head():
+            yield issue(
+                "QG-CI-012",
+                f"{self.name} checks out pull-request code in a pull_request_target workflow "
+                f"and runs it on {runner}: a fork's code runs on your machine with this "
+                "repository's secrets and write token, and can stay there for later jobs. Test "
+                "pull requests in a pull_request workflow on GitHub-hosted runners",
+                line, f"{self.job_id}:self-hosted:prt-checkout",
+                severity=Severity.CRITICAL, evidence="runs-on: self-hosted",
+            )
+            return
+        if pr_code:
+            gated = "environment" in self.job
+            yield issue(
+                "QG-CI-012",
+                f"{self.name} runs on {runner} for {', '.join(pr_code)} events: a pull "
+                "request, from a fork too, runs its own code on that machine, where it can "
+                "read what other jobs left behind (credentials, caches, QPU account config) "
+                "and persist for later jobs. Run pull requests on GitHub-hosted runners, or on "
+                "ephemeral self-hosted runners kept to trusted branches",
+                line, f"{self.job_id}:self-hosted:{','.join(pr_code)}",
+                severity=Severity.MEDIUM if gated else None, evidence="runs-on: self-hosted",
+            )
+            return
+        yield issue(
+            "QG-CI-012",
+            f"{self.name} runs on {runner} for pull_request_target events: any fork can "
+            "start it on that machine with this repository's secrets; the job runs the base "
+            "branch's code, so one injection or checkout mistake becomes code execution on "
+            "your runner. Keep pull_request_target jobs on GitHub-hosted runners",
+            line, f"{self.job_id}:self-hosted:pull_request_target",
+            severity=Severity.MEDIUM, evidence="runs-on: self-hosted",
+        )
 
     # cloud keys and quantum credentials ----------------------------------------------------------
 
@@ -207,10 +314,7 @@ class Job:
             return
         gated = "environment" in self.job
         condition = as_text(self.job.get("if"))
-        fork_guard = bool(
-            re.search(r"head\.repo\.full_name\s*==\s*github\.repository|head\.repo\.fork\s*==\s*false",
-                      condition)
-        )
+        fork_guard = bool(_FORK_GUARD.search(condition))
         names = ", ".join(name for name, _ in credentials)
         first_line = credentials[0][1]
         triggers = self.workflow.triggers

@@ -1,7 +1,7 @@
 """The checks of one GitHub Actions step (a workflow job's or a composite action's): how its
 ``uses:`` is pinned, what it passes to well-known actions (checkout of pull-request code,
 github-script, cloud logins with stored keys, artifact uploads), and what its ``run:``
-script does with untrusted event text and secrets. Rule metadata:
+script does with untrusted event text, secrets and unpinned ``pip install`` commands. Rule metadata:
 ``scanner/rules/cicd.yaml``.
 """
 
@@ -12,7 +12,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from scanner.detectors.cicd.common import SHA40, as_text, empty, issue
-from scanner.detectors.cicd.shell import DUMP_ENV, leak_kind, leak_message, script_lines
+from scanner.detectors.cicd.shell import (
+    DUMP_ENV,
+    command_lines,
+    install_message,
+    leak_kind,
+    leak_message,
+    script_lines,
+    unpinned_installs,
+)
 from scanner.formats.yaml import LineDict
 from scanner.model import Issue, Severity
 from scanner.source import SourceFile
@@ -34,13 +42,13 @@ _UNTRUSTED_CONTEXT = re.compile(
     r"|head_ref"
     r")\b"
 )
-_PR_HEAD_REF = re.compile(
+PR_HEAD_REF = re.compile(
     r"github\.event\.pull_request\.head\.(?:sha|ref)|github\.head_ref|refs/pull/"
     r"|github\.event\.pull_request\.merge_commit_sha|github\.event\.(?:number|pull_request\.number)"
     r"|github\.event\.workflow_run\.head_(?:sha|branch)"
     r"|pull_request\.head\.repo\.full_name|workflow_run\.head_repository"
 )
-_SHELL_CHECKOUT = re.compile(
+SHELL_CHECKOUT = re.compile(
     r"\bgh\s+pr\s+checkout\b|\bgit\s+fetch\b[^\n]*\bpull/|\bgit\s+(?:checkout|switch)\b[^\n]*"
     r"(?:head\.sha|head\.ref|head_ref|head_sha|refs/pull)"
 )
@@ -143,7 +151,7 @@ class StepChecks:
         if action == "actions/checkout" and self.privileged:
             for key in ("ref", "repository"):
                 value = as_text(inputs.get(key))
-                if value and _PR_HEAD_REF.search(value):
+                if value and PR_HEAD_REF.search(value):
                     yield issue(
                         "QG-CI-001",
                         f"{label}: a {self.privileged} workflow checks out pull-request code "
@@ -196,10 +204,11 @@ class StepChecks:
 
     def _run_script(self, script: str, line: int, label: str) -> Iterator[Issue]:
         yield from self._injection(script, line, label, "run")
-        if self.privileged and _SHELL_CHECKOUT.search(script):
+        yield from self._installs(script, line, label)
+        if self.privileged and SHELL_CHECKOUT.search(script):
             where = next(
                 (s.line for s in script_lines(self.source, line, script)
-                 if _SHELL_CHECKOUT.search(s.text)), line,
+                 if SHELL_CHECKOUT.search(s.text)), line,
             )
             yield issue(
                 "QG-CI-001",
@@ -235,6 +244,23 @@ class StepChecks:
                 f"{self.job_id}:{kind}:{secret}:{entry.text.strip()}",
                 severity=severity, evidence=secret,
             )
+
+    def _installs(self, script: str, line: int, label: str) -> Iterator[Issue]:
+        if "install" not in script:
+            return
+        names = sorted(self.secret_env)
+        holds = (
+            f" and secrets ({', '.join(names[:3])}{' …' if len(names) > 3 else ''})" if names
+            else " and secrets" if "secrets." in script else ""
+        )
+        for entry in command_lines(script_lines(self.source, line, script)):
+            loose = unpinned_installs(entry.text)
+            if loose:
+                message, shown = install_message(label, loose, holds)
+                yield issue(
+                    "QG-CI-013", message, entry.line,
+                    f"{self.job_id}:pip:{entry.text.strip()}", evidence=shown,
+                )
 
     def _injection(self, script: str, line: int, label: str, where: str) -> Iterator[Issue]:
         if "${{" not in script:

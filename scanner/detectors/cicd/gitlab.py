@@ -1,6 +1,7 @@
 """GitLab CI (``.gitlab-ci.yml``): includes not pinned to a commit, untrusted predefined
-variables in scripts, secrets printed or written to files, stored cloud keys without
-``id_tokens`` and quantum provider tokens in CI variables. Rule metadata:
+variables in scripts, secrets printed or written to files, unpinned ``pip install`` in
+scripts, stored cloud keys without ``id_tokens`` and quantum provider tokens in CI
+variables. Rule metadata:
 ``scanner/rules/cicd.yaml``.
 """
 
@@ -22,10 +23,13 @@ from scanner.detectors.cicd.shell import (
     REEVALUATED,
     SHELL_VAR,
     ScriptLine,
+    command_lines,
+    install_message,
     leak_kind,
     leak_message,
     quote_state_at,
     script_lines,
+    unpinned_installs,
 )
 from scanner.detectors.secret_names import secret_name
 from scanner.formats.yaml import LineDict, LineList
@@ -175,8 +179,21 @@ class Pipeline:
         elif isinstance(value, str):
             entries.append((value, holder.line_of(key)))
         for text, line in entries:
-            for entry in script_lines(self.source, line, text):
+            lines = script_lines(self.source, line, text)
+            for entry in lines:
                 yield from self._script_line(label, entry, artifacts)
+            if "install" in text:
+                yield from self._installs(label, lines)
+
+    def _installs(self, label: str, lines: list[ScriptLine]) -> Iterator[Issue]:
+        for entry in command_lines(lines):
+            loose = unpinned_installs(entry.text)
+            if loose:
+                message, shown = install_message(label, loose, " and CI variables")
+                yield issue(
+                    "QG-CI-013", message, entry.line, f"{label}:pip:{entry.text.strip()}",
+                    evidence=shown,
+                )
 
     def _script_line(self, label: str, entry: ScriptLine, artifacts: bool) -> Iterator[Issue]:
         text = entry.text

@@ -1,7 +1,8 @@
 """Reading the shell scripts of CI jobs (GitHub ``run:``, GitLab ``script:``), for both
 platforms: where each script line sits in the file, whether a position is quoted, which
 printing commands leak a secret (and where to, and how bad that is), environment dumps,
-shell variables and commands that evaluate their argument again as code.
+shell variables, commands that evaluate their argument again as code, and ``pip install``
+commands that name packages without an exact version.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from scanner.formats.pip_args import unpinned_requirements
 from scanner.model import Severity
 from scanner.source import SourceFile
 
@@ -123,3 +125,80 @@ def leak_message(
     if kept is not None:
         return f"{label}: writes {shown} to a file, and this job {kept}", None
     return f"{label}: writes {shown} to a file {left}", Severity.LOW
+
+
+# --- pip installs ------------------------------------------------------------------------------
+
+# A command (one piece of a line split at &&, ||, ; and |) that runs pip to install: pip,
+# pip3, pip3.11, python[3[.11]] -m pip, uv pip; after a subshell parenthesis, sudo and its
+# options, or VAR=value prefixes, but never as an argument (`echo pip install x`). Matched
+# at the command's start with bounded repeats.
+_PIP_INSTALL = re.compile(
+    r"[ \t]{0,200}\(?[ \t]{0,20}"
+    r"(?:(?:[A-Za-z_][A-Za-z0-9_]{0,100}=[^\s]{0,500}|sudo(?:[ \t]{1,20}-[A-Za-z-]{1,30}){0,5})"
+    r"[ \t]{1,20}){0,10}"
+    r"(?:pip3?(?:\.\d{1,2})?|python[\d.]{0,6}[ \t]{1,20}-m[ \t]{1,20}pip|uv[ \t]{1,20}pip)"
+    r"[ \t]{1,20}install\b"
+)
+# A constraints file pins what the command installs.
+_CONSTRAINED = re.compile(r"(?:^|\s)(?:-c|--constraint)(?:\s|=)")
+# A GitHub expression (`${{ matrix.qiskit }}`) is decided elsewhere: kept as one word so
+# the package it names, or its version, is not judged.
+_GH_EXPRESSION = re.compile(r"\$\{\{[^}\n]{0,200}\}\}")
+_COMMAND_SEPARATOR = re.compile(r"&&|\|\||;|\|")
+_NAME_END = re.compile(r"[\[<>=!~;@ ]")
+# Upgrading the installer itself is bootstrapping, not a dependency (as for Dockerfiles).
+_BOOTSTRAP = frozenset({"pip", "setuptools", "wheel", "uv", "pip-tools"})
+# A real install command is short; a longer one is read this far.
+_MAX_COMMAND = 4000
+
+
+def unpinned_installs(line: str) -> list[str]:
+    """Packages that ``pip install`` commands on one script line name without an exact
+    version. Requirements files (``-r``), local paths and ``-e .``, URLs, commands with a
+    constraints file, values chosen by an expression or a shell variable, and pip's own
+    bootstrap packages are not reported."""
+    if "install" not in line:
+        return []
+    text = _GH_EXPRESSION.sub("${EXPR}", line)
+    loose: list[str] = []
+    for command in _COMMAND_SEPARATOR.split(text):
+        found = _PIP_INSTALL.match(command)
+        if found is None or _CONSTRAINED.search(command):
+            continue
+        install = command[:_MAX_COMMAND].rstrip().rstrip(")")  # `(cd x; pip install y)`
+        for requirement in unpinned_requirements(install):
+            name = _NAME_END.split(requirement, maxsplit=1)[0]
+            if name.lower() not in _BOOTSTRAP and requirement not in loose:
+                loose.append(requirement)
+    return loose
+
+
+def command_lines(lines: list[ScriptLine]) -> list[ScriptLine]:
+    """Script lines with backslash continuations joined, each at its first line."""
+    joined: list[ScriptLine] = []
+    pending: ScriptLine | None = None
+    for entry in lines:
+        if pending is not None:
+            entry = ScriptLine(pending.line, pending.text + " " + entry.text.strip())
+        if entry.text.rstrip().endswith("\\"):
+            pending = ScriptLine(entry.line, entry.text.rstrip()[:-1])
+            continue
+        pending = None
+        joined.append(entry)
+    if pending is not None:
+        joined.append(pending)
+    return joined
+
+
+def install_message(label: str, loose: list[str], holds: str) -> tuple[str, str]:
+    """QG-CI-013's message and evidence for ``loose`` packages; ``holds`` says what the job
+    carries that a hijacked release would get ("" when nothing is known)."""
+    shown = ", ".join(loose[:6]) + (" …" if len(loose) > 6 else "")
+    message = (
+        f"{label}: `pip install` of {shown} without an exact version: every run may install "
+        f"different code, and a hijacked release runs with this job's token{holds}. Pin exact "
+        "versions (qiskit==2.1.0) or install from a hashed lock file "
+        "(pip install --require-hashes -r requirements.txt)"
+    )
+    return message, shown

@@ -1,10 +1,10 @@
 """Dependency manifests read into one shape (``Manifest`` of ``Dependency``).
 
-``parse_manifest`` picks the reader by file name and kind: requirements files (following
-``-r``/``-c`` includes through a reader the caller supplies), ``pyproject.toml``,
-``poetry.lock``, ``Pipfile``/``Pipfile.lock`` and conda environment files. ``SourceFile``
-caches the result, so the dependency detector and the vulnerability engine parse each
-manifest once.
+``parse_manifest`` picks the reader by file name and kind: requirements files and the
+``pip:`` list of conda environment files (both following ``-r``/``-c`` includes through a
+reader the caller supplies), ``pyproject.toml``, ``poetry.lock``, ``Pipfile`` and
+``Pipfile.lock``. ``SourceFile`` caches the result, so the dependency detector and the
+vulnerability engine parse each manifest once.
 """
 
 from __future__ import annotations
@@ -72,5 +72,5 @@ def parse_manifest(
             return parse_pipfile(document)
         if name == "pipfile.lock":
             return parse_pipfile_lock(document)
-        return parse_conda_environment(document)
+        return parse_conda_environment(document, reader)
     return None

@@ -5,7 +5,8 @@
   Poetry package sources.
 - ``poetry.lock``: locked versions and the file hashes recorded for each package.
 - ``Pipfile`` (declarations, package sources) and ``Pipfile.lock`` (locked, hashed).
-- conda ``environment.yml``: conda match specs, channels, and the ``pip:`` subsection.
+- conda ``environment.yml``: conda match specs, channels, and the ``pip:`` subsection
+  (read like a requirements file, ``-r``/``-c`` includes followed).
 
 TOML gives no line numbers, so lines are found by looking for the entry's text in the
 file (first occurrence at or after the section header); the worst case is the section's
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -36,7 +38,7 @@ from scanner.formats.manifests.model import (
     normalise,
     quote_entry,
 )
-from scanner.formats.manifests.requirements import parse_requirements
+from scanner.formats.manifests.requirements import IncludeReader, parse_requirements
 from scanner.formats.yaml import LineDict, LineList
 
 
@@ -396,7 +398,9 @@ def conda_pin(spec: str) -> tuple[str, Pin, str | None]:
     return name, Pin.RANGE, None
 
 
-def parse_conda_environment(source: Document) -> Manifest:
+def parse_conda_environment(source: Document, reader: IncludeReader | None = None) -> Manifest:
+    """A conda environment file; ``reader`` follows ``-r``/``-c`` includes in its ``pip:``
+    list (without one they are not followed, as for requirements files)."""
     documents = source.yaml_documents
     manifest = Manifest(path=source.path, role=Role.INSTALL)
     if not documents:
@@ -421,7 +425,7 @@ def parse_conda_environment(source: Document) -> Manifest:
     for index, entry in enumerate(deps):
         line = deps.line_of(index)
         if isinstance(entry, LineDict) and "pip" in entry:
-            _conda_pip_section(entry["pip"], manifest, source, line)
+            _conda_pip_section(entry["pip"], manifest, source, line, reader)
             continue
         if not isinstance(entry, str | int | float):
             manifest.errors.append(
@@ -446,29 +450,36 @@ def parse_conda_environment(source: Document) -> Manifest:
 
 
 def _conda_pip_section(
-    pip_entries: Any, manifest: Manifest, source: Document, at: int
+    pip_entries: Any, manifest: Manifest, source: Document, at: int,
+    reader: IncludeReader | None,
 ) -> None:
+    """The ``pip:`` list is a requirements file written as YAML (conda hands it to pip as
+    one): its entries are read together, so ``-r``/``-c`` includes are followed relative
+    to the environment file, through ``reader``, and each include is read once."""
     if not isinstance(pip_entries, LineList):
         manifest.errors.append((source.path, at, "the pip: subsection is not a list"))
         return
-    for index, entry in enumerate(pip_entries):
-        line = pip_entries.line_of(index)
-        parsed = parse_requirements(str(entry), source.path)
-        for dep in parsed.dependencies:
-            manifest.dependencies.append(
-                Dependency(
-                    name=dep.name, display=dep.display, path=source.path, line=line, pin=dep.pin,
-                    role=Role.INSTALL, version=dep.version, hashes=dep.hashes,
-                )
-            )
-        manifest.indexes.extend(
-            IndexOption(opt.option, opt.value, source.path, line) for opt in parsed.indexes
-        )
-        manifest.errors.extend((source.path, line, message) for _p, _l, message in parsed.errors)
-        if parsed.problems or any(
-            o.startswith(("-r", "--requirement", "-c", "--constraint"))
-            for o in str(entry).split()[:1]
-        ):
-            manifest.problems.append(
-                (source.path, line, "includes inside environment files are not followed")
-            )
+    # Entry n of the list is line n of the requirements text; back to its line in the file.
+    lines = [pip_entries.line_of(index) for index in range(len(pip_entries))]
+    text = "\n".join(str(entry).replace("\n", " ") for entry in pip_entries)
+    parsed = parse_requirements(text, source.path, reader=reader)
+
+    def place(path: str, line: int | None) -> tuple[str, int]:
+        if path != source.path:
+            return path, line or 1  # an included file: its own place
+        return path, lines[line - 1] if line and 0 < line <= len(lines) else at
+
+    for dep in parsed.dependencies:
+        path, line = place(dep.path, dep.line)
+        manifest.dependencies.append(replace(dep, path=path, line=line))
+    manifest.indexes.extend(
+        IndexOption(opt.option, opt.value, *place(opt.path, opt.line)) for opt in parsed.indexes
+    )
+    manifest.errors.extend((*place(path, line), message) for path, line, message in parsed.errors)
+    manifest.problems.extend(
+        (*place(path, line), message) for path, line, message in parsed.problems
+    )
+    manifest.included_paths.extend(parsed.included_paths)
+    for name, version in parsed.constraints.items():
+        manifest.constraints.setdefault(name, version)
+    manifest.require_hashes = manifest.require_hashes or parsed.require_hashes

@@ -47,3 +47,33 @@ def mapped():
 def fixed(service):
     # ok: QG-SG-005
     return service.backend("ibm_torino")
+
+
+# Amazon Braket Hybrid Jobs set AMZN_BRAKET_* themselves inside the job container (the
+# device ARN given to AwsQuantumJob.create, the job name, its directories, the job token):
+# they are the job's own configuration, not outside input.
+def braket_job_device():
+    # ok: QG-SG-005
+    return AwsDevice(os.environ["AMZN_BRAKET_DEVICE_ARN"])
+
+
+def braket_job_device_via_variable():
+    device_arn = os.environ.get("AMZN_BRAKET_DEVICE_ARN", "local:none/none")
+    # ok: QG-SG-005
+    return AwsDevice(device_arn)
+
+
+def braket_job_device_getenv(provider):
+    # ok: QG-SG-005
+    return provider.get_device(os.getenv("AMZN_BRAKET_DEVICE_ARN"))
+
+
+def lookalike_is_still_outside_input():
+    # ruleid: QG-SG-005
+    return AwsDevice(os.environ["BRAKET_DEVICE_ARN"])
+
+
+def mixed_keys(service):
+    name = os.environ.get("BACKEND", os.environ["AMZN_BRAKET_DEVICE_ARN"])
+    # ruleid: QG-SG-005
+    return service.backend(name)
