@@ -32,7 +32,7 @@ from scanner.detectors.iac_common import (
 from scanner.detectors.interface import Detector
 from scanner.formats.cloudformation import Locator, load_template, properties, ref, refs
 from scanner.formats.yaml import contains_text
-from scanner.model import FileKind, Issue, Severity
+from scanner.model import FileKind, Issue, Severity, Tier
 from scanner.source import SourceFile
 
 _PUBLIC_ACLS = frozenset({"PublicRead", "PublicReadWrite", "AuthenticatedRead"})
@@ -43,8 +43,12 @@ _ADMIN_PORTS = frozenset({22, 23, 3389, 5432, 3306, 1433, 6379, 27017, 9200, 560
 
 
 class _Template:
-    def __init__(self, source: SourceFile, template: dict[str, Any]) -> None:
+    def __init__(
+        self, source: SourceFile, template: dict[str, Any], tier: Tier | None = None
+    ) -> None:
         self.locate = Locator(source, template)
+        #: The scan's tier: the requirements of resources that carry no tier tag.
+        self.configured_tier = tier
         resources = template.get("Resources")
         self.resources: dict[str, dict[str, Any]] = {}
         if isinstance(resources, dict):
@@ -98,6 +102,7 @@ class _Template:
                 address=f"{logical_id} (AWS::S3::Bucket)",
                 at=self.at(logical_id),
                 tier=tier_from_tags(props.get("Tags")),
+                configured_tier=self.configured_tier,
                 braket=name.lower().startswith(BRAKET_BUCKET_PREFIX),
                 check_public_access_block=True,
                 check_tls_only=True,
@@ -426,7 +431,11 @@ class CloudFormationDetector(Detector):
     # to its resources (no shared-key, module-source or literal-secret checks).
     shared_rules = IAC_RULES - {"QG-IAC-018", "QG-IAC-020", "QG-IAC-021"}
 
+    def __init__(self, tier: Tier | None = None) -> None:
+        #: The scan's tier: the requirements of resources that carry no tier tag.
+        self.tier = tier
+
     def scan(self, source: SourceFile) -> Iterator[Issue]:
         template = load_template(source)
         if template is not None:
-            yield from _Template(source, template).issues()
+            yield from _Template(source, template, self.tier).issues()

@@ -2,9 +2,10 @@
 
 - ``iac_issue``: an ``Issue`` located by ``Located`` (module file and line) with the IaC
   fingerprint convention;
-- ``StorageFacts`` + ``storage_issues``: the storage rules (QG-IAC-001..006, 019) written
+- ``StorageFacts`` + ``storage_issues``: the storage rules (QG-IAC-002..006, 017, 019) written
   once for S3 (Terraform and CloudFormation), Azure storage accounts and IBM COS buckets;
-- workload tiers from ``qgov:tier`` / ``workload-tier`` tags;
+- workload tiers from ``qgov:tier`` / ``workload-tier`` tags; the tier the scan is configured
+  with (``--tier`` / ``tier:``) is the default for resources without one;
 - credential-looking variable names and image pinning (Kubernetes, Docker);
 """
 
@@ -98,10 +99,13 @@ class StorageFacts:
     address: str  # aws_s3_bucket.results, Resources.ResultsBucket, azurerm_storage_account.x
     at: Located
     label: str = "bucket"  # "bucket", "storage account"
-    tier: Tier | None = None
+    tier: Tier | None = None  # from the resource's (or provider's default) tags
+    configured_tier: Tier | None = None  # the scan's tier: the default when no tag says one
     braket: bool = False  # an Amazon Braket result bucket (amazon-braket-*)
     quantum: bool = False  # attached to a quantum workspace
-    always_encrypted: bool = False  # the service encrypts at rest with no opt-out (Azure, IBM)
+    # S3 (since January 2023), Azure Storage and IBM COS encrypt every object at rest and
+    # cannot be told not to: what a configuration chooses is only whose key is used.
+    default_encryption: str = "S3-managed keys (SSE-S3, applied by default)"
     encryption: str | None = None  # declared algorithm, "" when declared without one
     customer_key: bool = False
     encryption_at: Located | None = None
@@ -123,8 +127,14 @@ class StorageFacts:
     tls_only: bool = False
 
     @property
+    def effective_tier(self) -> Tier | None:
+        """The tier requirements follow: the resource's tag wins over the configured tier."""
+        return self.tier or self.configured_tier
+
+    @property
     def regulated(self) -> bool:
-        return self.tier is not None and self.tier.regulated
+        tier = self.effective_tier
+        return tier is not None and tier.regulated
 
     @property
     def job_data(self) -> bool:
@@ -144,21 +154,19 @@ class StorageFacts:
 
 def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
     address, at, why = facts.address, facts.at, facts.why()
-    elevated = facts.braket or facts.quantum or facts.regulated
-    # ENC-01 / ENC-02
-    if facts.encryption is None and not facts.always_encrypted:
-        need = f"; its tier needs {facts.cmk_hint}" if facts.regulated else ""
-        yield iac_issue(
-            "QG-IAC-001", at,
-            f"{address}{why} declares no server-side encryption{need}",
-            f"{address}:no-encryption", Severity.HIGH if elevated else None,
-        )
-    elif facts.regulated and not facts.customer_key:
+    # ENC-02. Encryption at rest itself (ENC-01) needs no check here: these services
+    # encrypt whatever the configuration says; a regulated tier asks whose key it is.
+    if facts.regulated and not facts.customer_key:
         where = facts.encryption_at or at
-        algorithm = f" ({facts.encryption})" if facts.encryption else ""
+        used = facts.encryption or facts.default_encryption
+        if facts.tier is not None:
+            tier = f"its tier ({facts.tier})"
+        else:
+            tier = f"the configured tier ({facts.configured_tier})"
         yield iac_issue(
             "QG-IAC-002", where,
-            f"{address}{why} is not encrypted with {facts.cmk_hint}{algorithm}",
+            f"{address}{why} is encrypted with {used}, but {tier} needs {facts.cmk_hint}, so "
+            "the organisation can revoke access and audit every decryption",
             f"{address}:no-cmk",
         )
     # NET-01

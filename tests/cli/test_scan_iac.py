@@ -91,3 +91,26 @@ def test_governed_sample_has_no_iac_findings(capsys: pytest.CaptureFixture[str])
     assert doc["scan_errors"] == []
     assert {"infra/k8s/job-runner.yaml", "Dockerfile"} <= {
         p.relative_to(GOVERNED).as_posix() for p in GOVERNED.rglob("*") if p.is_file()}
+
+
+UNTAGGED_BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "lab-results"\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "expected"),
+    [
+        ("", (), False),
+        ("", ("--tier", "regulated-pilot"), True),
+        ("tier: production-critical\n", (), True),
+        ("tier: production-critical\n", ("--tier", "exploratory"), False),  # the flag wins
+    ],
+)
+def test_configured_tier_drives_iac_requirements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], config: str, args: tuple[str, ...],
+    expected: bool,
+) -> None:
+    write_tree(tmp_path, {"main.tf": UNTAGGED_BUCKET, ".qgov.yaml": config or "fail_on: high\n"})
+    _, doc = scan_json(capsys, str(tmp_path), "--fail-on", "none", *args)
+    rules = {f["rule_id"] for f in doc["findings"]}
+    assert ("QG-IAC-002" in rules) is expected
+    assert "QG-IAC-001" not in rules  # S3 encrypts every bucket; only the key is in question

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from scanner.detectors.cloudformation import CloudFormationDetector
-from scanner.model import FileKind, Finding, ScanError, Severity
+from scanner.model import FileKind, Finding, ScanError, Severity, Tier
 from scanner.source import SourceFile
 from tests.helpers import Located, detect, findings, located, parse_error, rule_ids, source
 
@@ -103,7 +103,9 @@ def _bucket(old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("rule", "template", "expected"),
     [
-        ("QG-IAC-001", _bucket("      BucketEncryption:", "      Unused:"), [("QG-IAC-001", 3)]),
+        # No BucketEncryption: S3 still encrypts with S3-managed keys, which the regulated
+        # tier does not accept (and nothing says encryption is missing).
+        ("QG-IAC-002", _bucket("      BucketEncryption:", "      Unused:"), [("QG-IAC-002", 3)]),
         ("QG-IAC-002", _bucket("SSEAlgorithm: aws:kms", "SSEAlgorithm: AES256"),
          [("QG-IAC-002", 10)]),
         ("QG-IAC-002", HEADER + GOVERNED_BUCKET + TRAIL, []),
@@ -127,6 +129,26 @@ def _bucket(old: str, new: str) -> str:
 )
 def test_bucket_rules(rule: str, template: str, expected: list[Located]) -> None:
     assert located(scan(template)) == expected, rule
+
+
+PLAIN_BUCKET = HEADER + "  Data:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: data\n"
+
+
+@pytest.mark.parametrize(
+    ("configured", "template", "expected"),
+    [
+        (None, PLAIN_BUCKET, []),  # S3-managed keys by default, and no tier asks for more
+        (Tier.INTERNAL_PILOT, PLAIN_BUCKET, []),
+        (Tier.REGULATED_PILOT, PLAIN_BUCKET, [("QG-IAC-002", 3)]),
+        (Tier.REGULATED_PILOT, PLAIN_BUCKET + "      Tags:\n        - Key: qgov:tier\n"
+         "          Value: exploratory\n", []),  # the tag wins
+    ],
+)
+def test_configured_tier_sets_requirements_of_untagged_buckets(
+    configured: Tier | None, template: str, expected: list[Located]
+) -> None:
+    found = findings(CloudFormationDetector(tier=configured), template_file(template))
+    assert located(f for f in found if f.rule_id in {"QG-IAC-001", "QG-IAC-002"}) == expected
 
 
 POLICY = """\
@@ -360,7 +382,7 @@ def test_all_short_form_tags_are_known() -> None:
       R: !GetAtt Role.Arn
       Q: !!str plain
 """
-    assert "QG-IAC-001" in rule_ids(scan(template))
+    assert "QG-IAC-004" in rule_ids(scan(template))
 
 
 def test_unquoted_placeholders_are_a_parse_error() -> None:

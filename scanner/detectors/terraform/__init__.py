@@ -30,7 +30,7 @@ from scanner.detectors.terraform import (
     supply_chain,
 )
 from scanner.detectors.terraform.module import Module
-from scanner.model import FileKind, Issue
+from scanner.model import FileKind, Issue, Tier
 from scanner.source import SourceFile
 
 __all__ = ["TerraformDetector"]
@@ -54,6 +54,10 @@ class TerraformDetector(ModuleDetector):
     kinds = frozenset({FileKind.TERRAFORM})
     rules = IAC_RULES
 
+    def __init__(self, tier: Tier | None = None) -> None:
+        #: The scan's tier: the requirements of resources that carry no tier tag.
+        self.tier = tier
+
     def module_of(self, source: SourceFile) -> str | None:
         if not source.name.lower().endswith(_MODULE_SUFFIXES):
             return None  # .tfvars / .tfvars.json: values only, checked on their own
@@ -65,6 +69,6 @@ class TerraformDetector(ModuleDetector):
     def scan_module(self, sources: Sequence[SourceFile]) -> Iterator[Issue]:
         files = {s.path: s.hcl for s in sources if s.name.lower().endswith(_MODULE_SUFFIXES)}
         if files:
-            module = Module(files)
+            module = Module(files, self.tier)
             for check in _CHECKS:
                 yield from check(module)

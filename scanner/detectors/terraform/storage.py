@@ -62,6 +62,7 @@ def _s3(m: Module) -> Iterator[Issue]:
             address=bucket.address,
             at=at(bucket),
             tier=m.tier(bucket),
+            configured_tier=m.configured_tier,
             braket=braket_bucket(bucket),
             check_public_access_block=True,
             check_tls_only=True,
@@ -209,9 +210,9 @@ def _azure_storage(m: Module) -> Iterator[Issue]:
             at=at(account),
             label="storage account",
             tier=m.tier(account),
+            configured_tier=m.configured_tier,
             quantum=account.address in m.quantum_storage,
-            always_encrypted=True,
-            encryption="Microsoft-managed",
+            default_encryption="Microsoft-managed keys",
             cmk_hint="a customer-managed key (customer_managed_key block or "
             "azurerm_storage_account_customer_managed_key)",
         )
@@ -310,8 +311,8 @@ def _ibm_cos(m: Module) -> Iterator[Issue]:
             if instance is not None and tier is None:
                 tier = tier_from_tags(instance.get("tags"))
         facts = StorageFacts(
-            address=bucket.address, at=at(bucket), tier=tier, always_encrypted=True,
-            encryption="IBM-managed",
+            address=bucket.address, at=at(bucket), tier=tier,
+            configured_tier=m.configured_tier, default_encryption="IBM-managed keys",
             cmk_hint="a Key Protect or Hyper Protect Crypto Services key (kms_key_crn)",
         )
         facts.customer_key = any(
