@@ -638,6 +638,41 @@ def test_rules(tmp_path: Path, rule: str, text: str, expected: list[Located]) ->
     assert located(scan_module(tmp_path)) == expected, rule
 
 
+AZURE_ACCOUNT = """
+    resource "azurerm_storage_account" "s" {
+      name                      = "qlabresults"
+      resource_group_name       = "qlab"
+      shared_access_key_enabled = false
+    }
+"""
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ("", [("QG-IAC-016", 2)]),
+        # linked by id, by a reference to the name, or by the literal name
+        ("storage_account_id = azurerm_storage_account.s.id", []),
+        ("storage_account_name = azurerm_storage_account.s.name\n"
+         "  resource_group_name  = \"qlab\"", []),
+        ('storage_account_name = "qlabresults"', []),
+        ('storage_account_name = "otheraccount"', [("QG-IAC-016", 2)]),
+    ],
+)
+def test_azure_network_rules_resource_linked_by_id_or_name(
+    tmp_path: Path, rules: str, expected: list[Located]
+) -> None:
+    network = (
+        'resource "azurerm_storage_account_network_rules" "n" {\n'
+        f"  {rules}\n"
+        '  default_action = "Deny"\n'
+        "}\n"
+    ) if rules else ""
+    write_module(tmp_path, {"main.tf": AZURE_ACCOUNT, "network.tf": network})
+    found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-016"]
+    assert located(found) == expected
+
+
 def test_exact_lines_and_severities_for_identity_and_network(tmp_path: Path) -> None:
     write_module(tmp_path, {"iam.tf": """\
         resource "aws_iam_policy" "all" {

@@ -252,9 +252,11 @@ def _azure_storage_access(m: Module, account: Block, facts: StorageFacts) -> Ite
     address, why = account.address, facts.why()
     elevated = facts.job_data
     public_network = account.get("public_network_access_enabled")
-    rule_sets = [*account.children("network_rules"),
-                 *m.linked("azurerm_storage_account_network_rules", "storage_account_id",
-                           account)]
+    # Network rules of their own point at the account by id or, in older configurations,
+    # by name (storage_account_name + resource_group_name).
+    rule_sets = [*account.children("network_rules")]
+    for attribute in ("storage_account_id", "storage_account_name"):
+        rule_sets += m.linked("azurerm_storage_account_network_rules", attribute, account)
     denied = any(
         text_of(rules.get("default_action", "")).lower() == "deny" for rules in rule_sets
     )
