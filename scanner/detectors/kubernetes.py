@@ -13,7 +13,8 @@ PodTemplates. Rules (metadata in ``scanner/rules/iac.yaml``):
 - QG-K8S-005 literal credential in a container ``env`` value (``*TOKEN*``, ``*SECRET*`` …);
 - QG-K8S-006 container without memory (medium) or CPU (low) limits;
 - QG-K8S-007 Secret object placed in ``default`` or ``kube-system``;
-- QG-K8S-008 Secret manifest committed with literal ``data``/``stringData``;
+- QG-K8S-008 Secret manifest committed with literal ``data``/``stringData`` (one finding
+  per value, on its line);
 - QG-K8S-009 cluster-wide read access to Secrets (ClusterRole bound by a
   ClusterRoleBinding in the same file; ``cluster-admin`` bindings).
 
@@ -287,26 +288,24 @@ class _Manifest:
                 "and many service accounts can read it",
                 f"{label}:namespace:{namespace}",
             )
-        keys: list[str] = []
-        first_line = 0
+        # One finding per stored value, on its line: each is a credential to rotate, and the
+        # generic secret rule (QG-SEC-013), which reports a random-looking value on the same
+        # line, yields to this one.
         for field in ("data", "stringData"):
             values = obj.get(field)
             if not isinstance(values, dict):
                 continue
             for key, value in values.items():
-                if isinstance(value, str) and value.strip() and not _placeholder(value):
-                    keys.append(str(key))
-                    if not first_line:
-                        first_line = _line(values, key, obj.line_of(field))
-        if keys:
-            shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
-            yield iac_issue(
-                "QG-K8S-008", Located("", first_line or obj.line),
-                f"{label} is committed with literal values for {shown}; keep the values in a "
-                "secret manager (External Secrets, Sealed Secrets, CSI driver)",
-                f"{label}:literal:{','.join(sorted(keys))}",
-                evidence=f"keys: {shown}"[:160],
-            )
+                if not isinstance(value, str) or not value.strip() or _placeholder(value):
+                    continue
+                yield iac_issue(
+                    "QG-K8S-008", Located("", _line(values, key, obj.line_of(field))),
+                    f"{label} is committed with a literal value for {field}.{key}; Base64 is "
+                    "no protection, so the credential is in the repository and its history. "
+                    "Keep it in a secret manager (External Secrets, Sealed Secrets, CSI driver)",
+                    f"{label}:literal:{field}.{key}:{mask(value)}",
+                    evidence=f"key: {field}.{key}"[:160],
+                )
 
     def _config_map(self, label: str, obj: LineDict) -> Iterator[Issue]:
         """ConfigMaps are plain configuration: readable by anyone with `get configmaps`,

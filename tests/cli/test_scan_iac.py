@@ -114,3 +114,21 @@ def test_configured_tier_drives_iac_requirements(
     rules = {f["rule_id"] for f in doc["findings"]}
     assert ("QG-IAC-002" in rules) is expected
     assert "QG-IAC-001" not in rules  # S3 encrypts every bucket; only the key is in question
+
+
+def test_kubernetes_secret_value_is_reported_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # random-looking values: the generic secret rule (QG-SEC-013) finds them too, on the same
+    # lines; the Kubernetes finding is the more specific one and the only one kept
+    write_tree(tmp_path, {"k8s/secret.yaml": (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tokens\n  namespace: jobs\n"
+        "stringData:\n"
+        '  api-token: "Zk9qT2h4bVZ3cUx5N2JHa1pQdjJ4"\n'
+        '  db-password: "u8Xk2pQ9vLm4Rt7Yw1Zs"\n'
+        "data:\n"
+        "  client-secret: c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZw==\n"
+    )})
+    _, doc = scan_json(capsys, str(tmp_path), "--fail-on", "none")
+    assert sorted((f["rule_id"], f["line"]) for f in doc["findings"]) == [
+        ("QG-K8S-008", 7), ("QG-K8S-008", 8), ("QG-K8S-008", 10)]

@@ -163,8 +163,11 @@ type: Opaque
         ("QG-K8S-007", "default", "", [("QG-K8S-007", 5)]),  # the namespace line
         ("QG-K8S-007", "kube-system", "", [("QG-K8S-007", 5)]),
         ("QG-K8S-007", "quantum-jobs", "", []),
-        # the first stored value
+        # each stored value, on its own line
         ("QG-K8S-008", "quantum-jobs", f"stringData:\n  ibm: {SECRET_VALUE}", [("QG-K8S-008", 8)]),
+        ("QG-K8S-008", "quantum-jobs", f"stringData:\n  ibm: {SECRET_VALUE}\n  ionq: x{SECRET_VALUE}"
+         "\ndata:\n  aws: bm90LWEtcmVhbC10b2tlbg==",
+         [("QG-K8S-008", 8), ("QG-K8S-008", 9), ("QG-K8S-008", 11)]),
         ("QG-K8S-008", "quantum-jobs", "data:\n  ibm: bm90LWEtcmVhbC10b2tlbg==",
          [("QG-K8S-008", 8)]),
         ("QG-K8S-008", "quantum-jobs", 'stringData:\n  ibm: "{{ .Values.token }}"', []),
