@@ -5,10 +5,10 @@ lines (short-form tags such as ``!Ref`` arrive as their long form, unknown tags 
 data); JSON templates have no line information, so a line is found by searching for the
 resource's logical id and then each property name after it.
 
-Covered: S3 buckets with their bucket policies, KMS keys, IAM policies, roles, users and
-groups, Braket job roles, CloudTrail for Braket resources, log retention, security-group
-ingress and public endpoints. Which QG-IAC rule each problem becomes, and why it matters:
-``scanner/rules/iac.yaml``.
+Covered: S3 buckets with their bucket policies, databases, volumes and search domains stored
+unencrypted, KMS keys, IAM policies, roles, users and groups, Braket job roles, CloudTrail
+for Braket resources, log retention, security-group ingress and public endpoints. Which
+QG-IAC rule each problem becomes, and why it matters: ``scanner/rules/iac.yaml``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,22 @@ _PAB_FLAGS = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "Restr
 _OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 _ADMIN_PORTS = frozenset({22, 23, 3389, 5432, 3306, 1433, 6379, 27017, 9200, 5601, 8888, 2375,
                           2376, 6443, 10250})
+
+# Resources that store data unencrypted unless told otherwise: (type, what it is, the flag,
+# properties that make it inherit its encryption from a source).
+_UNENCRYPTED_BY_DEFAULT = (
+    ("AWS::RDS::DBInstance", "RDS database", "StorageEncrypted",
+     ("SourceDBInstanceIdentifier", "DBSnapshotIdentifier", "DBClusterIdentifier",
+      "SourceDBInstanceAutomatedBackupsArn", "SourceDbiResourceId")),
+    ("AWS::RDS::DBCluster", "Aurora/RDS cluster", "StorageEncrypted",
+     ("SnapshotIdentifier", "SourceDBClusterIdentifier", "ReplicationSourceIdentifier",
+      "GlobalClusterIdentifier")),
+    ("AWS::Neptune::DBCluster", "Neptune cluster", "StorageEncrypted",
+     ("SnapshotIdentifier", "SourceDBClusterIdentifier")),
+    ("AWS::DocDB::DBCluster", "DocumentDB cluster", "StorageEncrypted",
+     ("SnapshotIdentifier", "SourceDBClusterIdentifier")),
+    ("AWS::EC2::Volume", "EBS volume", "Encrypted", ("SnapshotId",)),
+)
 
 
 class _Template:
@@ -73,6 +89,7 @@ class _Template:
 
     def issues(self) -> Iterator[Issue]:
         yield from self._buckets()
+        yield from self._data_stores()
         yield from self._keys()
         yield from self._identity()
         yield from self._roles()
@@ -179,6 +196,63 @@ class _Template:
                 expression_text(key) != "alias/aws/s3"
             )
             return
+
+    def _severity(self, props: dict[str, Any]) -> Severity | None:
+        """High where the tier is regulated (tag, else the configured tier)."""
+        tier = tier_from_tags(props.get("Tags")) or self.configured_tier
+        return Severity.HIGH if tier is not None and tier.regulated else None
+
+    def _data_stores(self) -> Iterator[Issue]:
+        """Databases, volumes and search domains stored unencrypted (QG-IAC-001). These keep
+        data in the clear unless told otherwise; a store restored from a snapshot or
+        replicating another inherits its source's encryption and is not claimed."""
+        for resource_type, what, flag, inherit in _UNENCRYPTED_BY_DEFAULT:
+            for logical_id, props in self.of(resource_type):
+                value = props.get(flag)
+                if truthy(value) or policy.is_intrinsic(value):
+                    continue
+                if value is None:
+                    if any(key in props for key in (*inherit, "KmsKeyId")):
+                        continue
+                    engine = expression_text(props.get("Engine", "")).lower()
+                    if resource_type == "AWS::RDS::DBInstance" and engine.startswith("aurora"):
+                        continue  # an Aurora instance: its cluster decides
+                    if expression_text(props.get("EngineMode", "")).lower() == "serverless":
+                        continue  # Aurora Serverless v1 is always encrypted
+                    state = "is not set (default false)"
+                elif str(value).lower() == "false":
+                    state = "is false"
+                else:
+                    continue
+                place = self.at(logical_id, "Properties", flag) if value is not None else (
+                    self.at(logical_id))
+                yield iac_issue(
+                    "QG-IAC-001", place,
+                    f"{what} {logical_id}: {flag} {state}, so its storage, backups and "
+                    "snapshots are kept unencrypted",
+                    f"{logical_id}:no-encryption", self._severity(props),
+                )
+        for resource_type in ("AWS::OpenSearchService::Domain", "AWS::Elasticsearch::Domain"):
+            for logical_id, props in self.of(resource_type):
+                options = props.get("EncryptionAtRestOptions")
+                if policy.is_intrinsic(options):
+                    continue
+                if not isinstance(options, dict):
+                    place = self.at(logical_id)
+                    state = "has no EncryptionAtRestOptions (encryption at rest is off by default)"
+                else:
+                    enabled = options.get("Enabled")
+                    if truthy(enabled) or policy.is_intrinsic(enabled):
+                        continue
+                    place = self.at(logical_id, "Properties", "EncryptionAtRestOptions",
+                                    "Enabled")
+                    state = "does not enable EncryptionAtRestOptions"
+                yield iac_issue(
+                    "QG-IAC-001", place,
+                    f"Search domain {logical_id} {state}, so its indices, logs and automated "
+                    "snapshots are kept unencrypted",
+                    f"{logical_id}:no-encryption", self._severity(props),
+                )
 
     def _keys(self) -> Iterator[Issue]:
         for logical_id, props in self.of("AWS::KMS::Key"):

@@ -263,7 +263,8 @@ def _role(principal: str = "{Service: braket.amazonaws.com}",
         ("QG-IAC-016", HEADER + "  NB:\n    Type: AWS::SageMaker::NotebookInstance\n"
                                 "    Properties:\n      DirectInternetAccess: Disabled\n", []),
         ("QG-IAC-016", HEADER + "  DB:\n    Type: AWS::RDS::DBInstance\n    Properties:\n"
-                                '      PubliclyAccessible: "true"\n', [("QG-IAC-016", 6)]),
+                                '      PubliclyAccessible: "true"\n      StorageEncrypted: true\n',
+         [("QG-IAC-016", 6)]),
     ],
 )
 def test_rules(rule: str, template: str, expected: list[Located]) -> None:
@@ -451,3 +452,50 @@ def test_conditional_public_access_block_is_not_claimed_incomplete() -> None:
     assert "!If" in bucket
     found = scan(HEADER.replace("Resources:\n", CONDITIONS + "Resources:\n") + bucket + TRAIL)
     assert "QG-IAC-004" not in rule_ids(found)
+
+
+# --- encryption at rest off beyond buckets (QG-IAC-001) ---------------------------------------
+
+
+def _resource(resource_type: str, properties: str = "") -> str:
+    """A template with one resource ``R`` (line 3, its properties from line 6)."""
+    body = "    Properties:\n" + textwrap.indent(textwrap.dedent(properties), " " * 6) if (
+        properties) else ""
+    return HEADER + f"  R:\n    Type: {resource_type}\n" + body
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (_resource("AWS::RDS::DBInstance", "Engine: postgres\nStorageEncrypted: false\n"),
+         [("QG-IAC-001", 7)]),
+        (_resource("AWS::RDS::DBInstance", "Engine: postgres\n"), [("QG-IAC-001", 3)]),
+        (_resource("AWS::RDS::DBInstance", "Engine: postgres\nStorageEncrypted: true\n"), []),
+        (_resource("AWS::RDS::DBInstance", "Engine: aurora-mysql\nDBClusterIdentifier: c\n"), []),
+        (_resource("AWS::RDS::DBInstance", "StorageEncrypted: !If [IsProd, true, false]\n"), []),
+        (_resource("AWS::RDS::DBCluster", "Engine: aurora-postgresql\nStorageEncrypted: false\n"),
+         [("QG-IAC-001", 7)]),
+        (_resource("AWS::RDS::DBCluster", "Engine: aurora-mysql\nEngineMode: serverless\n"), []),
+        (_resource("AWS::Neptune::DBCluster", "StorageEncrypted: false\n"), [("QG-IAC-001", 6)]),
+        (_resource("AWS::EC2::Volume", "Size: 100\n"), [("QG-IAC-001", 3)]),
+        (_resource("AWS::EC2::Volume", "Size: 100\nEncrypted: false\n"), [("QG-IAC-001", 7)]),
+        (_resource("AWS::EC2::Volume", "SnapshotId: snap-1\n"), []),
+        (_resource("AWS::EC2::Volume", "Encrypted: true\n"), []),
+        (_resource("AWS::OpenSearchService::Domain", "EncryptionAtRestOptions:\n  Enabled: false\n"),
+         [("QG-IAC-001", 7)]),
+        (_resource("AWS::Elasticsearch::Domain", "DomainName: results\n"), [("QG-IAC-001", 3)]),
+        (_resource("AWS::OpenSearchService::Domain", "EncryptionAtRestOptions:\n  Enabled: true\n"),
+         []),
+    ],
+)
+def test_encryption_at_rest_off(template: str, expected: list[Located]) -> None:
+    assert located(f for f in scan(template) if f.rule_id == "QG-IAC-001") == expected
+
+
+def test_unencrypted_database_is_high_where_the_tier_is_regulated() -> None:
+    template = _resource("AWS::RDS::DBInstance", "Engine: postgres\n")
+    [plain] = scan(template)
+    assert plain.severity is Severity.MEDIUM and "default false" in plain.message
+    [regulated] = findings(CloudFormationDetector(tier=Tier.REGULATED_PILOT),
+                           template_file(template))
+    assert regulated.severity is Severity.HIGH

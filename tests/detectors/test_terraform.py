@@ -603,6 +603,7 @@ BRAKET_TRUST = """
         ("QG-IAC-016", """
             resource "aws_db_instance" "db" {
               publicly_accessible = true
+              storage_encrypted   = true
             }""", [("QG-IAC-016", 3)]),
         ("QG-IAC-016", """
             resource "aws_sagemaker_notebook_instance" "nb" {

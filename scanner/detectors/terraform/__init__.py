@@ -7,8 +7,8 @@ only and are scanned on their own. Each issue names the file it is located in.
 - ``module``: the ``Module`` model (blocks by type and address, ``linked`` companions, tiers,
   quantum workspaces) and the helpers the checks share;
 - ``policies``: IAM policy documents read into statements;
-- one module per concern, each with ``issues(module)``: ``storage``, ``keys``, ``identity``,
-  ``logging``, ``network``, ``supply_chain``, ``secrets``.
+- one module per concern, each with ``issues(module)``: ``storage``, ``data_stores``,
+  ``keys``, ``identity``, ``logging``, ``network``, ``supply_chain``, ``secrets``.
 
 Which rule says what (QG-IAC ids, shared with CloudFormation) is in ``scanner/rules/iac.yaml``.
 """
@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from scanner.detectors.iac_common import IAC_RULES
 from scanner.detectors.interface import ModuleDetector
 from scanner.detectors.terraform import (
+    data_stores,
     identity,
     keys,
     logging,
@@ -40,6 +41,7 @@ _MODULE_SUFFIXES = (".tf", ".tf.json")
 # In this order (the output is sorted later; a fixed order keeps runs comparable).
 _CHECKS: tuple[Callable[[Module], Iterator[Issue]], ...] = (
     storage.issues,
+    data_stores.issues,
     keys.issues,
     identity.issues,
     logging.issues,
