@@ -488,6 +488,29 @@ class _Template:
                     "(including Braket notebooks) should reach AWS through VPC endpoints",
                     f"{logical_id}:direct-internet",
                 )
+        for logical_id, props in self.of("AWS::EKS::Cluster"):
+            config = props.get("ResourcesVpcConfig")
+            if not isinstance(config, dict) or policy.is_intrinsic(config):
+                continue
+            public = config.get("EndpointPublicAccess")
+            cidrs = config.get("PublicAccessCidrs")
+            if public is not None and not truthy(public):
+                continue  # false, or decided by a condition: no claim
+            if cidrs is not None and (not isinstance(cidrs, list) or not (
+                set(policy.strings(cidrs)) & _OPEN_CIDRS
+            )):
+                continue
+            state = "is true" if public is not None else "is not set (default true)"
+            limit = ("PublicAccessCidrs is not set (default 0.0.0.0/0)" if cidrs is None
+                     else "PublicAccessCidrs includes 0.0.0.0/0")
+            key = "PublicAccessCidrs" if cidrs is not None else "EndpointPublicAccess"
+            yield iac_issue(
+                "QG-IAC-016", self.at(logical_id, "Properties", "ResourcesVpcConfig", key),
+                f"EKS cluster {logical_id}: the API endpoint is open to the internet "
+                f"(EndpointPublicAccess {state}, {limit}); turn the public endpoint off or "
+                "limit it to known ranges",
+                f"{logical_id}:public-api",
+            )
         for logical_id, props in self.of("AWS::RDS::DBInstance"):
             if truthy(props.get("PubliclyAccessible")):
                 yield iac_issue(

@@ -499,3 +499,18 @@ def test_unencrypted_database_is_high_where_the_tier_is_regulated() -> None:
     [regulated] = findings(CloudFormationDetector(tier=Tier.REGULATED_PILOT),
                            template_file(template))
     assert regulated.severity is Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ("ResourcesVpcConfig:\n  SubnetIds: [subnet-1]\n", [("QG-IAC-016", 6)]),
+        ("ResourcesVpcConfig:\n  EndpointPublicAccess: true\n  PublicAccessCidrs: [0.0.0.0/0]\n",
+         [("QG-IAC-016", 8)]),
+        ("ResourcesVpcConfig:\n  PublicAccessCidrs: [203.0.113.0/24]\n", []),
+        ("ResourcesVpcConfig:\n  EndpointPublicAccess: false\n  EndpointPrivateAccess: true\n",
+         []),
+    ],
+)
+def test_public_eks_api_endpoint(properties: str, expected: list[Located]) -> None:
+    assert located(scan(_resource("AWS::EKS::Cluster", properties))) == expected

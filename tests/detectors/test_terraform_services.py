@@ -139,3 +139,113 @@ def test_unencrypted_store_is_high_where_the_tier_is_regulated(tmp_path: Path) -
     regulated = findings(TerraformDetector(tier=Tier.REGULATED_PILOT), *module_files(tmp_path))
     assert {f.line: f.severity for f in regulated if f.rule_id == "QG-IAC-001"} == {
         2: Severity.HIGH, 7: Severity.LOW}
+
+
+# --- public databases, plain-text transport, public cluster API endpoints ---------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("""
+            resource "azurerm_mssql_server" "sql" {
+              name                          = "qlab-sql"
+              public_network_access_enabled = true
+            }""", [("QG-IAC-016", 4, Severity.HIGH)]),
+        ("""
+            resource "azurerm_mssql_server" "sql" {
+              name = "qlab-sql"
+            }""", [("QG-IAC-016", 2, Severity.LOW)]),  # public by default, behind its firewall
+        ("""
+            resource "azurerm_mssql_server" "sql" {
+              name = "qlab-sql"
+            }
+            resource "azurerm_mssql_firewall_rule" "all" {
+              server_id        = azurerm_mssql_server.sql.id
+              start_ip_address = "0.0.0.0"
+              end_ip_address   = "255.255.255.255"
+            }""", [("QG-IAC-016", 2, Severity.HIGH)]),
+        ("""
+            resource "azurerm_mssql_server" "sql" {
+              public_network_access_enabled = false
+              minimum_tls_version           = "1.0"
+            }""", [("QG-IAC-017", 4, Severity.HIGH)]),
+        ("""
+            resource "azurerm_postgresql_server" "pg" {
+              public_network_access_enabled = false
+              ssl_enforcement_enabled       = false
+            }""", [("QG-IAC-017", 4, Severity.HIGH)]),
+        ("""
+            resource "azurerm_mysql_server" "my" {
+              public_network_access_enabled    = false
+              ssl_enforcement_enabled          = true
+              ssl_minimal_tls_version_enforced = "TLS1_1"
+            }""", [("QG-IAC-017", 5, Severity.HIGH)]),
+        ("""
+            resource "azurerm_mysql_server" "my" {
+              public_network_access_enabled    = false
+              ssl_enforcement_enabled          = true
+              ssl_minimal_tls_version_enforced = "TLS1_2"
+            }""", []),
+        ("""
+            resource "azurerm_postgresql_flexible_server" "pg" {
+              delegated_subnet_id = azurerm_subnet.db.id
+            }
+            resource "azurerm_postgresql_flexible_server_configuration" "tls" {
+              server_id = azurerm_postgresql_flexible_server.pg.id
+              name      = "require_secure_transport"
+              value     = "off"
+            }""", [("QG-IAC-017", 8, Severity.HIGH)]),
+        ("""
+            resource "aws_db_instance" "db" {
+              storage_encrypted   = true
+              publicly_accessible = true
+            }""", [("QG-IAC-016", 4, Severity.HIGH)]),
+        ("""
+            resource "aws_eks_cluster" "jobs" {
+              vpc_config {
+                subnet_ids = var.subnets
+              }
+            }""", [("QG-IAC-016", 3, Severity.MEDIUM)]),  # public endpoint open to all
+        ("""
+            resource "aws_eks_cluster" "jobs" {
+              vpc_config {
+                endpoint_public_access = true
+                public_access_cidrs    = ["0.0.0.0/0"]
+              }
+            }""", [("QG-IAC-016", 5, Severity.MEDIUM)]),
+        ("""
+            resource "aws_eks_cluster" "jobs" {
+              vpc_config {
+                public_access_cidrs = ["203.0.113.0/24"]
+              }
+            }""", []),
+        ("""
+            resource "aws_eks_cluster" "jobs" {
+              vpc_config {
+                endpoint_private_access = true
+                endpoint_public_access  = false
+              }
+            }""", []),
+        ("""
+            resource "azurerm_kubernetes_cluster" "aks" {
+              name = "aks"
+            }""", [("QG-IAC-016", 2, Severity.MEDIUM)]),
+        ("""
+            resource "azurerm_kubernetes_cluster" "aks" {
+              api_server_access_profile {
+                authorized_ip_ranges = ["203.0.113.0/24"]
+              }
+            }""", []),
+        ("""
+            resource "azurerm_kubernetes_cluster" "aks" {
+              private_cluster_enabled = true
+            }""", []),
+    ],
+)
+def test_public_databases_transport_and_cluster_endpoints(
+    tmp_path: Path, text: str, expected: list[tuple[str, int, Severity]]
+) -> None:
+    write_module(tmp_path, {"main.tf": text})
+    found = [f for f in scan_module(tmp_path) if f.rule_id in {"QG-IAC-016", "QG-IAC-017"}]
+    assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected

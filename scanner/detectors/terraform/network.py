@@ -1,7 +1,8 @@
 """Network exposure: ingress open to the internet (AWS, Azure and IBM security rules), public
-endpoints (SageMaker notebooks with direct internet access, public databases) and Azure
-Quantum workspaces that accept access keys. Storage accounts' network settings are checked
-with the account in ``storage``. Rule metadata: ``scanner/rules/iac.yaml``.
+endpoints (SageMaker notebooks with direct internet access, public RDS databases, EKS and AKS
+API servers open to the internet) and Azure Quantum workspaces that accept access keys.
+Storage accounts' network settings are checked with the account in ``storage``, Azure
+database servers' in ``data_stores``. Rule metadata: ``scanner/rules/iac.yaml``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from scanner.detectors.iac_common import Located, as_int, iac_issue, truthy
-from scanner.detectors.terraform.module import Module, as_list, at, nested
+from scanner.detectors.terraform.module import Module, as_list, at, falsy, nested, unknown
 from scanner.formats.hcl import Block, text_of
 from scanner.model import Issue, Severity
 
@@ -23,6 +24,7 @@ _ADMIN_PORTS = frozenset({22, 23, 3389, 5432, 3306, 1433, 6379, 27017, 9200, 560
 def issues(m: Module) -> Iterator[Issue]:
     yield from _ingress(m)
     yield from _public_endpoints(m)
+    yield from _cluster_endpoints(m)
     yield from _quantum_workspaces(m)
 
 
@@ -165,6 +167,54 @@ def _public_endpoints(m: Module) -> Iterator[Issue]:
                     f"{database.address} is publicly_accessible",
                     f"{database.address}:public-db", Severity.HIGH,
                 )
+
+
+def _cluster_endpoints(m: Module) -> Iterator[Issue]:
+    """Kubernetes API servers reachable from the whole internet: EKS with a public endpoint
+    (the default) and no narrower public_access_cidrs than the default 0.0.0.0/0; AKS that is
+    not a private cluster and names no authorized IP ranges."""
+    for cluster in m.of("aws_eks_cluster"):
+        for config in nested(cluster, "vpc_config"):
+            public = config.get("endpoint_public_access")
+            cidrs = config.get("public_access_cidrs")
+            if falsy(public) or unknown(public) or unknown(cidrs):
+                continue
+            listed = [text_of(c) for c in as_list(cidrs)]
+            if cidrs is not None and not (set(listed) & _OPEN_CIDRS):
+                continue
+            state = "is true" if public is not None else "is not set (default true)"
+            limit = ("public_access_cidrs is not set (default 0.0.0.0/0)" if cidrs is None
+                     else "public_access_cidrs includes 0.0.0.0/0")
+            yield iac_issue(
+                "QG-IAC-016", at(config, "public_access_cidrs" if cidrs is not None else (
+                    "endpoint_public_access")),
+                f"{cluster.address}: the EKS API endpoint is open to the internet "
+                f"(endpoint_public_access {state}, {limit}); turn the public endpoint off or "
+                "limit it to known ranges",
+                f"{cluster.address}:public-api",
+            )
+    for cluster in m.of("azurerm_kubernetes_cluster"):
+        private = cluster.get("private_cluster_enabled")
+        if truthy(private) or unknown(private):
+            continue
+        ranges: list[Any] = as_list(cluster.get("api_server_authorized_ip_ranges"))
+        place = at(cluster, "private_cluster_enabled")
+        for profile in cluster.children("api_server_access_profile"):
+            ranges += as_list(profile.get("authorized_ip_ranges"))
+            place = at(profile)
+        if any(unknown(r) for r in ranges):
+            continue
+        authorized = {text_of(r) for r in ranges}
+        if authorized and not (authorized & _OPEN_CIDRS):
+            continue
+        why = "authorizes 0.0.0.0/0" if authorized else "names no authorized IP ranges"
+        yield iac_issue(
+            "QG-IAC-016", place,
+            f"{cluster.address}: the AKS API server is public (not a private cluster) and "
+            f"{why}; enable private_cluster_enabled or list the ranges allowed in "
+            "api_server_access_profile.authorized_ip_ranges",
+            f"{cluster.address}:public-api",
+        )
 
 
 def _quantum_workspaces(m: Module) -> Iterator[Issue]:
