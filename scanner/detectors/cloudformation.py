@@ -57,6 +57,19 @@ _UNENCRYPTED_BY_DEFAULT = (
     ("AWS::EC2::Volume", "EBS volume", "Encrypted", ("SnapshotId",)),
 )
 
+# Resource type -> (the property holding its resource policy, what anyone could then do).
+_POLICY_PROPERTIES = {
+    "AWS::SQS::QueuePolicy": ("PolicyDocument", "send, read or delete the queues' messages"),
+    "AWS::SNS::TopicPolicy": ("PolicyDocument",
+                              "publish to the topics or subscribe to what they carry"),
+    "AWS::ECR::Repository": ("RepositoryPolicyText", "pull (or push) the repository's images"),
+    "AWS::OpenSearchService::Domain": ("AccessPolicies", "query and change the domain's indices"),
+    "AWS::Elasticsearch::Domain": ("AccessPolicies", "query and change the domain's indices"),
+    "AWS::SecretsManager::ResourcePolicy": ("ResourcePolicy", "read the secret"),
+    "AWS::EFS::FileSystem": ("FileSystemPolicy", "mount the file system"),
+    "AWS::Backup::BackupVault": ("AccessPolicy", "use the vault's recovery points"),
+}
+
 
 class _Template:
     def __init__(
@@ -90,6 +103,7 @@ class _Template:
     def issues(self) -> Iterator[Issue]:
         yield from self._buckets()
         yield from self._data_stores()
+        yield from self._resource_policies()
         yield from self._keys()
         yield from self._identity()
         yield from self._roles()
@@ -253,6 +267,44 @@ class _Template:
                     "snapshots are kept unencrypted",
                     f"{logical_id}:no-encryption", self._severity(props),
                 )
+
+    def _resource_policies(self) -> Iterator[Issue]:
+        """Resource policies beyond buckets and keys allowing ``Principal "*"`` with no
+        narrowing condition, and Lambda permissions for ``*`` with no source (QG-IAC-003)."""
+        for resource_type, (key, consequence) in _POLICY_PROPERTIES.items():
+            for logical_id, props in self.of(resource_type):
+                document = props.get(key)
+                if isinstance(document, str):
+                    document = policy.parse_json_policy(document)
+                line = self.locate.line(logical_id, "Properties", key)
+                for statement in policy.statements_from_document(document, line):
+                    if not policy.is_public(statement):
+                        continue
+                    actions = ", ".join(statement.actions[:3]) or "NotAction"
+                    in_vpc = "VPCOptions" in props
+                    yield iac_issue(
+                        "QG-IAC-003", Located("", statement.line),
+                        f"{logical_id} ({resource_type}): its {key} allows Principal \"*\" "
+                        f"({actions}) with no condition, so any AWS account or anonymous caller "
+                        f"can {consequence}"
+                        + (" (the domain sits in a VPC, which limits who reaches it)"
+                           if in_vpc else ""),
+                        f"{logical_id}:public-policy", Severity.LOW if in_vpc else None,
+                    )
+                    break
+        for logical_id, props in self.of("AWS::Lambda::Permission"):
+            if expression_text(props.get("Principal", "")).strip() != "*":
+                continue
+            if any(key in props for key in ("SourceArn", "SourceAccount", "PrincipalOrgID")):
+                continue
+            function = ref(props.get("FunctionName")) or expression_text(
+                props.get("FunctionName", "?"))
+            yield iac_issue(
+                "QG-IAC-003", self.at(logical_id, "Properties", "Principal"),
+                f"Lambda permission {logical_id} lets principal \"*\" invoke {function} with no "
+                "SourceArn, SourceAccount or PrincipalOrgID, so anyone can run the function",
+                f"{logical_id}:public-permission",
+            )
 
     def _keys(self) -> Iterator[Issue]:
         for logical_id, props in self.of("AWS::KMS::Key"):

@@ -111,6 +111,9 @@ class StorageFacts:
     encryption_at: Located | None = None
     cmk_hint: str = "a customer-managed KMS key (kms_master_key_id)"
     public: list[tuple[Located, str]] = field(default_factory=list)
+    # Public access nothing in the configuration turns off (a provider default): the store
+    # can be opened by anyone who can create a container, not yet opened.
+    public_by_default: list[tuple[Located, str]] = field(default_factory=list)
     check_public_access_block: bool = False
     public_access_block_missing: list[str] | None = None  # None: complete
     public_access_block_at: Located | None = None
@@ -174,6 +177,11 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
         yield iac_issue(
             "QG-IAC-003", place, f"{address}{why} is publicly accessible: {what}",
             f"{address}:public:{what}", Severity.CRITICAL if facts.job_data else None,
+        )
+    for place, what in facts.public_by_default:
+        yield iac_issue(
+            "QG-IAC-003", place, f"{address}{why} allows public access: {what}",
+            f"{address}:public:{what}", Severity.HIGH if facts.job_data else Severity.MEDIUM,
         )
     if facts.check_public_access_block and facts.public_access_block_missing is not None:
         missing = facts.public_access_block_missing

@@ -514,3 +514,54 @@ def test_unencrypted_database_is_high_where_the_tier_is_regulated() -> None:
 )
 def test_public_eks_api_endpoint(properties: str, expected: list[Located]) -> None:
     assert located(scan(_resource("AWS::EKS::Cluster", properties))) == expected
+
+
+# --- resource policies open to everyone (QG-IAC-003) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (_resource("AWS::SQS::QueuePolicy", """\
+            Queues: [!Ref Jobs]
+            PolicyDocument:
+              Statement:
+                - Effect: Allow
+                  Principal: "*"
+                  Action: sqs:SendMessage
+            """), [("QG-IAC-003", 9)]),
+        (_resource("AWS::SNS::TopicPolicy", """\
+            Topics: [!Ref Done]
+            PolicyDocument:
+              Statement:
+                - Effect: Allow
+                  Principal: {AWS: "*"}
+                  Action: sns:Publish
+                  Condition: {ArnLike: {aws:SourceArn: !GetAtt Results.Arn}}
+            """), []),
+        (_resource("AWS::ECR::Repository", """\
+            RepositoryPolicyText: '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]}'
+            """), [("QG-IAC-003", 6)]),
+        (_resource("AWS::OpenSearchService::Domain", """\
+            EncryptionAtRestOptions: {Enabled: true}
+            AccessPolicies:
+              Statement:
+                - Effect: Allow
+                  Principal: {AWS: "*"}
+                  Action: es:*
+            """), [("QG-IAC-003", 9)]),
+        (_resource("AWS::Lambda::Permission", """\
+            Action: lambda:InvokeFunction
+            FunctionName: !Ref Submit
+            Principal: "*"
+            """), [("QG-IAC-003", 8)]),
+        (_resource("AWS::Lambda::Permission", """\
+            Action: lambda:InvokeFunction
+            FunctionName: !Ref Submit
+            Principal: s3.amazonaws.com
+            SourceArn: !GetAtt Results.Arn
+            """), []),
+    ],
+)
+def test_resource_policies_open_to_everyone(template: str, expected: list[Located]) -> None:
+    assert located(scan(template)) == expected

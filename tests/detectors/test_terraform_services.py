@@ -249,3 +249,146 @@ def test_public_databases_transport_and_cluster_endpoints(
     write_module(tmp_path, {"main.tf": text})
     found = [f for f in scan_module(tmp_path) if f.rule_id in {"QG-IAC-016", "QG-IAC-017"}]
     assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected
+
+
+# --- resource policies and roles open to everyone ---------------------------------------------
+
+OPEN = 'Effect = "Allow", Principal = "*", Action = "%s", Resource = "*"'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"""
+            resource "aws_opensearch_domain" "results" {{
+              encrypt_at_rest {{
+                enabled = true
+              }}
+              access_policies = jsonencode({{
+                Statement = [{{ {OPEN % "es:*"} }}]
+              }})
+            }}""", [("QG-IAC-003", 6, Severity.HIGH)]),
+        (f"""
+            resource "aws_opensearch_domain" "results" {{
+              encrypt_at_rest {{
+                enabled = true
+              }}
+              vpc_options {{
+                subnet_ids = var.subnets
+              }}
+            }}
+            resource "aws_opensearch_domain_policy" "open" {{
+              domain_name     = aws_opensearch_domain.results.domain_name
+              access_policies = jsonencode({{
+                Statement = [{{ {OPEN % "es:ESHttp*"} }}]
+              }})
+            }}""", [("QG-IAC-003", 12, Severity.LOW)]),  # only the VPC reaches the domain
+        (f"""
+            resource "aws_sqs_queue" "jobs" {{
+              policy = jsonencode({{ Statement = [{{ {OPEN % "sqs:*"} }}] }})
+            }}""", [("QG-IAC-003", 3, Severity.HIGH)]),
+        ("""
+            resource "aws_sqs_queue_policy" "jobs" {
+              queue_url = aws_sqs_queue.jobs.id
+              policy    = <<EOF
+            {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sqs:SendMessage"}]}
+            EOF
+            }""", [("QG-IAC-003", 4, Severity.HIGH)]),
+        ("""
+            resource "aws_sns_topic_policy" "done" {
+              arn    = aws_sns_topic.done.arn
+              policy = data.aws_iam_policy_document.sns.json
+            }
+            data "aws_iam_policy_document" "sns" {
+              statement {
+                actions = ["SNS:Publish"]
+                principals {
+                  type        = "AWS"
+                  identifiers = ["*"]
+                }
+                condition {
+                  test     = "ArnLike"
+                  variable = "aws:SourceArn"
+                  values   = [aws_s3_bucket.results.arn]
+                }
+              }
+            }""", []),  # narrowed to one caller by a condition
+        (f"""
+            resource "aws_ecr_repository_policy" "runner" {{
+              repository = aws_ecr_repository.runner.name
+              policy     = jsonencode({{ Statement = [{{ {OPEN % "ecr:BatchGetImage"} }}] }})
+            }}""", [("QG-IAC-003", 4, Severity.HIGH)]),
+        ("""
+            resource "aws_lambda_permission" "anyone" {
+              action        = "lambda:InvokeFunction"
+              function_name = aws_lambda_function.submit.function_name
+              principal     = "*"
+            }""", [("QG-IAC-003", 5, Severity.HIGH)]),
+        ("""
+            resource "aws_lambda_permission" "s3" {
+              action        = "lambda:InvokeFunction"
+              function_name = aws_lambda_function.submit.function_name
+              principal     = "s3.amazonaws.com"
+              source_arn    = aws_s3_bucket.results.arn
+            }""", []),
+        ("""
+            resource "azurerm_role_definition" "ops" {
+              name  = "quantum-ops"
+              scope = data.azurerm_subscription.current.id
+              permissions {
+                actions     = ["*"]
+                not_actions = []
+              }
+            }""", [("QG-IAC-009", 6, Severity.CRITICAL)]),
+        ("""
+            resource "azurerm_role_definition" "ops" {
+              permissions {
+                actions     = ["*"]
+                not_actions = ["Microsoft.Authorization/*/Write"]
+              }
+            }""", [("QG-IAC-009", 4, Severity.HIGH)]),
+        ("""
+            resource "azurerm_role_definition" "reader" {
+              permissions {
+                actions      = ["Microsoft.Quantum/workspaces/read"]
+                data_actions = ["*"]
+              }
+            }""", [("QG-IAC-009", 5, Severity.HIGH)]),
+        ("""
+            resource "azurerm_role_definition" "reader" {
+              permissions {
+                actions = ["Microsoft.Quantum/workspaces/read", "Microsoft.Quantum/workspaces/jobs/read"]
+              }
+            }""", []),
+    ],
+)
+def test_resources_open_to_everyone(
+    tmp_path: Path, text: str, expected: list[tuple[str, int, Severity]]
+) -> None:
+    write_module(tmp_path, {"main.tf": text})
+    found = [f for f in scan_module(tmp_path) if f.rule_id in {"QG-IAC-003", "QG-IAC-009"}]
+    assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("", [("QG-IAC-003", 2, Severity.MEDIUM)]),  # azurerm 3+: public unless set false
+        ("allow_nested_items_to_be_public = false", []),
+        ("allow_nested_items_to_be_public = var.public", []),  # computed: no claim
+        ("allow_blob_public_access = false", []),  # the older attribute, default false
+        ("allow_nested_items_to_be_public = true", [("QG-IAC-003", 3, Severity.HIGH)]),
+    ],
+)
+def test_azure_storage_public_unless_set(
+    tmp_path: Path, setting: str, expected: list[tuple[str, int, Severity]]
+) -> None:
+    write_module(tmp_path, {"main.tf": f"""
+        resource "azurerm_storage_account" "s" {{
+          {setting}
+          name = "s"
+        }}
+    """})
+    found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-003"]
+    assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected
+    assert all("public" in f.message for f in found)

@@ -8,7 +8,8 @@ only and are scanned on their own. Each issue names the file it is located in.
   quantum workspaces) and the helpers the checks share;
 - ``policies``: IAM policy documents read into statements;
 - one module per concern, each with ``issues(module)``: ``storage``, ``data_stores``,
-  ``keys``, ``identity``, ``logging``, ``network``, ``supply_chain``, ``secrets``.
+  ``resource_policies``, ``keys``, ``identity``, ``logging``, ``network``, ``supply_chain``,
+  ``secrets``.
 
 Which rule says what (QG-IAC ids, shared with CloudFormation) is in ``scanner/rules/iac.yaml``.
 """
@@ -26,6 +27,7 @@ from scanner.detectors.terraform import (
     keys,
     logging,
     network,
+    resource_policies,
     secrets,
     storage,
     supply_chain,
@@ -42,6 +44,7 @@ _MODULE_SUFFIXES = (".tf", ".tf.json")
 _CHECKS: tuple[Callable[[Module], Iterator[Issue]], ...] = (
     storage.issues,
     data_stores.issues,
+    resource_policies.issues,
     keys.issues,
     identity.issues,
     logging.issues,

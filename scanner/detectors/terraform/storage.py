@@ -223,6 +223,14 @@ def _azure_storage(m: Module) -> Iterator[Issue]:
         for flag in ("allow_nested_items_to_be_public", "allow_blob_public_access"):
             if truthy(account.get(flag)):
                 facts.public.append((at(account, flag), f"{flag} = true"))
+        if all(account.get(flag) is None
+               for flag in ("allow_nested_items_to_be_public", "allow_blob_public_access")):
+            # azurerm 3.0 and later: nested items may be public unless set to false (the
+            # older allow_blob_public_access defaulted to false; when it is written, it rules).
+            facts.public_by_default.append(
+                (at(account), "allow_nested_items_to_be_public is not set (default true), so "
+                 "any container in it can be made public")
+            )
         containers = m.linked("azurerm_storage_container", "storage_account_name", account)
         containers += m.linked("azurerm_storage_container", "storage_account_id", account)
         for container in containers:
