@@ -5,7 +5,8 @@ pod spec of Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, Cron
 PodTemplates. Rules (metadata in ``scanner/rules/iac.yaml``):
 
 - QG-K8S-001 privileged container, dangerous added capabilities, or privilege escalation
-  explicitly allowed;
+  allowed (explicitly: medium; by leaving ``allowPrivilegeEscalation`` unset, which defaults
+  to true: low);
 - QG-K8S-002 host namespaces (hostNetwork, hostPID, hostIPC) or hostPath volumes;
 - QG-K8S-003 container may run as root (no ``runAsNonRoot: true`` and no non-zero
   ``runAsUser``; UID 0 is high);
@@ -183,14 +184,7 @@ class _Manifest:
                     f"{where} adds capabilities {', '.join(dangerous)}",
                     f"{where}:caps:{','.join(dangerous)}",
                 )
-            if context.get("allowPrivilegeEscalation") is True and context.get(
-                "privileged"
-            ) is not True:
-                yield iac_issue(
-                    "QG-K8S-001", Located("", context.line_of("allowPrivilegeEscalation")),
-                    f"{where} sets allowPrivilegeEscalation: true",
-                    f"{where}:escalation", Severity.MEDIUM,
-                )
+        yield from self._escalation(where, container, context)
         yield from self._root(where, container, context, pod_context)
         image = container.get("image")
         if isinstance(image, str) and image.strip() and not _placeholder(image):
@@ -208,6 +202,35 @@ class _Manifest:
         yield from self._env(where, container)
         if list_key != "ephemeralContainers":
             yield from self._limits(where, container)
+
+    def _escalation(
+        self, where: str, container: LineDict, context: LineDict | None
+    ) -> Iterator[Issue]:
+        """allowPrivilegeEscalation is true unless set to false: a process can then gain
+        more privileges than its parent (setuid binaries, file capabilities). Explicitly
+        true is medium; left unset is low - the same exposure, but by omission, and it only
+        turns into root where the image ships a setuid binary or the container runs as root
+        (QG-K8S-003 says so separately). Privileged containers always escalate and are
+        already reported as privileged."""
+        if context is not None and context.get("privileged") is True:
+            return
+        value = context.get("allowPrivilegeEscalation") if context is not None else None
+        if value is True:
+            assert context is not None
+            yield iac_issue(
+                "QG-K8S-001", Located("", context.line_of("allowPrivilegeEscalation")),
+                f"{where} sets allowPrivilegeEscalation: true",
+                f"{where}:escalation", Severity.MEDIUM,
+            )
+        elif value is None:
+            line = container.line_of("securityContext") if context is not None else (
+                container.line)
+            yield iac_issue(
+                "QG-K8S-001", Located("", line),
+                f"{where} does not set allowPrivilegeEscalation: false, so it defaults to true "
+                "and a process in it can gain privileges through setuid binaries",
+                f"{where}:escalation-default", Severity.LOW,
+            )
 
     def _root(
         self, where: str, container: LineDict, context: LineDict | None,
