@@ -13,6 +13,7 @@ QG-IAC rule each problem becomes, and why it matters: ``scanner/rules/iac.yaml``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,13 +26,16 @@ from scanner.detectors.iac_common import (
     StorageFacts,
     as_int,
     iac_issue,
+    literal_secret,
     storage_issues,
     tier_from_tags,
     truthy,
 )
 from scanner.detectors.interface import Detector
+from scanner.detectors.secret_names import secret_name
 from scanner.formats.cloudformation import Locator, load_template, properties, ref, refs
-from scanner.formats.yaml import contains_text
+from scanner.formats.yaml import LineDict, contains_text
+from scanner.masking import mask
 from scanner.model import FileKind, Issue, Severity, Tier
 from scanner.source import SourceFile
 
@@ -112,6 +116,7 @@ class _Template:
         yield from self._retention()
         yield from self._ingress()
         yield from self._endpoints()
+        yield from self._secrets()
 
     def _buckets(self) -> Iterator[Issue]:
         policies = self.of("AWS::S3::BucketPolicy")
@@ -571,14 +576,99 @@ class _Template:
                     f"{logical_id}:public-db", Severity.HIGH,
                 )
 
+    # literal secrets -----------------------------------------------------------------------------
+
+    def _secrets(self) -> Iterator[Issue]:
+        """Credential-named properties (anywhere in a resource's properties, including
+        ``Environment.Variables`` maps and ``Name``/``Value`` pairs) and parameter defaults
+        holding a literal: the template keeps them in plain text in the repository and in
+        CloudFormation, where anyone who can read the stack's template sees them. Dynamic
+        references (``{{resolve:secretsmanager:…}}``) and intrinsics are not literals."""
+        parameters = self.locate.template.get("Parameters")
+        for name, body in parameters.items() if isinstance(parameters, dict) else []:
+            if isinstance(body, dict) and _secret_key(str(name)) and _literal(body.get("Default")):
+                yield self._secret_issue(
+                    f"parameter {name}", self._parameter_line(str(name)), "Default",
+                    body["Default"],
+                )
+        for logical_id, body in self.resources.items():
+            yield from self._secret_values(logical_id, body.get("Properties"), ("Properties",))
+
+    def _secret_values(
+        self, logical_id: str, node: Any, path: tuple[str | int, ...]
+    ) -> Iterator[Issue]:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                yield from self._secret_values(logical_id, item, (*path, index))
+            return
+        if not isinstance(node, dict) or policy.is_intrinsic(node):
+            return
+        pair_name = node.get("Name", node.get("name"))
+        pair_key = "Value" if "Value" in node else "value"
+        if isinstance(pair_name, str) and _secret_key(pair_name) and _literal(node.get(pair_key)):
+            yield self._secret_issue(
+                f"{logical_id} {_dotted(path[1:])} {pair_name}",
+                self.locate.line(logical_id, *path, pair_key), pair_name, node[pair_key],
+            )
+        for key, value in node.items():
+            key = str(key)
+            if _secret_key(key) and _literal(value):
+                yield self._secret_issue(
+                    f"{logical_id} {_dotted((*path[1:], key))}",
+                    self.locate.line(logical_id, *path, key), key, value,
+                )
+            elif not _NOT_SECRET_CONTAINER.search(key):
+                yield from self._secret_values(logical_id, value, (*path, key))
+
+    def _parameter_line(self, name: str) -> int:
+        parameters = self.locate.template.get("Parameters")
+        if isinstance(parameters, LineDict):
+            body = parameters.get(name)
+            if isinstance(body, LineDict) and "Default" in body:
+                return body.line_of("Default")
+            return parameters.line_of(name)
+        match = re.search(r'"' + re.escape(name) + r'"\s*:', self.locate.document.text)
+        return self.locate.document.line_of(match.start()) if match else 1
+
+    @staticmethod
+    def _secret_issue(what: str, line: int, key: str, value: Any) -> Issue:
+        masked = mask(str(value))
+        return iac_issue(
+            "QG-IAC-021", Located("", line),
+            f"{what} holds a literal secret; it is stored in plain text in the repository and "
+            "in the stack's template, which anyone allowed to read the stack can see",
+            f"secret:{what}:{masked}", evidence=f"{key} = {masked}",
+        )
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# Property names that mention a credential but hold something else.
+_NOT_SECRET_PROPERTY = re.compile(r"_(template|characters|length|validity|units?)$", re.I)
+# Maps whose keys name credentials but whose values are settings (Cognito token validity).
+_NOT_SECRET_CONTAINER = re.compile(r"Validity|Units", re.I)
+
+
+def _secret_key(name: str) -> bool:
+    """A credential-like property or variable name (CamelCase read as snake_case)."""
+    snake = _CAMEL_BOUNDARY.sub("_", name).lower()
+    return secret_name(snake) and not _NOT_SECRET_PROPERTY.search(snake)
+
+
+def _literal(value: Any) -> bool:
+    return literal_secret(value) and len(str(value).strip()) >= 6
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
 
 class CloudFormationDetector(Detector):
     name = "cloudformation"
     kinds = frozenset({FileKind.CLOUDFORMATION})
     rules = frozenset[str]()
     # The IaC rules are the Terraform detector's; CloudFormation reports those that apply
-    # to its resources (no shared-key, module-source or literal-secret checks).
-    shared_rules = IAC_RULES - {"QG-IAC-018", "QG-IAC-020", "QG-IAC-021"}
+    # to its resources (no shared-key or module-source checks).
+    shared_rules = IAC_RULES - {"QG-IAC-018", "QG-IAC-020"}
 
     def __init__(self, tier: Tier | None = None) -> None:
         #: The scan's tier: the requirements of resources that carry no tier tag.

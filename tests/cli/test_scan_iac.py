@@ -132,3 +132,34 @@ def test_kubernetes_secret_value_is_reported_once(
     _, doc = scan_json(capsys, str(tmp_path), "--fail-on", "none")
     assert sorted((f["rule_id"], f["line"]) for f in doc["findings"]) == [
         ("QG-K8S-008", 7), ("QG-K8S-008", 8), ("QG-K8S-008", 10)]
+
+
+def test_literal_secrets_in_terraform_maps_and_cloudformation_are_iac_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # random-looking values: the generic rule would report them too, on the same lines
+    write_tree(tmp_path, {
+        "infra/lambda.tf": (
+            'resource "aws_lambda_function" "submit" {\n'
+            "  environment {\n"
+            "    variables = {\n"
+            '      DB_PASSWORD = "u8Xk2pQ9vLm4Rt7Yw1Zs"\n'
+            "    }\n"
+            "  }\n"
+            "}\n"
+            'provider "aws" {\n'
+            '  secret_key = "Zk9qT2h4bVZ3cUx5N2JHa1pQdjJ4"\n'
+            "}\n"
+        ),
+        "cfn/db.yaml": (
+            'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  Db:\n'
+            "    Type: AWS::RDS::DBInstance\n    Properties:\n      StorageEncrypted: true\n"
+            '      MasterUserPassword: "Zk9qT2h4bVZ3cUx5N2JHa1pQdjJ4"\n'
+        ),
+    })
+    _, doc = scan_json(capsys, str(tmp_path), "--fail-on", "none")
+    assert sorted((f["rule_id"], f["path"], f["line"]) for f in doc["findings"]) == [
+        ("QG-IAC-021", "cfn/db.yaml", 7),
+        ("QG-IAC-021", "infra/lambda.tf", 4),
+        ("QG-IAC-021", "infra/lambda.tf", 9),
+    ]

@@ -565,3 +565,75 @@ def test_public_eks_api_endpoint(properties: str, expected: list[Located]) -> No
 )
 def test_resource_policies_open_to_everyone(template: str, expected: list[Located]) -> None:
     assert located(scan(template)) == expected
+
+
+# --- literal secrets (QG-IAC-021) ---------------------------------------------------------------
+
+CFN_SECRET = "Qj0bs-Pr0d-" + "x7Kp2"
+
+
+@pytest.mark.parametrize(
+    ("template", "lines"),
+    [
+        (_resource("AWS::RDS::DBInstance", f"""\
+            StorageEncrypted: true
+            MasterUsername: admin
+            MasterUserPassword: "{CFN_SECRET}"
+            """), [8]),
+        (_resource("AWS::Lambda::Function", f"""\
+            Environment:
+              Variables:
+                QISKIT_IBM_CHANNEL: ibm_quantum_platform
+                IONQ_API_KEY: "{CFN_SECRET}"
+            """), [9]),
+        (_resource("AWS::ECS::TaskDefinition", f"""\
+            ContainerDefinitions:
+              - Name: runner
+                Environment:
+                  - Name: DB_PASSWORD
+                    Value: "{CFN_SECRET}"
+                  - Name: SHOTS
+                    Value: "4096"
+            """), [10]),
+        (HEADER.replace("Resources:\n", "Parameters:\n  DbPassword:\n    Type: String\n"
+                        f"    NoEcho: true\n    Default: {CFN_SECRET}\nResources:\n")
+         + "  Q:\n    Type: AWS::SQS::Queue\n", [6]),
+        # references, dynamic references and settings that only mention a credential
+        (_resource("AWS::RDS::DBInstance", """\
+            StorageEncrypted: true
+            MasterUserPassword: !Ref DbPassword
+            """), []),
+        (_resource("AWS::RDS::DBInstance", """\
+            StorageEncrypted: true
+            MasterUserPassword: "{{resolve:secretsmanager:qlab/db:SecretString:password}}"
+            """), []),
+        (_resource("AWS::SecretsManager::Secret", """\
+            GenerateSecretString:
+              SecretStringTemplate: '{"username": "admin"}'
+              GenerateStringKey: password
+              PasswordLength: 32
+            """), []),
+        (_resource("AWS::Cognito::UserPoolClient", """\
+            TokenValidityUnits:
+              AccessToken: minutes
+              RefreshToken: days
+            """), []),
+        (_resource("AWS::Lambda::Function", """\
+            Environment:
+              Variables:
+                DB_SECRET_ARN: arn:aws:secretsmanager:eu-west-1:111122223333:secret:db
+            """), []),
+    ],
+)
+def test_literal_secrets(template: str, lines: list[int]) -> None:
+    found = [f for f in scan(template) if f.rule_id == "QG-IAC-021"]
+    assert sorted(f.line for f in found) == lines
+    assert all(CFN_SECRET not in f.message + (f.evidence or "") for f in found)
+
+
+def test_literal_secret_in_a_json_template() -> None:
+    template = json.dumps({
+        "Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Environment": {"Variables": {"API_TOKEN": CFN_SECRET}}}}}}, indent=2)
+    [finding] = [f for f in scan(template, "stack.json") if f.rule_id == "QG-IAC-021"]
+    assert finding.line == 8 and "Fn Environment.Variables.API_TOKEN" in finding.message

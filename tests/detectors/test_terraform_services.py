@@ -392,3 +392,59 @@ def test_azure_storage_public_unless_set(
     found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-003"]
     assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected
     assert all("public" in f.message for f in found)
+
+
+# --- literal secrets in provider blocks, modules and map values (QG-IAC-021) ------------------
+
+SECRET = "Qj0bs-Pr0d-" + "x7Kp2"
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        (f"""
+            provider "aws" {{
+              region     = "eu-west-1"
+              access_key = "AKIA{'Q' * 16}"
+              secret_key = "{SECRET}"
+            }}""", [4, 5]),
+        (f"""
+            resource "aws_lambda_function" "submit" {{
+              function_name = "submit"
+              environment {{
+                variables = {{
+                  QISKIT_CHANNEL = "ibm_quantum_platform"
+                  DB_PASSWORD    = "{SECRET}"
+                  IONQ_API_KEY   = "{SECRET}2"
+                }}
+              }}
+            }}""", [7, 8]),
+        (f"""
+            module "db" {{
+              source   = "./db"
+              password = "{SECRET}"
+            }}""", [4]),
+        (f"""
+            resource "helm_release" "runner" {{
+              values = [{{ api = {{ token = "{SECRET}" }} }}]
+            }}""", [3]),
+        ("""
+            resource "aws_lambda_function" "submit" {
+              environment {
+                variables = {
+                  DB_PASSWORD = var.db_password
+                  DB_PASSWORD_FILE = "/run/secrets/db"
+                  TOKEN_TTL = "3600s"
+                }
+              }
+              tags = { "token-owner" = "quantum-platform" }
+            }""", []),
+    ],
+)
+def test_literal_secrets_in_providers_modules_and_maps(
+    tmp_path: Path, text: str, lines: list[int]
+) -> None:
+    write_module(tmp_path, {"main.tf": text})
+    found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-021"]
+    assert sorted(f.line for f in found) == lines
+    assert all(SECRET not in f.message + (f.evidence or "") for f in found)
