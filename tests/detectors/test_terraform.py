@@ -613,21 +613,21 @@ BRAKET_TRUST = """
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {
               min_tls_version = "TLS1_0"
-            }""", [("QG-IAC-003", 2), ("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
+            }""", [("QG-IAC-003", 2), ("QG-IAC-005", 2), ("QG-IAC-006", 2), ("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {
               https_traffic_only_enabled = false
-            }""", [("QG-IAC-003", 2), ("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
+            }""", [("QG-IAC-003", 2), ("QG-IAC-005", 2), ("QG-IAC-006", 2), ("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {
               min_tls_version = "TLS1_2"
-            }""", [("QG-IAC-003", 2), ("QG-IAC-016", 2), ("QG-IAC-018", 2)]),
+            }""", [("QG-IAC-003", 2), ("QG-IAC-005", 2), ("QG-IAC-006", 2), ("QG-IAC-016", 2), ("QG-IAC-018", 2)]),
         ("QG-IAC-018", 'resource "azurerm_storage_account" "s" {\n  name = "s"\n}\n',
-         [("QG-IAC-003", 1), ("QG-IAC-016", 1), ("QG-IAC-018", 1)]),
+         [("QG-IAC-003", 1), ("QG-IAC-005", 1), ("QG-IAC-006", 1), ("QG-IAC-016", 1), ("QG-IAC-018", 1)]),
         ("QG-IAC-018", """
             resource "azurerm_storage_account" "s" {
               shared_access_key_enabled = false
-            }""", [("QG-IAC-003", 2), ("QG-IAC-016", 2)]),
+            }""", [("QG-IAC-003", 2), ("QG-IAC-005", 2), ("QG-IAC-006", 2), ("QG-IAC-016", 2)]),
         ("QG-IAC-018", """
             resource "azapi_resource" "ws" {
               type = "Microsoft.Quantum/workspaces@2023-11-13-preview"

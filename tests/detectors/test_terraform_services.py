@@ -448,3 +448,71 @@ def test_literal_secrets_in_providers_modules_and_maps(
     found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-021"]
     assert sorted(f.line for f in found) == lines
     assert all(SECRET not in f.message + (f.evidence or "") for f in found)
+
+
+# --- Azure storage: versioning and logging for every account (QG-IAC-005, QG-IAC-006) ---------
+
+
+@pytest.mark.parametrize(
+    ("body", "extra", "expected"),
+    [
+        # nothing declared: neither versioning nor logging, as for an S3 bucket
+        ("", "", [("QG-IAC-005", 2, Severity.LOW), ("QG-IAC-006", 2, Severity.LOW)]),
+        ("""
+          blob_properties {
+            versioning_enabled = false
+          }""", "", [("QG-IAC-005", 5, Severity.LOW), ("QG-IAC-006", 2, Severity.LOW)]),
+        ("""
+          blob_properties {
+            versioning_enabled = true
+          }
+          queue_properties {
+            logging {
+              delete  = true
+              read    = true
+              write   = true
+              version = "1.0"
+            }
+          }""", "", []),
+        ("""
+          blob_properties {
+            versioning_enabled = true
+          }""", """
+        resource "azurerm_monitor_diagnostic_setting" "blobs" {
+          name                       = "blobs"
+          target_resource_id         = "${azurerm_storage_account.s.id}/blobServices/default"
+          log_analytics_workspace_id = azurerm_log_analytics_workspace.ops.id
+        }""", []),
+        # an account that receives diagnostic logs is a log store itself
+        ("""
+          blob_properties {
+            versioning_enabled = true
+          }""", """
+        resource "azurerm_monitor_diagnostic_setting" "vault" {
+          name               = "vault"
+          target_resource_id = azurerm_key_vault.v.id
+          storage_account_id = azurerm_storage_account.s.id
+        }""", []),
+    ],
+)
+def test_azure_storage_versioning_and_logging_for_every_account(
+    tmp_path: Path, body: str, extra: str, expected: list[tuple[str, int, Severity]]
+) -> None:
+    write_module(tmp_path, {"main.tf": f"""
+        resource "azurerm_storage_account" "s" {{
+          name = "s"{body}
+        }}{extra}
+    """})
+    found = [f for f in scan_module(tmp_path) if f.rule_id in {"QG-IAC-005", "QG-IAC-006"}]
+    assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected
+
+
+def test_azure_storage_with_job_data_raises_versioning_and_logging(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": """
+        resource "azurerm_storage_account" "s" {
+          name = "s"
+          tags = { "qgov:tier" = "internal-pilot" }
+        }
+    """})
+    found = {f.rule_id: f.severity for f in scan_module(tmp_path)}
+    assert found["QG-IAC-005"] is Severity.MEDIUM and found["QG-IAC-006"] is Severity.MEDIUM

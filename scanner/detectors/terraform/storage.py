@@ -240,19 +240,43 @@ def _azure_storage(m: Module) -> Iterator[Issue]:
                     (at(container, "container_access_type"),
                      f"{container.address} has container_access_type = \"{access}\"")
                 )
-        versioning = [b.get("versioning_enabled") for b in account.children("blob_properties")]
-        facts.versioning = any(truthy(v) for v in versioning) or None
-        facts.check_versioning = facts.job_data
+        # Versioning and logging are asked of every account, as of every S3 bucket.
+        _azure_versioning(account, facts)
+        settings = m.of("azurerm_monitor_diagnostic_setting")
         facts.logging = any(
-            account.address in references(d.get("target_resource_id"))
-            for d in m.of("azurerm_monitor_diagnostic_setting")
+            account.address in references(d.get("target_resource_id")) for d in settings
+        ) or _queue_logging(account)
+        # An account that receives diagnostic logs is a log store: it needs no logging itself.
+        facts.logging_exempt = any(
+            account.address in references(d.get("storage_account_id")) for d in settings
         )
-        facts.check_logging = facts.job_data
         facts.lifecycle = bool(
             m.linked("azurerm_storage_management_policy", "storage_account_id", account)
         )
         yield from storage_issues(facts)
         yield from _azure_storage_access(m, account, facts)
+
+
+def _azure_versioning(account: Block, facts: StorageFacts) -> None:
+    """Blob versioning (``blob_properties { versioning_enabled }``, default false)."""
+    for properties in nested(account, "blob_properties"):
+        enabled = properties.get("versioning_enabled")
+        if truthy(enabled) or unknown(enabled):
+            facts.versioning = True
+            return
+        if falsy(enabled):
+            facts.versioning = False
+            facts.versioning_at = at(properties, "versioning_enabled")
+
+
+def _queue_logging(account: Block) -> bool:
+    """Storage analytics logging of the queue service (``queue_properties { logging }``)
+    with at least one of delete/read/write on."""
+    return any(
+        any(truthy(logging.get(k)) or unknown(logging.get(k)) for k in ("delete", "read", "write"))
+        for properties in nested(account, "queue_properties")
+        for logging in nested(properties, "logging")
+    )
 
 
 def _azure_storage_access(m: Module, account: Block, facts: StorageFacts) -> Iterator[Issue]:
