@@ -113,6 +113,7 @@ class _Template:
         yield from self._roles()
         yield from self._access_keys()
         yield from self._trail()
+        yield from self._tamper_evidence()
         yield from self._retention()
         yield from self._ingress()
         yield from self._endpoints()
@@ -479,6 +480,50 @@ class _Template:
                 "calls are only kept 90 days in event history",
                 "template:no-cloudtrail",
             )
+
+    def _tamper_evidence(self) -> Iterator[Issue]:
+        """LOG-02: trails with log file validation, writing to buckets with object lock and a
+        default retention (CloudTrail sets no retention on what it writes)."""
+        audit_buckets: dict[str, str] = {}
+        for logical_id, props in self.of("AWS::CloudTrail::Trail"):
+            validation = props.get("EnableLogFileValidation")
+            if not truthy(validation) and not policy.is_intrinsic(validation):
+                state = "is false" if validation is not None else "is not set (default false)"
+                place = self.at(logical_id, "Properties", "EnableLogFileValidation") if (
+                    validation is not None) else self.at(logical_id)
+                yield iac_issue(
+                    "QG-IAC-022", place,
+                    f"Trail {logical_id}: EnableLogFileValidation {state}, so a log file "
+                    "changed or deleted after delivery goes unnoticed",
+                    f"{logical_id}:log-file-validation",
+                )
+            for bucket in sorted(refs(props.get("S3BucketName"))):
+                if self.resources.get(bucket, {}).get("Type") == "AWS::S3::Bucket":
+                    audit_buckets.setdefault(bucket, logical_id)
+        for bucket, trail in audit_buckets.items():
+            props = properties(self.resources[bucket])
+            enabled = props.get("ObjectLockEnabled")
+            if policy.is_intrinsic(enabled):
+                continue
+            config = props.get("ObjectLockConfiguration")
+            rule = config.get("Rule") if isinstance(config, dict) else None
+            retention = isinstance(rule, dict) and "DefaultRetention" in rule
+            if not truthy(enabled):
+                yield iac_issue(
+                    "QG-IAC-023", self.at(bucket),
+                    f"{bucket} (AWS::S3::Bucket) receives the audit trail of {trail} but has no "
+                    "object lock, so anyone allowed to delete or overwrite objects can erase "
+                    "the record",
+                    f"{bucket}:object-lock",
+                )
+            elif not retention:
+                yield iac_issue(
+                    "QG-IAC-023", self.at(bucket, "Properties", "ObjectLockEnabled"),
+                    f"{bucket} (AWS::S3::Bucket) receives the audit trail of {trail} and has "
+                    "object lock on, but no default retention rule, so the log files "
+                    "CloudTrail writes are not locked",
+                    f"{bucket}:object-lock-retention", Severity.LOW,
+                )
 
     def _retention(self) -> Iterator[Issue]:
         for logical_id, props in self.of("AWS::Logs::LogGroup"):

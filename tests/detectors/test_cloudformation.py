@@ -80,6 +80,7 @@ TRAIL = """\
     Properties:
       IsLogging: true
       S3BucketName: central-trail
+      EnableLogFileValidation: true
 """
 
 
@@ -637,3 +638,45 @@ def test_literal_secret_in_a_json_template() -> None:
             "Environment": {"Variables": {"API_TOKEN": CFN_SECRET}}}}}}, indent=2)
     [finding] = [f for f in scan(template, "stack.json") if f.rule_id == "QG-IAC-021"]
     assert finding.line == 8 and "Fn Environment.Variables.API_TOKEN" in finding.message
+
+
+# --- tamper evidence of the audit trail (QG-IAC-022, QG-IAC-023) ------------------------------
+
+AUDIT = HEADER + """\
+  Trail:
+    Type: AWS::CloudTrail::Trail
+    Properties:
+      IsLogging: true
+      S3BucketName: !Ref AuditLogs
+      EnableLogFileValidation: true
+  AuditLogs:
+    Type: AWS::S3::Bucket
+    Properties:
+      ObjectLockEnabled: true
+      ObjectLockConfiguration:
+        ObjectLockEnabled: Enabled
+        Rule:
+          DefaultRetention: {Mode: COMPLIANCE, Days: 400}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("", "", []),
+        ("      EnableLogFileValidation: true\n", "", [("QG-IAC-022", 3, Severity.MEDIUM)]),
+        ("EnableLogFileValidation: true", "EnableLogFileValidation: false",
+         [("QG-IAC-022", 8, Severity.MEDIUM)]),
+        ("      ObjectLockEnabled: true\n", "", [("QG-IAC-023", 9, Severity.MEDIUM)]),
+        ("        Rule:\n          DefaultRetention: {Mode: COMPLIANCE, Days: 400}\n", "",
+         [("QG-IAC-023", 12, Severity.LOW)]),
+        ("S3BucketName: !Ref AuditLogs", "S3BucketName: org-trail-bucket", []),
+    ],
+)
+def test_audit_trail_tamper_evidence(
+    old: str, new: str, expected: list[tuple[str, int, Severity]]
+) -> None:
+    assert old in AUDIT
+    found = [f for f in scan(AUDIT.replace(old, new, 1))
+             if f.rule_id in {"QG-IAC-022", "QG-IAC-023"}]
+    assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected

@@ -110,8 +110,9 @@ BUCKET_PARTS = {
     """,
     "trail": """
         resource "aws_cloudtrail" "main" {
-          name           = "quantum"
-          s3_bucket_name = "central-trail-logs"
+          name                       = "quantum"
+          s3_bucket_name             = "central-trail-logs"
+          enable_log_file_validation = true
         }
     """,
 }
@@ -129,7 +130,7 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
 
 # In bucket_module() the bucket resource starts on line 2, the encryption algorithm is on
 # line 12, the public access block starts on line 19 and the versioning status is on line
-# 31; the bucket policy's policy attribute is on line 57 and an added ACL's acl on line 75.
+# 31; the bucket policy's policy attribute is on line 57 and an added ACL's acl on line 76.
 @pytest.mark.parametrize(
     ("rule", "changes", "expected"),
     [
@@ -148,7 +149,7 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
             resource "aws_s3_bucket_acl" "results" {
               bucket = aws_s3_bucket.results.id
               acl    = "public-read"
-            }"""}, [("QG-IAC-003", 75)]),
+            }"""}, [("QG-IAC-003", 76)]),
         ("QG-IAC-003", {"acl": """
             resource "aws_s3_bucket_acl" "results" {
               bucket = aws_s3_bucket.results.id
@@ -217,8 +218,9 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
         ("QG-IAC-006", {"logging": None}, [("QG-IAC-006", 2)]),
         ("QG-IAC-006", {"logging": None, "trail": """
             resource "aws_cloudtrail" "main" {
-              name           = "quantum"
-              s3_bucket_name = "central-trail-logs"
+              name                       = "quantum"
+              s3_bucket_name             = "central-trail-logs"
+              enable_log_file_validation = true
               event_selector {
                 data_resource {
                   type   = "AWS::S3::Object"
@@ -420,8 +422,9 @@ BRAKET_TRUST = """
       assume_role_policy = data.aws_iam_policy_document.braket.json
     }
     resource "aws_cloudtrail" "t" {
-      name           = "t"
-      s3_bucket_name = "trail"
+      name                       = "t"
+      s3_bucket_name             = "trail"
+      enable_log_file_validation = true
     }
 """
 
@@ -519,14 +522,14 @@ BRAKET_TRUST = """
             resource "aws_iam_role_policy_attachment" "admin" {
               role       = aws_iam_role.job.name
               policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
-            }""", [("QG-IAC-009", 22), ("QG-IAC-012", 11)]),
+            }""", [("QG-IAC-009", 23), ("QG-IAC-012", 11)]),
         ("QG-IAC-012", BRAKET_TRUST + """
             resource "aws_iam_role_policy" "p" {
               role   = aws_iam_role.job.id
               policy = jsonencode({
                 Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }]
               })
-            }""", [("QG-IAC-009", 23), ("QG-IAC-012", 11)]),
+            }""", [("QG-IAC-009", 24), ("QG-IAC-012", 11)]),
         ("QG-IAC-012", BRAKET_TRUST + """
             resource "aws_iam_role_policy" "p" {
               role   = aws_iam_role.job.id

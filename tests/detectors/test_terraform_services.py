@@ -516,3 +516,78 @@ def test_azure_storage_with_job_data_raises_versioning_and_logging(tmp_path: Pat
     """})
     found = {f.rule_id: f.severity for f in scan_module(tmp_path)}
     assert found["QG-IAC-005"] is Severity.MEDIUM and found["QG-IAC-006"] is Severity.MEDIUM
+
+
+# --- tamper evidence of the audit trail (QG-IAC-022, QG-IAC-023) ------------------------------
+
+TRAIL = """
+resource "aws_cloudtrail" "main" {
+  name                       = "quantum"
+  s3_bucket_name             = aws_s3_bucket.audit.id
+  enable_log_file_validation = true
+}
+"""
+LOCKED_BUCKET = """resource "aws_s3_bucket" "audit" {
+  bucket              = "qlab-audit"
+  object_lock_enabled = true
+}
+resource "aws_s3_bucket_object_lock_configuration" "audit" {
+  bucket = aws_s3_bucket.audit.id
+  rule {
+    default_retention {
+      mode = "GOVERNANCE"
+      days = 400
+    }
+  }
+}
+"""
+AUDIT_RULES = {"QG-IAC-022", "QG-IAC-023"}
+RETENTION_RULE = """  rule {
+    default_retention {
+      mode = "GOVERNANCE"
+      days = 400
+    }
+  }
+"""
+
+
+# The trail is on line 2, the bucket on line 7.
+@pytest.mark.parametrize(
+    ("trail", "bucket", "expected"),
+    [
+        (TRAIL, LOCKED_BUCKET, []),
+        (TRAIL.replace("  enable_log_file_validation = true\n", ""), LOCKED_BUCKET,
+         [("QG-IAC-022", 2, Severity.MEDIUM)]),
+        (TRAIL.replace("= true", "= false"), LOCKED_BUCKET, [("QG-IAC-022", 5, Severity.MEDIUM)]),
+        (TRAIL.replace("= true", "= var.validate"), LOCKED_BUCKET, []),
+        # no object lock on the bucket the trail writes to
+        (TRAIL, 'resource "aws_s3_bucket" "audit" {\n  bucket = "qlab-audit"\n}\n',
+         [("QG-IAC-023", 7, Severity.MEDIUM)]),
+        # object lock on, but no default retention: nothing locks what CloudTrail writes
+        (TRAIL, LOCKED_BUCKET.replace(RETENTION_RULE, ""), [("QG-IAC-023", 7, Severity.LOW)]),
+        # the older inline form, with a rule
+        (TRAIL, 'resource "aws_s3_bucket" "audit" {\n  bucket = "qlab-audit"\n'
+         '  object_lock_configuration {\n    object_lock_enabled = "Enabled"\n'
+         + RETENTION_RULE + "  }\n}\n", []),
+        # a trail writing to a bucket named by its literal name
+        (TRAIL.replace("aws_s3_bucket.audit.id", '"qlab-audit"'),
+         'resource "aws_s3_bucket" "audit" {\n  bucket = "qlab-audit"\n}\n',
+         [("QG-IAC-023", 7, Severity.MEDIUM)]),
+        # a bucket outside the module (an organisation trail bucket): nothing to say here
+        (TRAIL.replace("aws_s3_bucket.audit.id", '"central-org-trail"'),
+         'resource "aws_s3_bucket" "audit" {\n  bucket = "qlab-audit"\n}\n', []),
+    ],
+)
+def test_audit_trail_tamper_evidence(
+    tmp_path: Path, trail: str, bucket: str, expected: list[tuple[str, int, Severity]]
+) -> None:
+    write_module(tmp_path, {"main.tf": trail + bucket})
+    found = [f for f in scan_module(tmp_path) if f.rule_id in AUDIT_RULES]
+    assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected
+
+
+def test_audit_bucket_without_lock_names_the_trail(tmp_path: Path) -> None:
+    write_module(tmp_path, {
+        "main.tf": TRAIL + 'resource "aws_s3_bucket" "audit" {\n  bucket = "qlab-audit"\n}\n'})
+    [finding] = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-023"]
+    assert "aws_cloudtrail.main" in finding.message and "object lock" in finding.message
