@@ -116,6 +116,7 @@ class _Template:
         yield from self._tamper_evidence()
         yield from self._retention()
         yield from self._ingress()
+        yield from self._egress()
         yield from self._endpoints()
         yield from self._secrets()
 
@@ -579,16 +580,69 @@ class _Template:
             evidence=f"{source} -> {ports}",
         )
 
+    def _egress(self) -> Iterator[Issue]:
+        """Allow-all egress (0.0.0.0/0 or ::/0, every protocol), once per security group. A
+        group without SecurityGroupEgress gets AWS's default allow-all rule (separate
+        AWS::EC2::SecurityGroupEgress resources do not remove it). Medium in a template that
+        defines Amazon Braket resources, info elsewhere (see the Terraform ``network``)."""
+        marker = self._braket_marker()
+        context = marker[1] if marker else None
+        found: dict[str, tuple[Located, str, str]] = {}
+        for logical_id, props in self.of("AWS::EC2::SecurityGroup"):
+            rules = props.get("SecurityGroupEgress")
+            if rules is None:
+                found[logical_id] = (self.at(logical_id), "0.0.0.0/0",
+                                     "declares no SecurityGroupEgress, so AWS's default rule ")
+                continue
+            for index, entry in enumerate(rules if isinstance(rules, list) else []):
+                for rule in policy.branches(entry):
+                    key = _open_egress(rule)
+                    if key is not None and logical_id not in found:
+                        found[logical_id] = (
+                            self.at(logical_id, "Properties", "SecurityGroupEgress", index, key),
+                            str(rule[key]), "")
+        for logical_id, props in self.of("AWS::EC2::SecurityGroupEgress"):
+            key = _open_egress(props)
+            group = ref(props.get("GroupId")) or logical_id
+            if key is not None and group not in found:
+                found[group] = (self.at(logical_id, "Properties", key), str(props[key]), "")
+        for group, (place, destination, default) in found.items():
+            if context is not None:
+                why = (f"this template runs quantum workloads ({context}), so a compromised job, "
+                       "notebook or dependency could send job data or credentials anywhere")
+            else:
+                why = "nothing in this template says it handles quantum job data"
+            yield iac_issue(
+                "QG-IAC-024", place,
+                f"Security group {group} {default}allows all outbound traffic to "
+                f"{destination}; {why}",
+                f"{group}:egress-all", Severity.MEDIUM if context is not None else Severity.INFO,
+                evidence=f"egress {destination} all ports",
+            )
+
     def _endpoints(self) -> Iterator[Issue]:
         for logical_id, props in self.of("AWS::SageMaker::NotebookInstance"):
+            # Both default to Enabled; a value chosen by a condition or parameter is no claim.
             access = props.get("DirectInternetAccess")
-            if expression_text(access) != "Disabled":
+            if expression_text(access) != "Disabled" and not policy.is_intrinsic(access):
                 state = f"is {access}" if access is not None else "is not set (default Enabled)"
                 yield iac_issue(
                     "QG-IAC-016", self.at(logical_id, "Properties", "DirectInternetAccess"),
                     f"Notebook instance {logical_id}: DirectInternetAccess {state}; notebooks "
                     "(including Braket notebooks) should reach AWS through VPC endpoints",
                     f"{logical_id}:direct-internet",
+                )
+            root = props.get("RootAccess")
+            if expression_text(root) != "Disabled" and not policy.is_intrinsic(root):
+                state = f"is {root}" if root is not None else "is not set (default Enabled)"
+                place = self.at(logical_id, "Properties", "RootAccess") if root is not None else (
+                    self.at(logical_id))
+                yield iac_issue(
+                    "QG-IAC-025", place,
+                    f"Notebook instance {logical_id}: RootAccess {state}, so anyone using the "
+                    "notebook can become root, change its environment and reach everything its "
+                    "role and network can",
+                    f"{logical_id}:root-access",
                 )
         for logical_id, props in self.of("AWS::EKS::Cluster"):
             config = props.get("ResourcesVpcConfig")
@@ -684,6 +738,19 @@ class _Template:
             "in the stack's template, which anyone allowed to read the stack can see",
             f"secret:{what}:{masked}", evidence=f"{key} = {masked}",
         )
+
+
+def _open_egress(rule: Any) -> str | None:
+    """The key (CidrIp / CidrIpv6) of an egress rule open to everywhere on every port."""
+    if not isinstance(rule, dict):
+        return None
+    key = next((k for k in ("CidrIp", "CidrIpv6") if rule.get(k) in _OPEN_CIDRS), None)
+    if key is None:
+        return None
+    protocol = str(rule.get("IpProtocol", "tcp")).lower()
+    low, high = as_int(rule.get("FromPort")), as_int(rule.get("ToPort"))
+    every_port = low is not None and high is not None and low <= 1 and high >= 65535
+    return key if protocol in {"-1", "all"} or every_port else None
 
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

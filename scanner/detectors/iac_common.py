@@ -22,7 +22,7 @@ from scanner.model import Issue, Severity, Tier
 TIER_KEYS = ("qgov:tier", "workload-tier", "qgov_tier", "workload_tier")
 BRAKET_BUCKET_PREFIX = "amazon-braket-"
 #: The infrastructure rules (``scanner/rules/iac.yaml``), owned by the Terraform detector.
-IAC_RULES = frozenset(f"QG-IAC-{n:03d}" for n in range(1, 24))
+IAC_RULES = frozenset(f"QG-IAC-{n:03d}" for n in range(1, 26))
 
 
 @dataclass(frozen=True)

@@ -250,19 +250,24 @@ def _role(principal: str = "{Service: braket.amazonaws.com}",
         ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
                                 "      SecurityGroupIngress:\n        - IpProtocol: tcp\n"
                                 "          FromPort: 8888\n          ToPort: 8888\n"
-                                "          CidrIp: 0.0.0.0/0\n", [("QG-IAC-015", 10)]),  # CidrIp
+                                "          CidrIp: 0.0.0.0/0\n",
+         [("QG-IAC-015", 10), ("QG-IAC-024", 3)]),  # CidrIp; no SecurityGroupEgress: AWS default
         ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroupIngress\n"
                                 "    Properties:\n      IpProtocol: -1\n"
                                 "      CidrIpv6: ::/0\n", [("QG-IAC-015", 7)]),
         ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
                                 "      SecurityGroupIngress:\n        - IpProtocol: tcp\n"
                                 "          FromPort: 22\n          ToPort: 22\n"
-                                "          CidrIp: 10.0.0.0/8\n", []),
+                                "          CidrIp: 10.0.0.0/8\n"
+                                "      SecurityGroupEgress:\n        - IpProtocol: tcp\n"
+                                "          FromPort: 443\n          ToPort: 443\n"
+                                "          CidrIp: 0.0.0.0/0\n", []),
         ("QG-IAC-016", HEADER + "  NB:\n    Type: AWS::SageMaker::NotebookInstance\n"
                                 "    Properties:\n      InstanceType: ml.t3.medium\n",
-         [("QG-IAC-016", 5)]),
+         [("QG-IAC-016", 5), ("QG-IAC-025", 3)]),
         ("QG-IAC-016", HEADER + "  NB:\n    Type: AWS::SageMaker::NotebookInstance\n"
-                                "    Properties:\n      DirectInternetAccess: Disabled\n", []),
+                                "    Properties:\n      DirectInternetAccess: Disabled\n"
+                                "      RootAccess: Disabled\n", []),
         ("QG-IAC-016", HEADER + "  DB:\n    Type: AWS::RDS::DBInstance\n    Properties:\n"
                                 '      PubliclyAccessible: "true"\n      StorageEncrypted: true\n',
          [("QG-IAC-016", 6)]),
@@ -319,6 +324,7 @@ def test_exact_lines_in_yaml() -> None:
         ("QG-IAC-007", 6, Severity.MEDIUM),
         ("QG-IAC-014", 10, Severity.MEDIUM),
         ("QG-IAC-015", 18, Severity.MEDIUM),  # web port only: lowered explicitly
+        ("QG-IAC-024", 11, Severity.INFO),  # AWS's default egress; no quantum workload here
     ]
 
 
@@ -680,3 +686,60 @@ def test_audit_trail_tamper_evidence(
     found = [f for f in scan(AUDIT.replace(old, new, 1))
              if f.rule_id in {"QG-IAC-022", "QG-IAC-023"}]
     assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected
+
+
+# --- open egress (QG-IAC-024) and notebook instances (QG-IAC-016, QG-IAC-025) ------------------
+
+BRAKET_ROLE = """\
+  JobRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: braket.amazonaws.com}, Action: sts:AssumeRole}
+"""
+EGRESS_RULES = """\
+  Sg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: runner
+      SecurityGroupEgress:
+        - IpProtocol: "-1"
+          CidrIp: 0.0.0.0/0
+"""
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # no SecurityGroupEgress: AWS's default allow-all rule (the group's line)
+        (HEADER + "  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
+         "      GroupDescription: runner\n", [(3, Severity.INFO)]),
+        (HEADER + "  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
+         "      GroupDescription: runner\n" + BRAKET_ROLE, [(3, Severity.MEDIUM)]),
+        (HEADER + EGRESS_RULES, [(9, Severity.INFO)]),
+        (HEADER + EGRESS_RULES + BRAKET_ROLE, [(9, Severity.MEDIUM)]),
+        (HEADER + EGRESS_RULES.replace('"-1"', "tcp\n          FromPort: 443\n          ToPort: 443")
+         + BRAKET_ROLE, []),
+        (HEADER + EGRESS_RULES.replace("0.0.0.0/0", "10.0.0.0/8"), []),
+    ],
+)
+def test_open_egress(template: str, expected: list[tuple[int, Severity]]) -> None:
+    found = [f for f in scan(template) if f.rule_id == "QG-IAC-024"]
+    assert sorted((f.line, f.severity) for f in found) == expected
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ("InstanceType: ml.t3.medium\n", [("QG-IAC-016", 5), ("QG-IAC-025", 3)]),
+        ("RootAccess: Enabled\nDirectInternetAccess: Disabled\n", [("QG-IAC-025", 6)]),
+        ("RootAccess: Disabled\nDirectInternetAccess: Disabled\n", []),
+        # chosen by a condition at deploy time: no claim either way
+        ("RootAccess: !If [IsLab, Enabled, Disabled]\n"
+         "DirectInternetAccess: !If [IsLab, Enabled, Disabled]\n", []),
+    ],
+)
+def test_notebook_root_and_internet_access(properties: str, expected: list[Located]) -> None:
+    template = _resource("AWS::SageMaker::NotebookInstance", properties)
+    assert located(scan(template)) == expected

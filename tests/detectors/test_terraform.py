@@ -590,6 +590,7 @@ BRAKET_TRUST = """
                 cidr_blocks = ["10.0.0.0/8"]
               }
             }""", []),
+        # egress is not ingress (open egress is QG-IAC-024: info, no quantum workload here)
         ("QG-IAC-015", """
             resource "aws_security_group" "sg" {
               egress {
@@ -598,11 +599,11 @@ BRAKET_TRUST = """
                 protocol    = "-1"
                 cidr_blocks = ["0.0.0.0/0"]
               }
-            }""", []),
+            }""", [("QG-IAC-024", 7)]),
         ("QG-IAC-016", """
             resource "aws_sagemaker_notebook_instance" "nb" {
               name = "amazon-braket-lab"
-            }""", [("QG-IAC-016", 2)]),
+            }""", [("QG-IAC-016", 2), ("QG-IAC-025", 2)]),
         ("QG-IAC-016", """
             resource "aws_db_instance" "db" {
               publicly_accessible = true
@@ -612,6 +613,7 @@ BRAKET_TRUST = """
             resource "aws_sagemaker_notebook_instance" "nb" {
               name                   = "amazon-braket-lab"
               direct_internet_access = "Disabled"
+              root_access            = "Disabled"
             }""", []),
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {

@@ -591,3 +591,95 @@ def test_audit_bucket_without_lock_names_the_trail(tmp_path: Path) -> None:
         "main.tf": TRAIL + 'resource "aws_s3_bucket" "audit" {\n  bucket = "qlab-audit"\n}\n'})
     [finding] = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-023"]
     assert "aws_cloudtrail.main" in finding.message and "object lock" in finding.message
+
+
+# --- open egress (QG-IAC-024) -----------------------------------------------------------------
+
+EGRESS_ALL = """
+resource "aws_security_group" "runner" {
+  name = "runner"
+  egress {
+    from_port        = 0
+    to_port          = 0
+    protocol         = "-1"
+    cidr_blocks      = ["0.0.0.0/0"]
+    ipv6_cidr_blocks = ["::/0"]
+  }
+}
+"""
+BRAKET_BUCKET = 'resource "aws_s3_bucket" "results" {\n  bucket = "amazon-braket-lab-results"\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # one finding per group, on the first open destination
+        (EGRESS_ALL, [(8, Severity.INFO)]),
+        (EGRESS_ALL + BRAKET_BUCKET, [(8, Severity.MEDIUM)]),  # a module running Braket work
+        (EGRESS_ALL.replace('"-1"', '"tcp"').replace("to_port          = 0",
+                                                      "to_port          = 65535"),
+         [(8, Severity.INFO)]),
+        (EGRESS_ALL.replace('"-1"', '"tcp"').replace("from_port        = 0",
+                                                      "from_port        = 443").replace(
+            "to_port          = 0", "to_port          = 443") + BRAKET_BUCKET, []),
+        (EGRESS_ALL.replace('["0.0.0.0/0"]', '["10.0.0.0/8"]').replace('["::/0"]', "[]"), []),
+        # no egress block: Terraform removes AWS's default rule, so nothing goes out
+        ('resource "aws_security_group" "closed" {\n  name = "closed"\n}\n' + BRAKET_BUCKET, []),
+        ("""
+            resource "aws_vpc_security_group_egress_rule" "all" {
+              security_group_id = aws_security_group.runner.id
+              ip_protocol       = "-1"
+              cidr_ipv4         = "0.0.0.0/0"
+            }
+            resource "aws_security_group_rule" "all6" {
+              type              = "egress"
+              security_group_id = aws_security_group.runner.id
+              protocol          = "-1"
+              from_port         = 0
+              to_port           = 0
+              ipv6_cidr_blocks  = ["::/0"]
+            }
+            resource "azapi_resource" "ws" {
+              type = "Microsoft.Quantum/workspaces@2023-11-13-preview"
+              body = jsonencode({ properties = { apiKeyEnabled = false } })
+            }""", [(5, Severity.MEDIUM)]),  # one group, two rules: one finding
+    ],
+)
+def test_open_egress(tmp_path: Path, text: str, expected: list[tuple[int, Severity]]) -> None:
+    write_module(tmp_path, {"main.tf": text})
+    found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-024"]
+    assert sorted((f.line, f.severity) for f in found) == expected
+
+
+def test_open_egress_names_the_quantum_workload(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": EGRESS_ALL + BRAKET_BUCKET})
+    [finding] = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-024"]
+    assert "aws_s3_bucket.results" in finding.message and "0.0.0.0/0" in finding.message
+
+
+# --- SageMaker / Braket notebook instances (QG-IAC-016, QG-IAC-025) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("", [("QG-IAC-016", 2), ("QG-IAC-025", 2)]),  # both default to Enabled
+        ('root_access = "Enabled"\n  direct_internet_access = "Disabled"',
+         [("QG-IAC-025", 4)]),
+        ('root_access = "Disabled"\n  direct_internet_access = "Enabled"',
+         [("QG-IAC-016", 5)]),
+        ('root_access = "Disabled"\n  direct_internet_access = "Disabled"', []),
+        ("root_access = var.root\n  direct_internet_access = var.internet", []),  # computed
+    ],
+)
+def test_notebook_root_and_internet_access(
+    tmp_path: Path, settings: str, expected: list[Located]
+) -> None:
+    write_module(tmp_path, {"main.tf": (
+        '\nresource "aws_sagemaker_notebook_instance" "braket" {\n'
+        '  name = "amazon-braket-lab"\n'
+        f"  {settings}\n"
+        "}\n"
+    )})
+    found = [f for f in scan_module(tmp_path) if f.rule_id in {"QG-IAC-016", "QG-IAC-025"}]
+    assert located(found) == expected

@@ -8,8 +8,8 @@ only and are scanned on their own. Each issue names the file it is located in.
   quantum workspaces) and the helpers the checks share;
 - ``policies``: IAM policy documents read into statements;
 - one module per concern, each with ``issues(module)``: ``storage``, ``data_stores``,
-  ``resource_policies``, ``keys``, ``identity``, ``logging``, ``network``, ``supply_chain``,
-  ``secrets``.
+  ``resource_policies``, ``keys``, ``identity``, ``logging``, ``network``, ``notebooks``,
+  ``supply_chain``, ``secrets``.
 
 Which rule says what (QG-IAC ids, shared with CloudFormation) is in ``scanner/rules/iac.yaml``.
 """
@@ -27,6 +27,7 @@ from scanner.detectors.terraform import (
     keys,
     logging,
     network,
+    notebooks,
     resource_policies,
     secrets,
     storage,
@@ -49,6 +50,7 @@ _CHECKS: tuple[Callable[[Module], Iterator[Issue]], ...] = (
     identity.issues,
     logging.issues,
     network.issues,
+    notebooks.issues,
     supply_chain.issues,
     secrets.issues,
 )

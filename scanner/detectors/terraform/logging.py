@@ -30,7 +30,7 @@ def issues(m: Module) -> Iterator[Issue]:
     yield from _retention(m)
 
 
-def _braket_markers(m: Module) -> dict[str, tuple[int, str]]:
+def braket_markers(m: Module) -> dict[str, tuple[int, str]]:
     """First Amazon Braket marker per file: (line, what)."""
     markers: dict[str, tuple[int, str]] = {}
 
@@ -54,7 +54,7 @@ def _braket_markers(m: Module) -> dict[str, tuple[int, str]]:
 def _audit_trail(m: Module) -> Iterator[Issue]:
     if not m.of("aws_cloudtrail"):
         # Once per file that uses Braket, at its first use.
-        for file, (line, what) in sorted(_braket_markers(m).items()):
+        for file, (line, what) in sorted(braket_markers(m).items()):
             yield iac_issue(
                 "QG-IAC-013", Located(file, line),
                 f"{what} is defined but this module has no aws_cloudtrail: Braket API calls "
