@@ -236,12 +236,18 @@ _PLACEHOLDER = re.compile(r"^(?:\$\{?[\w.:-]+\}?|\$\(\w+\)|<[^>]*>|\{\{.*\}\}|ch
                           re.I)
 
 
+# Values that name where a credential lives rather than being one: an ARN, a URL without
+# credentials in it (``https://login.example.com/token``; ``https://user:pw@host`` is kept).
+_LOCATOR = re.compile(r"^(?:arn:|[a-z][a-z0-9+.-]*://[^@\s/]*(?:/|$))", re.I)
+
+
 def literal_secret(value: Any) -> bool:
-    """A literal that could be a credential: non-empty, not a reference or a placeholder."""
+    """A literal that could be a credential: non-empty, not a reference, a placeholder, an
+    ARN or a URL without credentials."""
     if not isinstance(value, str):
         return False
     text = value.strip().strip("\"'")
-    if len(text) < 4 or text.startswith("/") or _PLACEHOLDER.match(text):
+    if len(text) < 4 or text.startswith("/") or _PLACEHOLDER.match(text) or _LOCATOR.match(text):
         return False
     return text.lower() not in {"true", "false", "null", "none", "disabled", "enabled"}
 

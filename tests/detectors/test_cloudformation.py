@@ -630,6 +630,15 @@ CFN_SECRET = "Qj0bs-Pr0d-" + "x7Kp2"
               Variables:
                 DB_SECRET_ARN: arn:aws:secretsmanager:eu-west-1:111122223333:secret:db
             """), []),
+        (_resource("AWS::ApiGateway::Method", """\
+            Integration:
+              Credentials: arn:aws:iam::111122223333:role/apigw-invoke
+            """), []),  # names a role, holds no credential
+        (_resource("AWS::Lambda::Function", f"""\
+            Environment:
+              Variables:
+                RESULTS_DB_PASSWORD_URL: "postgres://jobs:{CFN_SECRET}@db.internal/results"
+            """), []),  # a *_URL name is a locator (the secrets rules find the password in it)
     ],
 )
 def test_literal_secrets(template: str, lines: list[int]) -> None:

@@ -435,6 +435,8 @@ SECRET = "Qj0bs-Pr0d-" + "x7Kp2"
                   DB_PASSWORD = var.db_password
                   DB_PASSWORD_FILE = "/run/secrets/db"
                   TOKEN_TTL = "3600s"
+                  OAUTH_TOKEN_ENDPOINT = "https://login.example.com/oauth2/token"
+                  DB_CREDENTIALS = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db"
                 }
               }
               tags = { "token-owner" = "quantum-platform" }
