@@ -6,9 +6,12 @@ data); JSON templates have no line information, so a line is found by searching 
 resource's logical id and then each property name after it.
 
 Covered: S3 buckets with their bucket policies, databases, volumes and search domains stored
-unencrypted, KMS keys, IAM policies, roles, users and groups, Braket job roles, CloudTrail
-for Braket resources, log retention, security-group ingress and public endpoints. Which
-QG-IAC rule each problem becomes, and why it matters: ``scanner/rules/iac.yaml``.
+unencrypted, resource policies and Lambda permissions open to everyone, KMS keys, IAM
+policies, roles, users and groups, Braket job roles, CloudTrail for Braket resources, log
+file validation and object lock on trail buckets, log retention, security-group ingress and
+egress, public endpoints (notebooks, databases, EKS), notebook root access and literal
+secrets. Resources without a tier tag take the scan's configured tier. Which QG-IAC rule
+each problem becomes, and why it matters: ``scanner/rules/iac.yaml``.
 """
 
 from __future__ import annotations
