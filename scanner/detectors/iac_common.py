@@ -2,9 +2,10 @@
 
 - ``iac_issue``: an ``Issue`` located by ``Located`` (module file and line) with the IaC
   fingerprint convention;
-- ``StorageFacts`` + ``storage_issues``: the storage rules (QG-IAC-001..006, 019) written
+- ``StorageFacts`` + ``storage_issues``: the storage rules (QG-IAC-002..006, 017, 019) written
   once for S3 (Terraform and CloudFormation), Azure storage accounts and IBM COS buckets;
-- workload tiers from ``qgov:tier`` / ``workload-tier`` tags;
+- workload tiers from ``qgov:tier`` / ``workload-tier`` tags; the tier the scan is configured
+  with (``--tier`` / ``tier:``) is the default for resources without one;
 - credential-looking variable names and image pinning (Kubernetes, Docker);
 """
 
@@ -21,7 +22,7 @@ from scanner.model import Issue, Severity, Tier
 TIER_KEYS = ("qgov:tier", "workload-tier", "qgov_tier", "workload_tier")
 BRAKET_BUCKET_PREFIX = "amazon-braket-"
 #: The infrastructure rules (``scanner/rules/iac.yaml``), owned by the Terraform detector.
-IAC_RULES = frozenset(f"QG-IAC-{n:03d}" for n in range(1, 22))
+IAC_RULES = frozenset(f"QG-IAC-{n:03d}" for n in range(1, 26))
 
 
 @dataclass(frozen=True)
@@ -98,15 +99,21 @@ class StorageFacts:
     address: str  # aws_s3_bucket.results, Resources.ResultsBucket, azurerm_storage_account.x
     at: Located
     label: str = "bucket"  # "bucket", "storage account"
-    tier: Tier | None = None
+    tier: Tier | None = None  # from the resource's (or provider's default) tags
+    configured_tier: Tier | None = None  # the scan's tier: the default when no tag says one
     braket: bool = False  # an Amazon Braket result bucket (amazon-braket-*)
     quantum: bool = False  # attached to a quantum workspace
-    always_encrypted: bool = False  # the service encrypts at rest with no opt-out (Azure, IBM)
+    # S3 (since January 2023), Azure Storage and IBM COS encrypt every object at rest and
+    # cannot be told not to: what a configuration chooses is only whose key is used.
+    default_encryption: str = "S3-managed keys (SSE-S3, applied by default)"
     encryption: str | None = None  # declared algorithm, "" when declared without one
     customer_key: bool = False
     encryption_at: Located | None = None
     cmk_hint: str = "a customer-managed KMS key (kms_master_key_id)"
     public: list[tuple[Located, str]] = field(default_factory=list)
+    # Public access nothing in the configuration turns off (a provider default): the store
+    # can be opened by anyone who can create a container, not yet opened.
+    public_by_default: list[tuple[Located, str]] = field(default_factory=list)
     check_public_access_block: bool = False
     public_access_block_missing: list[str] | None = None  # None: complete
     public_access_block_at: Located | None = None
@@ -123,8 +130,14 @@ class StorageFacts:
     tls_only: bool = False
 
     @property
+    def effective_tier(self) -> Tier | None:
+        """The tier requirements follow: the resource's tag wins over the configured tier."""
+        return self.tier or self.configured_tier
+
+    @property
     def regulated(self) -> bool:
-        return self.tier is not None and self.tier.regulated
+        tier = self.effective_tier
+        return tier is not None and tier.regulated
 
     @property
     def job_data(self) -> bool:
@@ -144,21 +157,19 @@ class StorageFacts:
 
 def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
     address, at, why = facts.address, facts.at, facts.why()
-    elevated = facts.braket or facts.quantum or facts.regulated
-    # ENC-01 / ENC-02
-    if facts.encryption is None and not facts.always_encrypted:
-        need = f"; its tier needs {facts.cmk_hint}" if facts.regulated else ""
-        yield iac_issue(
-            "QG-IAC-001", at,
-            f"{address}{why} declares no server-side encryption{need}",
-            f"{address}:no-encryption", Severity.HIGH if elevated else None,
-        )
-    elif facts.regulated and not facts.customer_key:
+    # ENC-02. Encryption at rest itself (ENC-01) needs no check here: these services
+    # encrypt whatever the configuration says; a regulated tier asks whose key it is.
+    if facts.regulated and not facts.customer_key:
         where = facts.encryption_at or at
-        algorithm = f" ({facts.encryption})" if facts.encryption else ""
+        used = facts.encryption or facts.default_encryption
+        if facts.tier is not None:
+            tier = f"its tier ({facts.tier})"
+        else:
+            tier = f"the configured tier ({facts.configured_tier})"
         yield iac_issue(
             "QG-IAC-002", where,
-            f"{address}{why} is not encrypted with {facts.cmk_hint}{algorithm}",
+            f"{address}{why} is encrypted with {used}, but {tier} needs {facts.cmk_hint}, so "
+            "the organisation can revoke access and audit every decryption",
             f"{address}:no-cmk",
         )
     # NET-01
@@ -166,6 +177,11 @@ def storage_issues(facts: StorageFacts) -> Iterator[Issue]:
         yield iac_issue(
             "QG-IAC-003", place, f"{address}{why} is publicly accessible: {what}",
             f"{address}:public:{what}", Severity.CRITICAL if facts.job_data else None,
+        )
+    for place, what in facts.public_by_default:
+        yield iac_issue(
+            "QG-IAC-003", place, f"{address}{why} allows public access: {what}",
+            f"{address}:public:{what}", Severity.HIGH if facts.job_data else Severity.MEDIUM,
         )
     if facts.check_public_access_block and facts.public_access_block_missing is not None:
         missing = facts.public_access_block_missing
@@ -220,12 +236,18 @@ _PLACEHOLDER = re.compile(r"^(?:\$\{?[\w.:-]+\}?|\$\(\w+\)|<[^>]*>|\{\{.*\}\}|ch
                           re.I)
 
 
+# Values that name where a credential lives rather than being one: an ARN, a URL without
+# credentials in it (``https://login.example.com/token``; ``https://user:pw@host`` is kept).
+_LOCATOR = re.compile(r"^(?:arn:|[a-z][a-z0-9+.-]*://[^@\s/]*(?:/|$))", re.I)
+
+
 def literal_secret(value: Any) -> bool:
-    """A literal that could be a credential: non-empty, not a reference or a placeholder."""
+    """A literal that could be a credential: non-empty, not a reference, a placeholder, an
+    ARN or a URL without credentials."""
     if not isinstance(value, str):
         return False
     text = value.strip().strip("\"'")
-    if len(text) < 4 or text.startswith("/") or _PLACEHOLDER.match(text):
+    if len(text) < 4 or text.startswith("/") or _PLACEHOLDER.match(text) or _LOCATOR.match(text):
         return False
     return text.lower() not in {"true", "false", "null", "none", "disabled", "enabled"}
 

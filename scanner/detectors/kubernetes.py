@@ -5,7 +5,8 @@ pod spec of Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, Cron
 PodTemplates. Rules (metadata in ``scanner/rules/iac.yaml``):
 
 - QG-K8S-001 privileged container, dangerous added capabilities, or privilege escalation
-  explicitly allowed;
+  allowed (explicitly: medium; by leaving ``allowPrivilegeEscalation`` unset, which defaults
+  to true: low);
 - QG-K8S-002 host namespaces (hostNetwork, hostPID, hostIPC) or hostPath volumes;
 - QG-K8S-003 container may run as root (no ``runAsNonRoot: true`` and no non-zero
   ``runAsUser``; UID 0 is high);
@@ -13,7 +14,8 @@ PodTemplates. Rules (metadata in ``scanner/rules/iac.yaml``):
 - QG-K8S-005 literal credential in a container ``env`` value (``*TOKEN*``, ``*SECRET*`` …);
 - QG-K8S-006 container without memory (medium) or CPU (low) limits;
 - QG-K8S-007 Secret object placed in ``default`` or ``kube-system``;
-- QG-K8S-008 Secret manifest committed with literal ``data``/``stringData``;
+- QG-K8S-008 Secret manifest committed with literal ``data``/``stringData`` (one finding
+  per value, on its line);
 - QG-K8S-009 cluster-wide read access to Secrets (ClusterRole bound by a
   ClusterRoleBinding in the same file; ``cluster-admin`` bindings).
 
@@ -182,14 +184,7 @@ class _Manifest:
                     f"{where} adds capabilities {', '.join(dangerous)}",
                     f"{where}:caps:{','.join(dangerous)}",
                 )
-            if context.get("allowPrivilegeEscalation") is True and context.get(
-                "privileged"
-            ) is not True:
-                yield iac_issue(
-                    "QG-K8S-001", Located("", context.line_of("allowPrivilegeEscalation")),
-                    f"{where} sets allowPrivilegeEscalation: true",
-                    f"{where}:escalation", Severity.MEDIUM,
-                )
+        yield from self._escalation(where, container, context)
         yield from self._root(where, container, context, pod_context)
         image = container.get("image")
         if isinstance(image, str) and image.strip() and not _placeholder(image):
@@ -207,6 +202,35 @@ class _Manifest:
         yield from self._env(where, container)
         if list_key != "ephemeralContainers":
             yield from self._limits(where, container)
+
+    def _escalation(
+        self, where: str, container: LineDict, context: LineDict | None
+    ) -> Iterator[Issue]:
+        """allowPrivilegeEscalation is true unless set to false: a process can then gain
+        more privileges than its parent (setuid binaries, file capabilities). Explicitly
+        true is medium; left unset is low - the same exposure, but by omission, and it only
+        turns into root where the image ships a setuid binary or the container runs as root
+        (QG-K8S-003 says so separately). Privileged containers always escalate and are
+        already reported as privileged."""
+        if context is not None and context.get("privileged") is True:
+            return
+        value = context.get("allowPrivilegeEscalation") if context is not None else None
+        if value is True:
+            assert context is not None
+            yield iac_issue(
+                "QG-K8S-001", Located("", context.line_of("allowPrivilegeEscalation")),
+                f"{where} sets allowPrivilegeEscalation: true",
+                f"{where}:escalation", Severity.MEDIUM,
+            )
+        elif value is None:
+            line = container.line_of("securityContext") if context is not None else (
+                container.line)
+            yield iac_issue(
+                "QG-K8S-001", Located("", line),
+                f"{where} does not set allowPrivilegeEscalation: false, so it defaults to true "
+                "and a process in it can gain privileges through setuid binaries",
+                f"{where}:escalation-default", Severity.LOW,
+            )
 
     def _root(
         self, where: str, container: LineDict, context: LineDict | None,
@@ -287,26 +311,24 @@ class _Manifest:
                 "and many service accounts can read it",
                 f"{label}:namespace:{namespace}",
             )
-        keys: list[str] = []
-        first_line = 0
+        # One finding per stored value, on its line: each is a credential to rotate, and the
+        # generic secret rule (QG-SEC-013), which reports a random-looking value on the same
+        # line, yields to this one.
         for field in ("data", "stringData"):
             values = obj.get(field)
             if not isinstance(values, dict):
                 continue
             for key, value in values.items():
-                if isinstance(value, str) and value.strip() and not _placeholder(value):
-                    keys.append(str(key))
-                    if not first_line:
-                        first_line = _line(values, key, obj.line_of(field))
-        if keys:
-            shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
-            yield iac_issue(
-                "QG-K8S-008", Located("", first_line or obj.line),
-                f"{label} is committed with literal values for {shown}; keep the values in a "
-                "secret manager (External Secrets, Sealed Secrets, CSI driver)",
-                f"{label}:literal:{','.join(sorted(keys))}",
-                evidence=f"keys: {shown}"[:160],
-            )
+                if not isinstance(value, str) or not value.strip() or _placeholder(value):
+                    continue
+                yield iac_issue(
+                    "QG-K8S-008", Located("", _line(values, key, obj.line_of(field))),
+                    f"{label} is committed with a literal value for {field}.{key}; Base64 is "
+                    "no protection, so the credential is in the repository and its history. "
+                    "Keep it in a secret manager (External Secrets, Sealed Secrets, CSI driver)",
+                    f"{label}:literal:{field}.{key}:{mask(value)}",
+                    evidence=f"key: {field}.{key}"[:160],
+                )
 
     def _config_map(self, label: str, obj: LineDict) -> Iterator[Issue]:
         """ConfigMaps are plain configuration: readable by anyone with `get configmaps`,

@@ -45,8 +45,8 @@ def build_detectors(options: DetectorOptions) -> list[Detector]:
         NotebookDetector(regulated_paths=options.regulated_paths),
         CicdDetector(),
         DependenciesDetector(tier=options.tier),
-        TerraformDetector(),
-        CloudFormationDetector(),
+        TerraformDetector(tier=options.tier),
+        CloudFormationDetector(tier=options.tier),
         KubernetesDetector(),
         DockerfileDetector(),
     ]

@@ -91,3 +91,75 @@ def test_governed_sample_has_no_iac_findings(capsys: pytest.CaptureFixture[str])
     assert doc["scan_errors"] == []
     assert {"infra/k8s/job-runner.yaml", "Dockerfile"} <= {
         p.relative_to(GOVERNED).as_posix() for p in GOVERNED.rglob("*") if p.is_file()}
+
+
+UNTAGGED_BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "lab-results"\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "expected"),
+    [
+        ("", (), False),
+        ("", ("--tier", "regulated-pilot"), True),
+        ("tier: production-critical\n", (), True),
+        ("tier: production-critical\n", ("--tier", "exploratory"), False),  # the flag wins
+    ],
+)
+def test_configured_tier_drives_iac_requirements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], config: str, args: tuple[str, ...],
+    expected: bool,
+) -> None:
+    write_tree(tmp_path, {"main.tf": UNTAGGED_BUCKET, ".qgov.yaml": config or "fail_on: high\n"})
+    _, doc = scan_json(capsys, str(tmp_path), "--fail-on", "none", *args)
+    rules = {f["rule_id"] for f in doc["findings"]}
+    assert ("QG-IAC-002" in rules) is expected
+    assert "QG-IAC-001" not in rules  # S3 encrypts every bucket; only the key is in question
+
+
+def test_kubernetes_secret_value_is_reported_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # random-looking values: the generic secret rule (QG-SEC-013) finds them too, on the same
+    # lines; the Kubernetes finding is the more specific one and the only one kept
+    write_tree(tmp_path, {"k8s/secret.yaml": (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tokens\n  namespace: jobs\n"
+        "stringData:\n"
+        '  api-token: "Zk9qT2h4bVZ3cUx5N2JHa1pQdjJ4"\n'
+        '  db-password: "u8Xk2pQ9vLm4Rt7Yw1Zs"\n'
+        "data:\n"
+        "  client-secret: c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZw==\n"
+    )})
+    _, doc = scan_json(capsys, str(tmp_path), "--fail-on", "none")
+    assert sorted((f["rule_id"], f["line"]) for f in doc["findings"]) == [
+        ("QG-K8S-008", 7), ("QG-K8S-008", 8), ("QG-K8S-008", 10)]
+
+
+def test_literal_secrets_in_terraform_maps_and_cloudformation_are_iac_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # random-looking values: the generic rule would report them too, on the same lines
+    write_tree(tmp_path, {
+        "infra/lambda.tf": (
+            'resource "aws_lambda_function" "submit" {\n'
+            "  environment {\n"
+            "    variables = {\n"
+            '      DB_PASSWORD = "u8Xk2pQ9vLm4Rt7Yw1Zs"\n'
+            "    }\n"
+            "  }\n"
+            "}\n"
+            'provider "aws" {\n'
+            '  secret_key = "Zk9qT2h4bVZ3cUx5N2JHa1pQdjJ4"\n'
+            "}\n"
+        ),
+        "cfn/db.yaml": (
+            'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  Db:\n'
+            "    Type: AWS::RDS::DBInstance\n    Properties:\n      StorageEncrypted: true\n"
+            '      MasterUserPassword: "Zk9qT2h4bVZ3cUx5N2JHa1pQdjJ4"\n'
+        ),
+    })
+    _, doc = scan_json(capsys, str(tmp_path), "--fail-on", "none")
+    assert sorted((f["rule_id"], f["path"], f["line"]) for f in doc["findings"]) == [
+        ("QG-IAC-021", "cfn/db.yaml", 7),
+        ("QG-IAC-021", "infra/lambda.tf", 4),
+        ("QG-IAC-021", "infra/lambda.tf", 9),
+    ]

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from scanner.detectors.cloudformation import CloudFormationDetector
-from scanner.model import FileKind, Finding, ScanError, Severity
+from scanner.model import FileKind, Finding, ScanError, Severity, Tier
 from scanner.source import SourceFile
 from tests.helpers import Located, detect, findings, located, parse_error, rule_ids, source
 
@@ -80,6 +80,7 @@ TRAIL = """\
     Properties:
       IsLogging: true
       S3BucketName: central-trail
+      EnableLogFileValidation: true
 """
 
 
@@ -103,7 +104,9 @@ def _bucket(old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("rule", "template", "expected"),
     [
-        ("QG-IAC-001", _bucket("      BucketEncryption:", "      Unused:"), [("QG-IAC-001", 3)]),
+        # No BucketEncryption: S3 still encrypts with S3-managed keys, which the regulated
+        # tier does not accept (and nothing says encryption is missing).
+        ("QG-IAC-002", _bucket("      BucketEncryption:", "      Unused:"), [("QG-IAC-002", 3)]),
         ("QG-IAC-002", _bucket("SSEAlgorithm: aws:kms", "SSEAlgorithm: AES256"),
          [("QG-IAC-002", 10)]),
         ("QG-IAC-002", HEADER + GOVERNED_BUCKET + TRAIL, []),
@@ -127,6 +130,26 @@ def _bucket(old: str, new: str) -> str:
 )
 def test_bucket_rules(rule: str, template: str, expected: list[Located]) -> None:
     assert located(scan(template)) == expected, rule
+
+
+PLAIN_BUCKET = HEADER + "  Data:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: data\n"
+
+
+@pytest.mark.parametrize(
+    ("configured", "template", "expected"),
+    [
+        (None, PLAIN_BUCKET, []),  # S3-managed keys by default, and no tier asks for more
+        (Tier.INTERNAL_PILOT, PLAIN_BUCKET, []),
+        (Tier.REGULATED_PILOT, PLAIN_BUCKET, [("QG-IAC-002", 3)]),
+        (Tier.REGULATED_PILOT, PLAIN_BUCKET + "      Tags:\n        - Key: qgov:tier\n"
+         "          Value: exploratory\n", []),  # the tag wins
+    ],
+)
+def test_configured_tier_sets_requirements_of_untagged_buckets(
+    configured: Tier | None, template: str, expected: list[Located]
+) -> None:
+    found = findings(CloudFormationDetector(tier=configured), template_file(template))
+    assert located(f for f in found if f.rule_id in {"QG-IAC-001", "QG-IAC-002"}) == expected
 
 
 POLICY = """\
@@ -227,21 +250,27 @@ def _role(principal: str = "{Service: braket.amazonaws.com}",
         ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
                                 "      SecurityGroupIngress:\n        - IpProtocol: tcp\n"
                                 "          FromPort: 8888\n          ToPort: 8888\n"
-                                "          CidrIp: 0.0.0.0/0\n", [("QG-IAC-015", 10)]),  # CidrIp
+                                "          CidrIp: 0.0.0.0/0\n",
+         [("QG-IAC-015", 10), ("QG-IAC-024", 3)]),  # CidrIp; no SecurityGroupEgress: AWS default
         ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroupIngress\n"
                                 "    Properties:\n      IpProtocol: -1\n"
                                 "      CidrIpv6: ::/0\n", [("QG-IAC-015", 7)]),
         ("QG-IAC-015", HEADER + "  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
                                 "      SecurityGroupIngress:\n        - IpProtocol: tcp\n"
                                 "          FromPort: 22\n          ToPort: 22\n"
-                                "          CidrIp: 10.0.0.0/8\n", []),
+                                "          CidrIp: 10.0.0.0/8\n"
+                                "      SecurityGroupEgress:\n        - IpProtocol: tcp\n"
+                                "          FromPort: 443\n          ToPort: 443\n"
+                                "          CidrIp: 0.0.0.0/0\n", []),
         ("QG-IAC-016", HEADER + "  NB:\n    Type: AWS::SageMaker::NotebookInstance\n"
                                 "    Properties:\n      InstanceType: ml.t3.medium\n",
-         [("QG-IAC-016", 5)]),
+         [("QG-IAC-016", 5), ("QG-IAC-025", 3)]),
         ("QG-IAC-016", HEADER + "  NB:\n    Type: AWS::SageMaker::NotebookInstance\n"
-                                "    Properties:\n      DirectInternetAccess: Disabled\n", []),
+                                "    Properties:\n      DirectInternetAccess: Disabled\n"
+                                "      RootAccess: Disabled\n", []),
         ("QG-IAC-016", HEADER + "  DB:\n    Type: AWS::RDS::DBInstance\n    Properties:\n"
-                                '      PubliclyAccessible: "true"\n', [("QG-IAC-016", 6)]),
+                                '      PubliclyAccessible: "true"\n      StorageEncrypted: true\n',
+         [("QG-IAC-016", 6)]),
     ],
 )
 def test_rules(rule: str, template: str, expected: list[Located]) -> None:
@@ -295,6 +324,7 @@ def test_exact_lines_in_yaml() -> None:
         ("QG-IAC-007", 6, Severity.MEDIUM),
         ("QG-IAC-014", 10, Severity.MEDIUM),
         ("QG-IAC-015", 18, Severity.MEDIUM),  # web port only: lowered explicitly
+        ("QG-IAC-024", 11, Severity.INFO),  # AWS's default egress; no quantum workload here
     ]
 
 
@@ -360,7 +390,7 @@ def test_all_short_form_tags_are_known() -> None:
       R: !GetAtt Role.Arn
       Q: !!str plain
 """
-    assert "QG-IAC-001" in rule_ids(scan(template))
+    assert "QG-IAC-004" in rule_ids(scan(template))
 
 
 def test_unquoted_placeholders_are_a_parse_error() -> None:
@@ -429,3 +459,296 @@ def test_conditional_public_access_block_is_not_claimed_incomplete() -> None:
     assert "!If" in bucket
     found = scan(HEADER.replace("Resources:\n", CONDITIONS + "Resources:\n") + bucket + TRAIL)
     assert "QG-IAC-004" not in rule_ids(found)
+
+
+# --- encryption at rest off beyond buckets (QG-IAC-001) ---------------------------------------
+
+
+def _resource(resource_type: str, properties: str = "") -> str:
+    """A template with one resource ``R`` (line 3, its properties from line 6)."""
+    body = "    Properties:\n" + textwrap.indent(textwrap.dedent(properties), " " * 6) if (
+        properties) else ""
+    return HEADER + f"  R:\n    Type: {resource_type}\n" + body
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (_resource("AWS::RDS::DBInstance", "Engine: postgres\nStorageEncrypted: false\n"),
+         [("QG-IAC-001", 7)]),
+        (_resource("AWS::RDS::DBInstance", "Engine: postgres\n"), [("QG-IAC-001", 3)]),
+        (_resource("AWS::RDS::DBInstance", "Engine: postgres\nStorageEncrypted: true\n"), []),
+        (_resource("AWS::RDS::DBInstance", "Engine: aurora-mysql\nDBClusterIdentifier: c\n"), []),
+        (_resource("AWS::RDS::DBInstance", "StorageEncrypted: !If [IsProd, true, false]\n"), []),
+        (_resource("AWS::RDS::DBCluster", "Engine: aurora-postgresql\nStorageEncrypted: false\n"),
+         [("QG-IAC-001", 7)]),
+        (_resource("AWS::RDS::DBCluster", "Engine: aurora-mysql\nEngineMode: serverless\n"), []),
+        (_resource("AWS::Neptune::DBCluster", "StorageEncrypted: false\n"), [("QG-IAC-001", 6)]),
+        (_resource("AWS::EC2::Volume", "Size: 100\n"), [("QG-IAC-001", 3)]),
+        (_resource("AWS::EC2::Volume", "Size: 100\nEncrypted: false\n"), [("QG-IAC-001", 7)]),
+        (_resource("AWS::EC2::Volume", "SnapshotId: snap-1\n"), []),
+        (_resource("AWS::EC2::Volume", "Encrypted: true\n"), []),
+        (_resource("AWS::OpenSearchService::Domain", "EncryptionAtRestOptions:\n  Enabled: false\n"),
+         [("QG-IAC-001", 7)]),
+        (_resource("AWS::Elasticsearch::Domain", "DomainName: results\n"), [("QG-IAC-001", 3)]),
+        (_resource("AWS::OpenSearchService::Domain", "EncryptionAtRestOptions:\n  Enabled: true\n"),
+         []),
+    ],
+)
+def test_encryption_at_rest_off(template: str, expected: list[Located]) -> None:
+    assert located(f for f in scan(template) if f.rule_id == "QG-IAC-001") == expected
+
+
+def test_unencrypted_database_is_high_where_the_tier_is_regulated() -> None:
+    template = _resource("AWS::RDS::DBInstance", "Engine: postgres\n")
+    [plain] = scan(template)
+    assert plain.severity is Severity.MEDIUM and "default false" in plain.message
+    [regulated] = findings(CloudFormationDetector(tier=Tier.REGULATED_PILOT),
+                           template_file(template))
+    assert regulated.severity is Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ("ResourcesVpcConfig:\n  SubnetIds: [subnet-1]\n", [("QG-IAC-016", 6)]),
+        ("ResourcesVpcConfig:\n  EndpointPublicAccess: true\n  PublicAccessCidrs: [0.0.0.0/0]\n",
+         [("QG-IAC-016", 8)]),
+        ("ResourcesVpcConfig:\n  PublicAccessCidrs: [203.0.113.0/24]\n", []),
+        ("ResourcesVpcConfig:\n  EndpointPublicAccess: false\n  EndpointPrivateAccess: true\n",
+         []),
+    ],
+)
+def test_public_eks_api_endpoint(properties: str, expected: list[Located]) -> None:
+    assert located(scan(_resource("AWS::EKS::Cluster", properties))) == expected
+
+
+# --- resource policies open to everyone (QG-IAC-003) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (_resource("AWS::SQS::QueuePolicy", """\
+            Queues: [!Ref Jobs]
+            PolicyDocument:
+              Statement:
+                - Effect: Allow
+                  Principal: "*"
+                  Action: sqs:SendMessage
+            """), [("QG-IAC-003", 9)]),
+        (_resource("AWS::SNS::TopicPolicy", """\
+            Topics: [!Ref Done]
+            PolicyDocument:
+              Statement:
+                - Effect: Allow
+                  Principal: {AWS: "*"}
+                  Action: sns:Publish
+                  Condition: {ArnLike: {aws:SourceArn: !GetAtt Results.Arn}}
+            """), []),
+        (_resource("AWS::ECR::Repository", """\
+            RepositoryPolicyText: '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]}'
+            """), [("QG-IAC-003", 6)]),
+        (_resource("AWS::OpenSearchService::Domain", """\
+            EncryptionAtRestOptions: {Enabled: true}
+            AccessPolicies:
+              Statement:
+                - Effect: Allow
+                  Principal: {AWS: "*"}
+                  Action: es:*
+            """), [("QG-IAC-003", 9)]),
+        (_resource("AWS::Lambda::Permission", """\
+            Action: lambda:InvokeFunction
+            FunctionName: !Ref Submit
+            Principal: "*"
+            """), [("QG-IAC-003", 8)]),
+        (_resource("AWS::Lambda::Permission", """\
+            Action: lambda:InvokeFunction
+            FunctionName: !Ref Submit
+            Principal: s3.amazonaws.com
+            SourceArn: !GetAtt Results.Arn
+            """), []),
+    ],
+)
+def test_resource_policies_open_to_everyone(template: str, expected: list[Located]) -> None:
+    assert located(scan(template)) == expected
+
+
+# --- literal secrets (QG-IAC-021) ---------------------------------------------------------------
+
+CFN_SECRET = "Qj0bs-Pr0d-" + "x7Kp2"
+
+
+@pytest.mark.parametrize(
+    ("template", "lines"),
+    [
+        (_resource("AWS::RDS::DBInstance", f"""\
+            StorageEncrypted: true
+            MasterUsername: admin
+            MasterUserPassword: "{CFN_SECRET}"
+            """), [8]),
+        (_resource("AWS::Lambda::Function", f"""\
+            Environment:
+              Variables:
+                QISKIT_IBM_CHANNEL: ibm_quantum_platform
+                IONQ_API_KEY: "{CFN_SECRET}"
+            """), [9]),
+        (_resource("AWS::ECS::TaskDefinition", f"""\
+            ContainerDefinitions:
+              - Name: runner
+                Environment:
+                  - Name: DB_PASSWORD
+                    Value: "{CFN_SECRET}"
+                  - Name: SHOTS
+                    Value: "4096"
+            """), [10]),
+        (HEADER.replace("Resources:\n", "Parameters:\n  DbPassword:\n    Type: String\n"
+                        f"    NoEcho: true\n    Default: {CFN_SECRET}\nResources:\n")
+         + "  Q:\n    Type: AWS::SQS::Queue\n", [6]),
+        # references, dynamic references and settings that only mention a credential
+        (_resource("AWS::RDS::DBInstance", """\
+            StorageEncrypted: true
+            MasterUserPassword: !Ref DbPassword
+            """), []),
+        (_resource("AWS::RDS::DBInstance", """\
+            StorageEncrypted: true
+            MasterUserPassword: "{{resolve:secretsmanager:qlab/db:SecretString:password}}"
+            """), []),
+        (_resource("AWS::SecretsManager::Secret", """\
+            GenerateSecretString:
+              SecretStringTemplate: '{"username": "admin"}'
+              GenerateStringKey: password
+              PasswordLength: 32
+            """), []),
+        (_resource("AWS::Cognito::UserPoolClient", """\
+            TokenValidityUnits:
+              AccessToken: minutes
+              RefreshToken: days
+            """), []),
+        (_resource("AWS::Lambda::Function", """\
+            Environment:
+              Variables:
+                DB_SECRET_ARN: arn:aws:secretsmanager:eu-west-1:111122223333:secret:db
+            """), []),
+        (_resource("AWS::ApiGateway::Method", """\
+            Integration:
+              Credentials: arn:aws:iam::111122223333:role/apigw-invoke
+            """), []),  # names a role, holds no credential
+        (_resource("AWS::Lambda::Function", f"""\
+            Environment:
+              Variables:
+                RESULTS_DB_PASSWORD_URL: "postgres://jobs:{CFN_SECRET}@db.internal/results"
+            """), []),  # a *_URL name is a locator (the secrets rules find the password in it)
+    ],
+)
+def test_literal_secrets(template: str, lines: list[int]) -> None:
+    found = [f for f in scan(template) if f.rule_id == "QG-IAC-021"]
+    assert sorted(f.line for f in found) == lines
+    assert all(CFN_SECRET not in f.message + (f.evidence or "") for f in found)
+
+
+def test_literal_secret_in_a_json_template() -> None:
+    template = json.dumps({
+        "Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Environment": {"Variables": {"API_TOKEN": CFN_SECRET}}}}}}, indent=2)
+    [finding] = [f for f in scan(template, "stack.json") if f.rule_id == "QG-IAC-021"]
+    assert finding.line == 8 and "Fn Environment.Variables.API_TOKEN" in finding.message
+
+
+# --- tamper evidence of the audit trail (QG-IAC-022, QG-IAC-023) ------------------------------
+
+AUDIT = HEADER + """\
+  Trail:
+    Type: AWS::CloudTrail::Trail
+    Properties:
+      IsLogging: true
+      S3BucketName: !Ref AuditLogs
+      EnableLogFileValidation: true
+  AuditLogs:
+    Type: AWS::S3::Bucket
+    Properties:
+      ObjectLockEnabled: true
+      ObjectLockConfiguration:
+        ObjectLockEnabled: Enabled
+        Rule:
+          DefaultRetention: {Mode: COMPLIANCE, Days: 400}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("", "", []),
+        ("      EnableLogFileValidation: true\n", "", [("QG-IAC-022", 3, Severity.MEDIUM)]),
+        ("EnableLogFileValidation: true", "EnableLogFileValidation: false",
+         [("QG-IAC-022", 8, Severity.MEDIUM)]),
+        ("      ObjectLockEnabled: true\n", "", [("QG-IAC-023", 9, Severity.MEDIUM)]),
+        ("        Rule:\n          DefaultRetention: {Mode: COMPLIANCE, Days: 400}\n", "",
+         [("QG-IAC-023", 12, Severity.LOW)]),
+        ("S3BucketName: !Ref AuditLogs", "S3BucketName: org-trail-bucket", []),
+    ],
+)
+def test_audit_trail_tamper_evidence(
+    old: str, new: str, expected: list[tuple[str, int, Severity]]
+) -> None:
+    assert old in AUDIT
+    found = [f for f in scan(AUDIT.replace(old, new, 1))
+             if f.rule_id in {"QG-IAC-022", "QG-IAC-023"}]
+    assert sorted((f.rule_id, f.line, f.severity) for f in found) == expected
+
+
+# --- open egress (QG-IAC-024) and notebook instances (QG-IAC-016, QG-IAC-025) ------------------
+
+BRAKET_ROLE = """\
+  JobRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: braket.amazonaws.com}, Action: sts:AssumeRole}
+"""
+EGRESS_RULES = """\
+  Sg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: runner
+      SecurityGroupEgress:
+        - IpProtocol: "-1"
+          CidrIp: 0.0.0.0/0
+"""
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # no SecurityGroupEgress: AWS's default allow-all rule (the group's line)
+        (HEADER + "  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
+         "      GroupDescription: runner\n", [(3, Severity.INFO)]),
+        (HEADER + "  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
+         "      GroupDescription: runner\n" + BRAKET_ROLE, [(3, Severity.MEDIUM)]),
+        (HEADER + EGRESS_RULES, [(9, Severity.INFO)]),
+        (HEADER + EGRESS_RULES + BRAKET_ROLE, [(9, Severity.MEDIUM)]),
+        (HEADER + EGRESS_RULES.replace('"-1"', "tcp\n          FromPort: 443\n          ToPort: 443")
+         + BRAKET_ROLE, []),
+        (HEADER + EGRESS_RULES.replace("0.0.0.0/0", "10.0.0.0/8"), []),
+    ],
+)
+def test_open_egress(template: str, expected: list[tuple[int, Severity]]) -> None:
+    found = [f for f in scan(template) if f.rule_id == "QG-IAC-024"]
+    assert sorted((f.line, f.severity) for f in found) == expected
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ("InstanceType: ml.t3.medium\n", [("QG-IAC-016", 5), ("QG-IAC-025", 3)]),
+        ("RootAccess: Enabled\nDirectInternetAccess: Disabled\n", [("QG-IAC-025", 6)]),
+        ("RootAccess: Disabled\nDirectInternetAccess: Disabled\n", []),
+        # chosen by a condition at deploy time: no claim either way
+        ("RootAccess: !If [IsLab, Enabled, Disabled]\n"
+         "DirectInternetAccess: !If [IsLab, Enabled, Disabled]\n", []),
+    ],
+)
+def test_notebook_root_and_internet_access(properties: str, expected: list[Located]) -> None:
+    template = _resource("AWS::SageMaker::NotebookInstance", properties)
+    assert located(scan(template)) == expected

@@ -69,7 +69,10 @@ spec:
             limits:
               cpu: "1"
               memory: 1Gi
+          securityContext:
+            allowPrivilegeEscalation: false
 """.format(digest="a" * 64)
+HARDENED_CONTEXT = "          securityContext:\n            allowPrivilegeEscalation: false\n"
 
 
 def variant(old: str, new: str) -> str:
@@ -77,28 +80,33 @@ def variant(old: str, new: str) -> str:
     return HARDENED.replace(old, new)
 
 
+def context(settings: str) -> str:
+    """HARDENED with the container's securityContext (line 23) holding ``settings`` (from
+    line 24), or without a securityContext when ``settings`` is empty."""
+    return variant(HARDENED_CONTEXT, "          securityContext:\n" + textwrap.indent(
+        textwrap.dedent(settings), " " * 12) if settings else "")
+
+
 def test_hardened_job_is_clean() -> None:
     assert scan(HARDENED) == []
 
 
 # Lines of HARDENED: 9 pod securityContext, 11 runAsUser, 12 containers, 13 "- name: runner",
-# 14 image, 15 env, 19 resources, 20 limits. Insertions shift the lines after them.
+# 14 image, 15 env, 19 resources, 20 limits, 23 the container's securityContext, 24
+# allowPrivilegeEscalation. Insertions shift the lines after them.
 @pytest.mark.parametrize(
     ("rule", "manifest", "expected"),
     [
-        ("QG-K8S-001", variant("          env:", "          securityContext:\n"
-                               "            privileged: true\n          env:"),
-         [("QG-K8S-001", 16)]),
-        ("QG-K8S-001", variant("          env:", "          securityContext:\n"
-                               "            capabilities:\n              add: [SYS_ADMIN]\n"
-                               "          env:"), [("QG-K8S-001", 17)]),
-        ("QG-K8S-001", variant("          env:", "          securityContext:\n"
-                               "            allowPrivilegeEscalation: true\n          env:"),
-         [("QG-K8S-001", 16)]),
-        ("QG-K8S-001", variant("          env:", "          securityContext:\n"
-                               "            privileged: false\n"
-                               "            capabilities:\n              drop: [ALL]\n"
-                               "              add: [NET_BIND_SERVICE]\n          env:"), []),
+        ("QG-K8S-001", context("privileged: true\n"), [("QG-K8S-001", 24)]),
+        ("QG-K8S-001", context("allowPrivilegeEscalation: false\n"
+                               "capabilities:\n  add: [SYS_ADMIN]\n"), [("QG-K8S-001", 26)]),
+        ("QG-K8S-001", context("allowPrivilegeEscalation: true\n"), [("QG-K8S-001", 24)]),
+        ("QG-K8S-001", context("allowPrivilegeEscalation: false\nprivileged: false\n"
+                               "capabilities:\n  drop: [ALL]\n  add: [NET_BIND_SERVICE]\n"),
+         []),
+        # unset: it defaults to true (low), on the securityContext or else the container
+        ("QG-K8S-001", context("readOnlyRootFilesystem: true\n"), [("QG-K8S-001", 23)]),
+        ("QG-K8S-001", context(""), [("QG-K8S-001", 13)]),
         ("QG-K8S-002", variant("      containers:", "      hostNetwork: true\n      containers:"),
          [("QG-K8S-002", 12)]),
         ("QG-K8S-002", variant("      containers:", "      hostPID: true\n      containers:"),
@@ -116,7 +124,8 @@ def test_hardened_job_is_clean() -> None:
          [("QG-K8S-003", 11)]),
         ("QG-K8S-003", variant("        runAsNonRoot: true\n        runAsUser: 10001\n",
                                "        fsGroup: 2000\n").replace(
-            "          env:", "          securityContext: {runAsUser: 1000}\n          env:"),
+            "            allowPrivilegeEscalation: false\n",
+            "            allowPrivilegeEscalation: false\n            runAsUser: 1000\n"),
          []),
         ("QG-K8S-004", variant("runner:1.0@sha256:" + "a" * 64, "runner:latest"),
          [("QG-K8S-004", 14)]),
@@ -146,6 +155,20 @@ def test_workload_rules(rule: str, manifest: str, expected: list[Located]) -> No
     assert located(scan(manifest)) == expected, rule
 
 
+@pytest.mark.parametrize(
+    ("settings", "severity"),
+    [
+        ("allowPrivilegeEscalation: true\n", Severity.MEDIUM),  # asked for
+        ("readOnlyRootFilesystem: true\n", Severity.LOW),  # left to the default (true)
+        ("", Severity.LOW),
+    ],
+)
+def test_privilege_escalation_explicit_or_by_default(settings: str, severity: Severity) -> None:
+    [finding] = scan(context(settings))
+    assert finding.rule_id == "QG-K8S-001" and finding.severity is severity
+    assert "allowPrivilegeEscalation" in finding.message
+
+
 SECRET = """\
 apiVersion: v1
 kind: Secret
@@ -163,8 +186,11 @@ type: Opaque
         ("QG-K8S-007", "default", "", [("QG-K8S-007", 5)]),  # the namespace line
         ("QG-K8S-007", "kube-system", "", [("QG-K8S-007", 5)]),
         ("QG-K8S-007", "quantum-jobs", "", []),
-        # the first stored value
+        # each stored value, on its own line
         ("QG-K8S-008", "quantum-jobs", f"stringData:\n  ibm: {SECRET_VALUE}", [("QG-K8S-008", 8)]),
+        ("QG-K8S-008", "quantum-jobs", f"stringData:\n  ibm: {SECRET_VALUE}\n  ionq: x{SECRET_VALUE}"
+         "\ndata:\n  aws: bm90LWEtcmVhbC10b2tlbg==",
+         [("QG-K8S-008", 8), ("QG-K8S-008", 9), ("QG-K8S-008", 11)]),
         ("QG-K8S-008", "quantum-jobs", "data:\n  ibm: bm90LWEtcmVhbC10b2tlbg==",
          [("QG-K8S-008", 8)]),
         ("QG-K8S-008", "quantum-jobs", 'stringData:\n  ibm: "{{ .Values.token }}"', []),
@@ -278,6 +304,8 @@ def test_multi_document_manifest_with_exact_lines() -> None:
     found = sorted((f.rule_id, f.line) for f in scan(manifest))
     assert found == [
         ("QG-K8S-001", 14),  # privileged
+        ("QG-K8S-001", 32),  # fetch: allowPrivilegeEscalation unset (defaults to true)
+        ("QG-K8S-001", 36),  # run: the same
         ("QG-K8S-002", 9),  # hostNetwork
         ("QG-K8S-003", 15),  # runAsUser: 0
         ("QG-K8S-004", 12),  # :latest
@@ -289,6 +317,7 @@ def test_multi_document_manifest_with_exact_lines() -> None:
         ("QG-K8S-007", 46),  # Secret (inside a List) in default
     ]
     by_line = {(f.rule_id, f.line): f for f in scan(manifest)}
+    assert by_line[("QG-K8S-001", 32)].severity is Severity.LOW
     assert by_line[("QG-K8S-003", 15)].severity is Severity.HIGH
     assert by_line[("QG-K8S-004", 37)].severity is Severity.LOW
     assert SECRET_VALUE not in (by_line[("QG-K8S-005", 18)].evidence or "")

@@ -10,7 +10,7 @@ import pytest
 from scanner.detectors.terraform import TerraformDetector
 from scanner.formats.errors import ParseError
 from scanner.formats.hcl import parse_terraform
-from scanner.model import FileKind, Finding, Severity
+from scanner.model import FileKind, Finding, Severity, Tier
 from scanner.source import SourceFile
 from tests.helpers import (
     Located,
@@ -110,8 +110,9 @@ BUCKET_PARTS = {
     """,
     "trail": """
         resource "aws_cloudtrail" "main" {
-          name           = "quantum"
-          s3_bucket_name = "central-trail-logs"
+          name                       = "quantum"
+          s3_bucket_name             = "central-trail-logs"
+          enable_log_file_validation = true
         }
     """,
 }
@@ -129,11 +130,14 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
 
 # In bucket_module() the bucket resource starts on line 2, the encryption algorithm is on
 # line 12, the public access block starts on line 19 and the versioning status is on line
-# 31; the bucket policy's policy attribute is on line 57 and an added ACL's acl on line 75.
+# 31; the bucket policy's policy attribute is on line 57 and an added ACL's acl on line 76.
 @pytest.mark.parametrize(
     ("rule", "changes", "expected"),
     [
-        ("QG-IAC-001", {"encryption": None}, [("QG-IAC-001", 2)]),
+        # S3 encrypts every bucket with S3-managed keys since January 2023: a bucket without
+        # an encryption configuration is encrypted, just not with the key its tier asks for.
+        ("QG-IAC-002", {"encryption": None}, [("QG-IAC-002", 2)]),
+        ("QG-IAC-001", {"encryption": None}, [("QG-IAC-002", 2)]),
         ("QG-IAC-001", {}, []),
         ("QG-IAC-002", {"encryption": BUCKET_PARTS["encryption"].replace(
             '"aws:kms"', '"AES256"').replace("kms_master_key_id = aws_kms_key.results.arn", "")},
@@ -145,7 +149,7 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
             resource "aws_s3_bucket_acl" "results" {
               bucket = aws_s3_bucket.results.id
               acl    = "public-read"
-            }"""}, [("QG-IAC-003", 75)]),
+            }"""}, [("QG-IAC-003", 76)]),
         ("QG-IAC-003", {"acl": """
             resource "aws_s3_bucket_acl" "results" {
               bucket = aws_s3_bucket.results.id
@@ -214,8 +218,9 @@ def test_governed_bucket_module_is_clean(tmp_path: Path) -> None:
         ("QG-IAC-006", {"logging": None}, [("QG-IAC-006", 2)]),
         ("QG-IAC-006", {"logging": None, "trail": """
             resource "aws_cloudtrail" "main" {
-              name           = "quantum"
-              s3_bucket_name = "central-trail-logs"
+              name                       = "quantum"
+              s3_bucket_name             = "central-trail-logs"
+              enable_log_file_validation = true
               event_selector {
                 data_resource {
                   type   = "AWS::S3::Object"
@@ -251,7 +256,8 @@ def test_plain_bucket_without_job_data_gets_default_severities(tmp_path: Path) -
     write_module(tmp_path, {"main.tf": 'resource "aws_s3_bucket" "misc" {\n  bucket = "misc"\n}\n'})
     detection = detect(TerraformDetector(), *module_files(tmp_path))
     found = {f.rule_id: f for f in detection.findings}
-    assert set(found) == {"QG-IAC-001", "QG-IAC-004", "QG-IAC-005", "QG-IAC-006", "QG-IAC-017"}
+    # no encryption finding: S3 encrypts it with S3-managed keys, and no tier asks for more
+    assert set(found) == {"QG-IAC-004", "QG-IAC-005", "QG-IAC-006", "QG-IAC-017"}
     # no lifecycle rule demanded: nothing says this bucket holds job data
     tls = found.pop("QG-IAC-017")
     assert [i.rule_id for i in detection.issues if i.severity is not None] == ["QG-IAC-017"]
@@ -261,11 +267,48 @@ def test_plain_bucket_without_job_data_gets_default_severities(tmp_path: Path) -
 def test_braket_bucket_raises_severity_and_locates_on_bucket(tmp_path: Path) -> None:
     write_module(tmp_path, {"main.tf": bucket_module(encryption=None, pab=None)})
     found = {f.rule_id: f for f in scan_module(tmp_path)}
-    assert found["QG-IAC-001"].severity is Severity.HIGH
     assert found["QG-IAC-004"].severity is Severity.HIGH
-    assert found["QG-IAC-001"].line == 2 and found["QG-IAC-004"].line == 2
-    assert "amazon-braket" not in (found["QG-IAC-001"].evidence or "")
-    assert "Amazon Braket result bucket" in found["QG-IAC-001"].message
+    assert found["QG-IAC-002"].line == 2 and found["QG-IAC-004"].line == 2
+    assert "amazon-braket" not in (found["QG-IAC-002"].evidence or "")
+    assert "Amazon Braket result bucket" in found["QG-IAC-002"].message
+    assert "S3-managed keys" in found["QG-IAC-002"].message
+
+
+# --- the workload tier: a tier tag, else the tier the scan is configured with ----------------
+
+CMK_RULES = {"QG-IAC-001", "QG-IAC-002"}
+
+
+@pytest.mark.parametrize(
+    ("configured", "tags", "expected"),
+    [
+        (None, "", []),
+        (Tier.INTERNAL_PILOT, "", []),
+        (Tier.REGULATED_PILOT, "", [("QG-IAC-002", 1)]),
+        (Tier.PRODUCTION_CRITICAL, "", [("QG-IAC-002", 1)]),
+        # a tag on the resource wins over the configured tier, both ways
+        (Tier.REGULATED_PILOT, '  tags = { "qgov:tier" = "exploratory" }\n', []),
+        (Tier.EXPLORATORY, '  tags = { "qgov:tier" = "regulated-pilot" }\n', [("QG-IAC-002", 1)]),
+    ],
+)
+def test_configured_tier_sets_requirements_of_untagged_resources(
+    tmp_path: Path, configured: Tier | None, tags: str, expected: list[Located]
+) -> None:
+    write_module(tmp_path, {"main.tf": f'resource "aws_s3_bucket" "b" {{\n  bucket = "b"\n{tags}}}\n'})
+    found = findings(TerraformDetector(tier=configured), *module_files(tmp_path))
+    assert located(f for f in found if f.rule_id in CMK_RULES) == expected
+
+
+def test_configured_tier_names_itself_and_does_not_make_a_bucket_job_data(tmp_path: Path) -> None:
+    write_module(tmp_path, {"main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n'
+                                       'resource "azurerm_storage_account" "s" {\n  name = "s"\n}\n'})
+    found = findings(TerraformDetector(tier=Tier.REGULATED_PILOT), *module_files(tmp_path))
+    cmk = {f.line: f for f in found if f.rule_id == "QG-IAC-002"}
+    assert sorted(cmk) == [1, 4]
+    assert "configured tier (regulated-pilot)" in cmk[1].message
+    assert "S3-managed keys" in cmk[1].message and "Microsoft-managed keys" in cmk[4].message
+    # the tier says what is required, not that the bucket holds job data: no lifecycle demand
+    assert "QG-IAC-019" not in rule_ids(found)
 
 
 # --- relations across the files of one module -----------------------------------------------
@@ -290,7 +333,7 @@ def test_missing_controls_are_reported_on_the_bucket_file(tmp_path: Path) -> Non
     })
     found = scan_module(tmp_path)
     assert sorted((f.rule_id, f.path, f.line) for f in found) == [
-        ("QG-IAC-001", "buckets.tf", 2),
+        ("QG-IAC-002", "buckets.tf", 2),
         ("QG-IAC-004", "buckets.tf", 2),
         ("QG-IAC-017", "buckets.tf", 2),
     ]
@@ -301,10 +344,10 @@ def test_missing_controls_are_reported_on_the_bucket_file(tmp_path: Path) -> Non
 def test_other_directories_are_other_modules(tmp_path: Path) -> None:
     write_module(tmp_path / "a", {"buckets.tf": BUCKET_PARTS["bucket"]})
     write_module(tmp_path / "b", {"controls.tf": BUCKET_PARTS["encryption"]})
-    assert "QG-IAC-001" in rule_ids(scan_module(tmp_path / "a"))
+    assert "QG-IAC-002" in rule_ids(scan_module(tmp_path / "a"))
     # scanned together, the folders are still two modules: b's encryption is not a's
     both = findings(TerraformDetector(), *sources_under(tmp_path))
-    assert ("QG-IAC-001", "a/buckets.tf") in {(f.rule_id, f.path) for f in both}
+    assert ("QG-IAC-002", "a/buckets.tf") in {(f.rule_id, f.path) for f in both}
 
 
 def test_relation_by_bucket_name_string(tmp_path: Path) -> None:
@@ -341,7 +384,7 @@ def test_unparseable_sibling_does_not_hide_the_module(tmp_path: Path) -> None:
         "broken.tf": 'resource "aws_s3_bucket_versioning" "x" {\n  bucket = \n',
     })
     detection = detect(TerraformDetector(), *module_files(tmp_path))
-    assert "QG-IAC-001" in rule_ids(detection.findings)
+    assert "QG-IAC-004" in rule_ids(detection.findings)
     assert {f.path for f in detection.findings} == {"buckets.tf"}
     error = parse_error(detection)
     assert error.path == "broken.tf"
@@ -379,8 +422,9 @@ BRAKET_TRUST = """
       assume_role_policy = data.aws_iam_policy_document.braket.json
     }
     resource "aws_cloudtrail" "t" {
-      name           = "t"
-      s3_bucket_name = "trail"
+      name                       = "t"
+      s3_bucket_name             = "trail"
+      enable_log_file_validation = true
     }
 """
 
@@ -478,14 +522,14 @@ BRAKET_TRUST = """
             resource "aws_iam_role_policy_attachment" "admin" {
               role       = aws_iam_role.job.name
               policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
-            }""", [("QG-IAC-009", 22), ("QG-IAC-012", 11)]),
+            }""", [("QG-IAC-009", 23), ("QG-IAC-012", 11)]),
         ("QG-IAC-012", BRAKET_TRUST + """
             resource "aws_iam_role_policy" "p" {
               role   = aws_iam_role.job.id
               policy = jsonencode({
                 Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }]
               })
-            }""", [("QG-IAC-009", 23), ("QG-IAC-012", 11)]),
+            }""", [("QG-IAC-009", 24), ("QG-IAC-012", 11)]),
         ("QG-IAC-012", BRAKET_TRUST + """
             resource "aws_iam_role_policy" "p" {
               role   = aws_iam_role.job.id
@@ -546,6 +590,7 @@ BRAKET_TRUST = """
                 cidr_blocks = ["10.0.0.0/8"]
               }
             }""", []),
+        # egress is not ingress (open egress is QG-IAC-024: info, no quantum workload here)
         ("QG-IAC-015", """
             resource "aws_security_group" "sg" {
               egress {
@@ -554,37 +599,40 @@ BRAKET_TRUST = """
                 protocol    = "-1"
                 cidr_blocks = ["0.0.0.0/0"]
               }
-            }""", []),
+            }""", [("QG-IAC-024", 7)]),
         ("QG-IAC-016", """
             resource "aws_sagemaker_notebook_instance" "nb" {
               name = "amazon-braket-lab"
-            }""", [("QG-IAC-016", 2)]),
+            }""", [("QG-IAC-016", 2), ("QG-IAC-025", 2)]),
         ("QG-IAC-016", """
             resource "aws_db_instance" "db" {
               publicly_accessible = true
+              storage_encrypted   = true
             }""", [("QG-IAC-016", 3)]),
         ("QG-IAC-016", """
             resource "aws_sagemaker_notebook_instance" "nb" {
               name                   = "amazon-braket-lab"
               direct_internet_access = "Disabled"
+              root_access            = "Disabled"
             }""", []),
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {
               min_tls_version = "TLS1_0"
-            }""", [("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
+            }""", [("QG-IAC-003", 2), ("QG-IAC-005", 2), ("QG-IAC-006", 2), ("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {
               https_traffic_only_enabled = false
-            }""", [("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
+            }""", [("QG-IAC-003", 2), ("QG-IAC-005", 2), ("QG-IAC-006", 2), ("QG-IAC-016", 2), ("QG-IAC-017", 3), ("QG-IAC-018", 2)]),
         ("QG-IAC-017", """
             resource "azurerm_storage_account" "s" {
               min_tls_version = "TLS1_2"
-            }""", [("QG-IAC-016", 2), ("QG-IAC-018", 2)]),
-        ("QG-IAC-018", 'resource "azurerm_storage_account" "s" {\n  name = "s"\n}\n', [("QG-IAC-016", 1), ("QG-IAC-018", 1)]),
+            }""", [("QG-IAC-003", 2), ("QG-IAC-005", 2), ("QG-IAC-006", 2), ("QG-IAC-016", 2), ("QG-IAC-018", 2)]),
+        ("QG-IAC-018", 'resource "azurerm_storage_account" "s" {\n  name = "s"\n}\n',
+         [("QG-IAC-003", 1), ("QG-IAC-005", 1), ("QG-IAC-006", 1), ("QG-IAC-016", 1), ("QG-IAC-018", 1)]),
         ("QG-IAC-018", """
             resource "azurerm_storage_account" "s" {
               shared_access_key_enabled = false
-            }""", [("QG-IAC-016", 2)]),
+            }""", [("QG-IAC-003", 2), ("QG-IAC-005", 2), ("QG-IAC-006", 2), ("QG-IAC-016", 2)]),
         ("QG-IAC-018", """
             resource "azapi_resource" "ws" {
               type = "Microsoft.Quantum/workspaces@2023-11-13-preview"
@@ -595,6 +643,41 @@ BRAKET_TRUST = """
 def test_rules(tmp_path: Path, rule: str, text: str, expected: list[Located]) -> None:
     write_module(tmp_path, {"main.tf": text})
     assert located(scan_module(tmp_path)) == expected, rule
+
+
+AZURE_ACCOUNT = """
+    resource "azurerm_storage_account" "s" {
+      name                      = "qlabresults"
+      resource_group_name       = "qlab"
+      shared_access_key_enabled = false
+    }
+"""
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ("", [("QG-IAC-016", 2)]),
+        # linked by id, by a reference to the name, or by the literal name
+        ("storage_account_id = azurerm_storage_account.s.id", []),
+        ("storage_account_name = azurerm_storage_account.s.name\n"
+         "  resource_group_name  = \"qlab\"", []),
+        ('storage_account_name = "qlabresults"', []),
+        ('storage_account_name = "otheraccount"', [("QG-IAC-016", 2)]),
+    ],
+)
+def test_azure_network_rules_resource_linked_by_id_or_name(
+    tmp_path: Path, rules: str, expected: list[Located]
+) -> None:
+    network = (
+        'resource "azurerm_storage_account_network_rules" "n" {\n'
+        f"  {rules}\n"
+        '  default_action = "Deny"\n'
+        "}\n"
+    ) if rules else ""
+    write_module(tmp_path, {"main.tf": AZURE_ACCOUNT, "network.tf": network})
+    found = [f for f in scan_module(tmp_path) if f.rule_id == "QG-IAC-016"]
+    assert located(found) == expected
 
 
 def test_exact_lines_and_severities_for_identity_and_network(tmp_path: Path) -> None:
@@ -684,7 +767,7 @@ def test_tf_json_module(tmp_path: Path) -> None:
         """})
     found = {f.rule_id: f for f in scan_module(tmp_path)}
     assert found["QG-IAC-003"].line == 6
-    assert found["QG-IAC-001"].line == 4
+    assert found["QG-IAC-004"].line == 4
 
 
 def test_tfvars_are_parsed_but_hold_no_resources(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ only and are scanned on their own. Each issue names the file it is located in.
 - ``module``: the ``Module`` model (blocks by type and address, ``linked`` companions, tiers,
   quantum workspaces) and the helpers the checks share;
 - ``policies``: IAM policy documents read into statements;
-- one module per concern, each with ``issues(module)``: ``storage``, ``keys``, ``identity``,
-  ``logging``, ``network``, ``supply_chain``, ``secrets``.
+- one module per concern, each with ``issues(module)``: ``storage``, ``data_stores``,
+  ``resource_policies``, ``keys``, ``identity``, ``logging``, ``network``, ``notebooks``,
+  ``supply_chain``, ``secrets``.
 
 Which rule says what (QG-IAC ids, shared with CloudFormation) is in ``scanner/rules/iac.yaml``.
 """
@@ -21,16 +22,19 @@ from collections.abc import Callable, Iterator, Sequence
 from scanner.detectors.iac_common import IAC_RULES
 from scanner.detectors.interface import ModuleDetector
 from scanner.detectors.terraform import (
+    data_stores,
     identity,
     keys,
     logging,
     network,
+    notebooks,
+    resource_policies,
     secrets,
     storage,
     supply_chain,
 )
 from scanner.detectors.terraform.module import Module
-from scanner.model import FileKind, Issue
+from scanner.model import FileKind, Issue, Tier
 from scanner.source import SourceFile
 
 __all__ = ["TerraformDetector"]
@@ -40,10 +44,13 @@ _MODULE_SUFFIXES = (".tf", ".tf.json")
 # In this order (the output is sorted later; a fixed order keeps runs comparable).
 _CHECKS: tuple[Callable[[Module], Iterator[Issue]], ...] = (
     storage.issues,
+    data_stores.issues,
+    resource_policies.issues,
     keys.issues,
     identity.issues,
     logging.issues,
     network.issues,
+    notebooks.issues,
     supply_chain.issues,
     secrets.issues,
 )
@@ -53,6 +60,10 @@ class TerraformDetector(ModuleDetector):
     name = "terraform"
     kinds = frozenset({FileKind.TERRAFORM})
     rules = IAC_RULES
+
+    def __init__(self, tier: Tier | None = None) -> None:
+        #: The scan's tier: the requirements of resources that carry no tier tag.
+        self.tier = tier
 
     def module_of(self, source: SourceFile) -> str | None:
         if not source.name.lower().endswith(_MODULE_SUFFIXES):
@@ -65,6 +76,6 @@ class TerraformDetector(ModuleDetector):
     def scan_module(self, sources: Sequence[SourceFile]) -> Iterator[Issue]:
         files = {s.path: s.hcl for s in sources if s.name.lower().endswith(_MODULE_SUFFIXES)}
         if files:
-            module = Module(files)
+            module = Module(files, self.tier)
             for check in _CHECKS:
                 yield from check(module)

@@ -1,6 +1,7 @@
-"""Identity: wildcard grants in IAM policies, AWS administrator managed policies, open role
-trust policies, Amazon Braket job roles with broad permissions, and long-lived access keys
-(AWS, IBM Cloud, Entra ID, Google). Rule metadata: ``scanner/rules/iac.yaml``.
+"""Identity: wildcard grants in IAM policies and Azure custom role definitions, AWS
+administrator managed policies, open role trust policies, Amazon Braket job roles with broad
+permissions, and long-lived access keys (AWS, IBM Cloud, Entra ID, Google). Rule metadata:
+``scanner/rules/iac.yaml``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from scanner.detectors.terraform.policies import (
     resolve_policy,
 )
 from scanner.formats.hcl import Block, references, text_of
-from scanner.model import Issue
+from scanner.model import Issue, Severity
 
 _ATTACHMENTS = ("aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment",
                 "aws_iam_group_policy_attachment", "aws_iam_policy_attachment")
@@ -48,6 +49,7 @@ _CI_NAME_HINTS = ("ci", "cd", "deploy", "github", "gitlab", "pipeline", "runner"
 
 def issues(m: Module) -> Iterator[Issue]:
     yield from _identity_policies(m)
+    yield from _azure_role_definitions(m)
     yield from _attachments(m)
     yield from _roles(m)
     yield from _long_lived_keys(m)
@@ -74,6 +76,35 @@ def _wildcard(address: str, file: str, statement: Statement) -> Iterator[Issue]:
         f"{address}{sid} grants {grant.text}",
         f"{address}:{grant.text}", grant.severity, evidence=grant.text,
     )
+
+
+def _azure_role_definitions(m: Module) -> Iterator[Issue]:
+    """Custom roles allowing every operation: ``actions = ["*"]`` is Owner (critical; high
+    when some actions are excluded, like Contributor), ``data_actions = ["*"]`` reads and
+    writes every blob, secret and queue message in scope (high)."""
+    for role in m.of("azurerm_role_definition"):
+        for permissions in role.children("permissions"):
+            actions = [text_of(a) for a in as_list(permissions.get("actions"))]
+            excluded = as_list(permissions.get("not_actions"))
+            if "*" in actions:
+                what = ("every management operation except those in not_actions" if excluded
+                        else "every management operation, including granting roles (as Owner)")
+                yield iac_issue(
+                    "QG-IAC-009", at(permissions, "actions"),
+                    f"{role.address}: custom role allows actions \"*\" - {what} - on its "
+                    "assignable scopes; list the operations the role needs",
+                    f"{role.address}:actions:*" + (":with-not-actions" if excluded else ""),
+                    Severity.HIGH if excluded else Severity.CRITICAL, evidence='actions = ["*"]',
+                )
+            data = [text_of(a) for a in as_list(permissions.get("data_actions"))]
+            if "*" in data:
+                yield iac_issue(
+                    "QG-IAC-009", at(permissions, "data_actions"),
+                    f"{role.address}: custom role allows data_actions \"*\", so its holders "
+                    "read and write every blob, secret and message in scope",
+                    f"{role.address}:data_actions:*", Severity.HIGH,
+                    evidence='data_actions = ["*"]',
+                )
 
 
 def _admin_policy(arn: Any) -> str | None:

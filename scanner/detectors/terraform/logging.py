@@ -1,6 +1,7 @@
 """Audit logging: Amazon Braket use without a CloudTrail trail in the module, Azure Quantum
-workspaces without diagnostic settings, and log retention shorter than policy (CloudWatch
-log groups, Log Analytics workspaces, diagnostic settings). Rule metadata:
+workspaces without diagnostic settings, trails without log file validation and the buckets
+they write to without object lock (tamper evidence), and log retention shorter than policy
+(CloudWatch log groups, Log Analytics workspaces, diagnostic settings). Rule metadata:
 ``scanner/rules/iac.yaml``.
 """
 
@@ -10,18 +11,26 @@ import posixpath
 from collections.abc import Iterator
 
 from scanner.detectors.iac_common import Located, iac_issue, truthy
-from scanner.detectors.terraform.module import Module, at, braket_bucket
+from scanner.detectors.terraform.module import (
+    Module,
+    at,
+    braket_bucket,
+    bucket_name,
+    nested,
+    unknown,
+)
 from scanner.detectors.terraform.policies import identity_policies, trusts_braket
-from scanner.formats.hcl import Block, references
+from scanner.formats.hcl import Block, references, text_of
 from scanner.model import Issue, Severity
 
 
 def issues(m: Module) -> Iterator[Issue]:
     yield from _audit_trail(m)
+    yield from _tamper_evidence(m)
     yield from _retention(m)
 
 
-def _braket_markers(m: Module) -> dict[str, tuple[int, str]]:
+def braket_markers(m: Module) -> dict[str, tuple[int, str]]:
     """First Amazon Braket marker per file: (line, what)."""
     markers: dict[str, tuple[int, str]] = {}
 
@@ -45,7 +54,7 @@ def _braket_markers(m: Module) -> dict[str, tuple[int, str]]:
 def _audit_trail(m: Module) -> Iterator[Issue]:
     if not m.of("aws_cloudtrail"):
         # Once per file that uses Braket, at its first use.
-        for file, (line, what) in sorted(_braket_markers(m).items()):
+        for file, (line, what) in sorted(braket_markers(m).items()):
             yield iac_issue(
                 "QG-IAC-013", Located(file, line),
                 f"{what} is defined but this module has no aws_cloudtrail: Braket API calls "
@@ -64,6 +73,62 @@ def _audit_trail(m: Module) -> Iterator[Issue]:
                 "azurerm_monitor_diagnostic_setting sending its logs to a retained store",
                 f"{workspace.address}:no-diagnostics",
             )
+
+
+def _tamper_evidence(m: Module) -> Iterator[Issue]:
+    """LOG-02: a trail's log files can be checked for changes (log file validation) and the
+    bucket it writes to keeps them from being deleted or overwritten (object lock with a
+    default retention; CloudTrail sets no retention on what it writes)."""
+    buckets = {bucket.address: bucket for bucket in m.of("aws_s3_bucket")}
+    by_name = {bucket_name(bucket): bucket for bucket in buckets.values() if bucket_name(bucket)}
+    audit_buckets: dict[str, tuple[Block, Block]] = {}
+    for trail in m.of("aws_cloudtrail"):
+        validation = trail.get("enable_log_file_validation")
+        if not truthy(validation) and not unknown(validation):
+            state = "is false" if validation is not None else "is not set (default false)"
+            yield iac_issue(
+                "QG-IAC-022", at(trail, "enable_log_file_validation"),
+                f"{trail.address}: enable_log_file_validation {state}, so a log file changed "
+                "or deleted after delivery goes unnoticed",
+                f"{trail.address}:log-file-validation",
+            )
+        target = trail.get("s3_bucket_name")
+        found = [buckets[a] for a in sorted(references(target)) if a in buckets]
+        if isinstance(target, str) and target in by_name:
+            found.append(by_name[target])
+        for bucket in found:
+            audit_buckets.setdefault(bucket.address, (bucket, trail))
+    for bucket, trail in audit_buckets.values():
+        yield from _object_lock(m, bucket, trail)
+
+
+def _object_lock(m: Module, bucket: Block, trail: Block) -> Iterator[Issue]:
+    enabled = truthy(bucket.get("object_lock_enabled")) or unknown(
+        bucket.get("object_lock_enabled"))
+    retention = False
+    configs = [*nested(bucket, "object_lock_configuration"),
+               *m.linked("aws_s3_bucket_object_lock_configuration", "bucket", bucket)]
+    for config in configs:
+        if text_of(config.get("object_lock_enabled", "Enabled")) == "Enabled":
+            enabled = True
+        retention = retention or any(
+            nested(rule, "default_retention") for rule in nested(config, "rule")
+        )
+    if not enabled:
+        yield iac_issue(
+            "QG-IAC-023", at(bucket),
+            f"{bucket.address} receives the audit trail of {trail.address} but has no object "
+            "lock, so anyone allowed to delete or overwrite objects can erase the record",
+            f"{bucket.address}:object-lock",
+        )
+    elif not retention:
+        yield iac_issue(
+            "QG-IAC-023", at(bucket),
+            f"{bucket.address} receives the audit trail of {trail.address} and has object lock "
+            "on, but no default retention rule, so the log files CloudTrail writes are not "
+            "locked",
+            f"{bucket.address}:object-lock-retention", Severity.LOW,
+        )
 
 
 def _retention(m: Module) -> Iterator[Issue]:

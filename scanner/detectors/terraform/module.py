@@ -5,8 +5,8 @@ over many resources (since AWS provider v4 an S3 bucket's encryption, public acc
 ACL, policy, versioning and logging are six resources, possibly in six files), so checks look
 things up module-wide: by type (``of``), by address (``by_address``) and by what points at a
 resource (``linked``). ``Module`` also holds the context several concerns need: the workload
-tier (``qgov:tier`` tags, provider ``default_tags``) and the Azure Quantum workspaces with the
-storage they use.
+tier (``qgov:tier`` tags, provider ``default_tags``, else the tier the scan is configured
+with) and the Azure Quantum workspaces with the storage they use.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ _QUANTUM_WORKSPACE_TYPES = ("azurerm_quantum_workspace",)
 
 
 class Module:
-    def __init__(self, files: dict[str, HclFile]) -> None:
+    def __init__(self, files: dict[str, HclFile], configured_tier: Tier | None = None) -> None:
         self.files = files
+        #: The scan's tier (``--tier`` / ``tier:``): what a resource without a tag must meet.
+        self.configured_tier = configured_tier
         self.resources: dict[str, list[Block]] = {}
         self.data: dict[str, list[Block]] = {}
         self.providers: list[Block] = []
@@ -69,8 +71,13 @@ class Module:
         return found
 
     def tier(self, block: Block) -> Tier | None:
-        """The block's own tier tag, else the providers' default tags."""
+        """The block's own tier tag, else the providers' default tags (a tier the
+        configuration states for this resource: it marks the resource as holding job data)."""
         return tier_from_tags(block.get("tags")) or self.default_tier
+
+    def required_tier(self, block: Block) -> Tier | None:
+        """The tier whose requirements apply to ``block``: its tags, else the scan's tier."""
+        return self.tier(block) or self.configured_tier
 
     def _default_tier(self) -> Tier | None:
         for provider in self.providers:

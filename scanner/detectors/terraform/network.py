@@ -1,7 +1,10 @@
-"""Network exposure: ingress open to the internet (AWS, Azure and IBM security rules), public
-endpoints (SageMaker notebooks with direct internet access, public databases) and Azure
-Quantum workspaces that accept access keys. Storage accounts' network settings are checked
-with the account in ``storage``. Rule metadata: ``scanner/rules/iac.yaml``.
+"""Network exposure: ingress open to the internet (AWS, Azure and IBM security rules), egress
+open to the internet (medium from modules that run quantum workloads), public endpoints
+(public RDS databases, EKS and AKS API servers open to the internet) and Azure Quantum
+workspaces that accept access keys. SageMaker notebooks' direct internet access is checked
+in ``notebooks``.
+Storage accounts' network settings are checked with the account in ``storage``, Azure
+database servers' in ``data_stores``. Rule metadata: ``scanner/rules/iac.yaml``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from scanner.detectors.iac_common import Located, as_int, iac_issue, truthy
-from scanner.detectors.terraform.module import Module, as_list, at, nested
-from scanner.formats.hcl import Block, text_of
+from scanner.detectors.terraform.logging import braket_markers
+from scanner.detectors.terraform.module import Module, as_list, at, falsy, nested, unknown
+from scanner.formats.hcl import Block, references, text_of
 from scanner.model import Issue, Severity
 
 _OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
@@ -22,7 +26,9 @@ _ADMIN_PORTS = frozenset({22, 23, 3389, 5432, 3306, 1433, 6379, 27017, 9200, 560
 
 def issues(m: Module) -> Iterator[Issue]:
     yield from _ingress(m)
+    yield from _egress(m)
     yield from _public_endpoints(m)
+    yield from _cluster_endpoints(m)
     yield from _quantum_workspaces(m)
 
 
@@ -143,20 +149,94 @@ def _port_spans(ports: Iterable[str]) -> list[tuple[int, int]]:
     return spans or [(0, 65535)]
 
 
+# --- egress --------------------------------------------------------------------------------------
+
+
+def job_data_context(m: Module) -> str | None:
+    """Why this module is taken to handle quantum job data, if it is: it defines Amazon
+    Braket resources (result buckets, job roles, braket:* permissions) or an Azure Quantum
+    workspace. A security group of such a module is assumed to serve those workloads; the
+    module is the unit a team writes for one workload, and nothing finer is knowable here."""
+    markers = braket_markers(m)
+    if markers:
+        _line, what = min(markers.values())
+        return what
+    if m.quantum_workspaces:
+        return f"Azure Quantum workspace {m.quantum_workspaces[0][0].address}"
+    return None
+
+
+def _egress(m: Module) -> Iterator[Issue]:
+    """Allow-all egress (0.0.0.0/0 or ::/0 on every port and protocol), once per security
+    group: medium where the module handles quantum job data (``job_data_context``), info
+    elsewhere - allow-all egress is the AWS default and only matters where something worth
+    taking lives."""
+    rules: list[tuple[str, Block, Any, Any, str]] = [
+        (group.address, rule, rule.get("cidr_blocks"), rule.get("ipv6_cidr_blocks"), "protocol")
+        for group in m.of("aws_security_group") for rule in nested(group, "egress")
+    ]
+    rules.extend(
+        (_group_of(rule), rule, rule.get("cidr_blocks"), rule.get("ipv6_cidr_blocks"), "protocol")
+        for rule in m.of("aws_security_group_rule")
+        if text_of(rule.get("type", "")) == "egress"
+    )
+    rules.extend(
+        (_group_of(rule), rule, rule.get("cidr_ipv4"), rule.get("cidr_ipv6"), "ip_protocol")
+        for rule in m.of("aws_vpc_security_group_egress_rule")
+    )
+    context = job_data_context(m)
+    reported: set[str] = set()
+    rules.sort(key=lambda item: (item[1].file, item[1].line))  # the first open rule per group
+    for group, rule, ipv4, ipv6, protocol_key in rules:
+        if group in reported:
+            continue
+        attribute, destination = _open_destination(rule, ipv4, ipv6)
+        if attribute is None or not _all_ports(rule, protocol_key):
+            continue
+        reported.add(group)
+        if context is not None:
+            why = (f"this module runs quantum workloads ({context}), so a compromised job, "
+                   "notebook or dependency could send job data or credentials anywhere")
+        else:
+            why = "nothing in this module says it handles quantum job data"
+        yield iac_issue(
+            "QG-IAC-024", at(rule, attribute),
+            f"{group} allows all outbound traffic to {destination}; {why}",
+            f"{group}:egress-all", Severity.MEDIUM if context is not None else Severity.INFO,
+            evidence=f"egress {destination} all ports",
+        )
+
+
+def _group_of(rule: Block) -> str:
+    """The security group a standalone rule belongs to (its address), else the rule's own."""
+    groups = sorted(a for a in references(rule.get("security_group_id"))
+                    if a.startswith("aws_security_group."))
+    return groups[0] if groups else rule.address
+
+
+def _open_destination(rule: Block, ipv4: Any, ipv6: Any) -> tuple[str | None, str]:
+    for attribute, value in (("cidr_blocks", ipv4), ("cidr_ipv4", ipv4),
+                             ("ipv6_cidr_blocks", ipv6), ("cidr_ipv6", ipv6)):
+        if attribute not in rule.attributes:
+            continue
+        for cidr in as_list(value):
+            if isinstance(cidr, str) and cidr in _OPEN_CIDRS:
+                return attribute, cidr
+    return None, ""
+
+
+def _all_ports(rule: Block, protocol_key: str) -> bool:
+    protocol = text_of(rule.get(protocol_key, "tcp")).lower()
+    if protocol in {"-1", "all"}:
+        return True
+    low, high = as_int(rule.get("from_port")), as_int(rule.get("to_port"))
+    return low is not None and high is not None and low <= 1 and high >= 65535
+
+
 # --- endpoints -----------------------------------------------------------------------------------
 
 
 def _public_endpoints(m: Module) -> Iterator[Issue]:
-    for notebook in m.of("aws_sagemaker_notebook_instance"):
-        access = notebook.get("direct_internet_access")
-        if text_of(access) != "Disabled":
-            state = f"= \"{access}\"" if access is not None else "is not set (default Enabled)"
-            yield iac_issue(
-                "QG-IAC-016", at(notebook, "direct_internet_access"),
-                f"{notebook.address}: direct_internet_access {state}; notebooks (including "
-                "Braket notebooks) should reach AWS through VPC endpoints",
-                f"{notebook.address}:direct-internet",
-            )
     for resource_type in ("aws_db_instance", "aws_rds_cluster_instance"):
         for database in m.of(resource_type):
             if truthy(database.get("publicly_accessible")):
@@ -165,6 +245,54 @@ def _public_endpoints(m: Module) -> Iterator[Issue]:
                     f"{database.address} is publicly_accessible",
                     f"{database.address}:public-db", Severity.HIGH,
                 )
+
+
+def _cluster_endpoints(m: Module) -> Iterator[Issue]:
+    """Kubernetes API servers reachable from the whole internet: EKS with a public endpoint
+    (the default) and no narrower public_access_cidrs than the default 0.0.0.0/0; AKS that is
+    not a private cluster and names no authorized IP ranges."""
+    for cluster in m.of("aws_eks_cluster"):
+        for config in nested(cluster, "vpc_config"):
+            public = config.get("endpoint_public_access")
+            cidrs = config.get("public_access_cidrs")
+            if falsy(public) or unknown(public) or unknown(cidrs):
+                continue
+            listed = [text_of(c) for c in as_list(cidrs)]
+            if cidrs is not None and not (set(listed) & _OPEN_CIDRS):
+                continue
+            state = "is true" if public is not None else "is not set (default true)"
+            limit = ("public_access_cidrs is not set (default 0.0.0.0/0)" if cidrs is None
+                     else "public_access_cidrs includes 0.0.0.0/0")
+            yield iac_issue(
+                "QG-IAC-016", at(config, "public_access_cidrs" if cidrs is not None else (
+                    "endpoint_public_access")),
+                f"{cluster.address}: the EKS API endpoint is open to the internet "
+                f"(endpoint_public_access {state}, {limit}); turn the public endpoint off or "
+                "limit it to known ranges",
+                f"{cluster.address}:public-api",
+            )
+    for cluster in m.of("azurerm_kubernetes_cluster"):
+        private = cluster.get("private_cluster_enabled")
+        if truthy(private) or unknown(private):
+            continue
+        ranges: list[Any] = as_list(cluster.get("api_server_authorized_ip_ranges"))
+        place = at(cluster, "private_cluster_enabled")
+        for profile in cluster.children("api_server_access_profile"):
+            ranges += as_list(profile.get("authorized_ip_ranges"))
+            place = at(profile)
+        if any(unknown(r) for r in ranges):
+            continue
+        authorized = {text_of(r) for r in ranges}
+        if authorized and not (authorized & _OPEN_CIDRS):
+            continue
+        why = "authorizes 0.0.0.0/0" if authorized else "names no authorized IP ranges"
+        yield iac_issue(
+            "QG-IAC-016", place,
+            f"{cluster.address}: the AKS API server is public (not a private cluster) and "
+            f"{why}; enable private_cluster_enabled or list the ranges allowed in "
+            "api_server_access_profile.authorized_ip_ranges",
+            f"{cluster.address}:public-api",
+        )
 
 
 def _quantum_workspaces(m: Module) -> Iterator[Issue]:

@@ -62,6 +62,7 @@ def _s3(m: Module) -> Iterator[Issue]:
             address=bucket.address,
             at=at(bucket),
             tier=m.tier(bucket),
+            configured_tier=m.configured_tier,
             braket=braket_bucket(bucket),
             check_public_access_block=True,
             check_tls_only=True,
@@ -209,9 +210,9 @@ def _azure_storage(m: Module) -> Iterator[Issue]:
             at=at(account),
             label="storage account",
             tier=m.tier(account),
+            configured_tier=m.configured_tier,
             quantum=account.address in m.quantum_storage,
-            always_encrypted=True,
-            encryption="Microsoft-managed",
+            default_encryption="Microsoft-managed keys",
             cmk_hint="a customer-managed key (customer_managed_key block or "
             "azurerm_storage_account_customer_managed_key)",
         )
@@ -222,6 +223,14 @@ def _azure_storage(m: Module) -> Iterator[Issue]:
         for flag in ("allow_nested_items_to_be_public", "allow_blob_public_access"):
             if truthy(account.get(flag)):
                 facts.public.append((at(account, flag), f"{flag} = true"))
+        if all(account.get(flag) is None
+               for flag in ("allow_nested_items_to_be_public", "allow_blob_public_access")):
+            # azurerm 3.0 and later: nested items may be public unless set to false (the
+            # older allow_blob_public_access defaulted to false; when it is written, it rules).
+            facts.public_by_default.append(
+                (at(account), "allow_nested_items_to_be_public is not set (default true), so "
+                 "any container in it can be made public")
+            )
         containers = m.linked("azurerm_storage_container", "storage_account_name", account)
         containers += m.linked("azurerm_storage_container", "storage_account_id", account)
         for container in containers:
@@ -231,14 +240,16 @@ def _azure_storage(m: Module) -> Iterator[Issue]:
                     (at(container, "container_access_type"),
                      f"{container.address} has container_access_type = \"{access}\"")
                 )
-        versioning = [b.get("versioning_enabled") for b in account.children("blob_properties")]
-        facts.versioning = any(truthy(v) for v in versioning) or None
-        facts.check_versioning = facts.job_data
+        # Versioning and logging are asked of every account, as of every S3 bucket.
+        _azure_versioning(account, facts)
+        settings = m.of("azurerm_monitor_diagnostic_setting")
         facts.logging = any(
-            account.address in references(d.get("target_resource_id"))
-            for d in m.of("azurerm_monitor_diagnostic_setting")
+            account.address in references(d.get("target_resource_id")) for d in settings
+        ) or _queue_logging(account)
+        # An account that receives diagnostic logs is a log store: it needs no logging itself.
+        facts.logging_exempt = any(
+            account.address in references(d.get("storage_account_id")) for d in settings
         )
-        facts.check_logging = facts.job_data
         facts.lifecycle = bool(
             m.linked("azurerm_storage_management_policy", "storage_account_id", account)
         )
@@ -246,14 +257,38 @@ def _azure_storage(m: Module) -> Iterator[Issue]:
         yield from _azure_storage_access(m, account, facts)
 
 
+def _azure_versioning(account: Block, facts: StorageFacts) -> None:
+    """Blob versioning (``blob_properties { versioning_enabled }``, default false)."""
+    for properties in nested(account, "blob_properties"):
+        enabled = properties.get("versioning_enabled")
+        if truthy(enabled) or unknown(enabled):
+            facts.versioning = True
+            return
+        if falsy(enabled):
+            facts.versioning = False
+            facts.versioning_at = at(properties, "versioning_enabled")
+
+
+def _queue_logging(account: Block) -> bool:
+    """Storage analytics logging of the queue service (``queue_properties { logging }``)
+    with at least one of delete/read/write on."""
+    return any(
+        any(truthy(logging.get(k)) or unknown(logging.get(k)) for k in ("delete", "read", "write"))
+        for properties in nested(account, "queue_properties")
+        for logging in nested(properties, "logging")
+    )
+
+
 def _azure_storage_access(m: Module, account: Block, facts: StorageFacts) -> Iterator[Issue]:
     """Network reach (QG-IAC-016), TLS (017) and shared keys (018) of a storage account."""
     address, why = account.address, facts.why()
     elevated = facts.job_data
     public_network = account.get("public_network_access_enabled")
-    rule_sets = [*account.children("network_rules"),
-                 *m.linked("azurerm_storage_account_network_rules", "storage_account_id",
-                           account)]
+    # Network rules of their own point at the account by id or, in older configurations,
+    # by name (storage_account_name + resource_group_name).
+    rule_sets = [*account.children("network_rules")]
+    for attribute in ("storage_account_id", "storage_account_name"):
+        rule_sets += m.linked("azurerm_storage_account_network_rules", attribute, account)
     denied = any(
         text_of(rules.get("default_action", "")).lower() == "deny" for rules in rule_sets
     )
@@ -310,8 +345,8 @@ def _ibm_cos(m: Module) -> Iterator[Issue]:
             if instance is not None and tier is None:
                 tier = tier_from_tags(instance.get("tags"))
         facts = StorageFacts(
-            address=bucket.address, at=at(bucket), tier=tier, always_encrypted=True,
-            encryption="IBM-managed",
+            address=bucket.address, at=at(bucket), tier=tier,
+            configured_tier=m.configured_tier, default_encryption="IBM-managed keys",
             cmk_hint="a Key Protect or Hyper Protect Crypto Services key (kms_key_crn)",
         )
         facts.customer_key = any(

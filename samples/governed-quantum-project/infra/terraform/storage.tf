@@ -29,12 +29,6 @@ resource "aws_s3_bucket_versioning" "braket_results" {
   }
 }
 
-resource "aws_s3_bucket_logging" "braket_results" {
-  bucket        = aws_s3_bucket.braket_results.id
-  target_bucket = aws_s3_bucket.audit_logs.id
-  target_prefix = "s3-access/braket-results/"
-}
-
 resource "aws_s3_bucket_lifecycle_configuration" "braket_results" {
   bucket = aws_s3_bucket.braket_results.id
 
@@ -74,9 +68,21 @@ data "aws_iam_policy_document" "tls_only" {
   }
 }
 
-# Receives S3 access logs and the CloudTrail trail.
+# Receives the CloudTrail trail, which also records every read and write of the results
+# bucket (S3 data events). Object lock keeps the log files from being deleted or overwritten.
 resource "aws_s3_bucket" "audit_logs" {
-  bucket = "qgov-audit-logs"
+  bucket              = "qgov-audit-logs"
+  object_lock_enabled = true
+}
+
+resource "aws_s3_bucket_object_lock_configuration" "audit_logs" {
+  bucket = aws_s3_bucket.audit_logs.id
+  rule {
+    default_retention {
+      mode = "COMPLIANCE"
+      days = 400
+    }
+  }
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "audit_logs" {
