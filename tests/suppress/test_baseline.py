@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,33 @@ def test_baseline_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     assert main(["scan", str(project), "--baseline", str(bad)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\x00\x01\x02binary", "not valid JSON"),
+        (b"\xff\xfe{}", "not UTF-8 JSON text"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"qgov_baseline": 1, "findings": "x"}', "'findings' must be a list"),
+    ],
+)
+def test_unusable_baseline_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, expected: str
+) -> None:
+    root = small_project(tmp_path / "p")
+    baseline = tmp_path / "baseline.json"
+    baseline.write_bytes(content)
+    assert main(["scan", str(root), "--baseline", str(baseline), "--no-engines"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qgov: error: ") and expected in err and "internal error" not in err
+
+
+def test_baseline_that_is_a_fifo_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = small_project(tmp_path / "p")
+    fifo = tmp_path / "baseline.json"
+    os.mkfifo(fifo)
+    assert main(["scan", str(root), "--baseline", str(fifo), "--no-engines"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
