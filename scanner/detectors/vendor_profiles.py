@@ -72,6 +72,8 @@ class VendorProfileDetector(Detector):
             loaded = profile_from_documents(documents, source.path)
         except ProfileError as exc:
             raise ParseError(f"vendor profile: {exc.summary()}", exc.line) from exc
+        except ParseError as exc:  # not YAML at all (or an alias bomb)
+            raise ParseError(f"vendor profile: {exc}", exc.line) from exc
         assessment = assess_loaded(loaded, tier=self.tier, today=self.today or date.today())
         vendor = assessment.vendor.name
         for outcome in assessment.gaps:

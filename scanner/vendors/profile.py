@@ -32,7 +32,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainValidator,
     ValidationError,
     model_validator,
 )
@@ -202,10 +201,10 @@ def _block(value: Any) -> Any:
     return {} if _is_unknown(value) else value
 
 
-TriState = Annotated[bool | None, PlainValidator(_tri_state)]
-Count = Annotated[int | None, PlainValidator(_count)]
-Lifetime = Annotated[int | Literal["never"] | None, PlainValidator(_lifetime)]
-Day = Annotated[date | None, PlainValidator(_day)]
+TriState = Annotated[bool | None, BeforeValidator(_tri_state)]
+Count = Annotated[int | None, BeforeValidator(_count)]
+Lifetime = Annotated[int | Literal["never"] | None, BeforeValidator(_lifetime)]
+Day = Annotated[date | None, BeforeValidator(_day)]
 Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(clean_text)]
 OptionalText = Annotated[Text | None, BeforeValidator(_unknown_to_none)]
 TextList = Annotated[tuple[Text, ...] | None, BeforeValidator(_unknown_to_none)]
@@ -247,7 +246,7 @@ class VendorInfo(_Section):
     profile_date: Day = None
     # Links or document names the answers come from.
     sources: TextList = None
-    fictional: Annotated[bool, PlainValidator(_strict_bool)] = False
+    fictional: Annotated[bool, BeforeValidator(_strict_bool)] = False
     notes: OptionalText = None
 
 
@@ -292,14 +291,14 @@ class Logging(_Section):
 
 class Encryption(_Section):
     in_transit: TriState = None
-    min_tls_version: Annotated[str | None, PlainValidator(_choice(TLS_VERSIONS))] = None
+    min_tls_version: Annotated[str | None, BeforeValidator(_choice(TLS_VERSIONS))] = None
     at_rest: TriState = None
     customer_managed_keys: TriState = None
 
 
 class Isolation(_Section):
-    qpu_access: Annotated[str | None, PlainValidator(_choice(QPU_ACCESS))] = None
-    job_queue: Annotated[str | None, PlainValidator(_choice(JOB_QUEUE))] = None
+    qpu_access: Annotated[str | None, BeforeValidator(_choice(QPU_ACCESS))] = None
+    job_queue: Annotated[str | None, BeforeValidator(_choice(JOB_QUEUE))] = None
 
 
 class Retention(_Section):
@@ -372,7 +371,7 @@ class Certifications(_Section):
 
 class VendorProfile(_Section):
     # Format version; optional, but it marks a file as a profile beyond doubt.
-    qgov_vendor_profile: Annotated[int | None, PlainValidator(_version)] = None
+    qgov_vendor_profile: Annotated[int | None, BeforeValidator(_version)] = None
     vendor: VendorInfo
     intended_use: Annotated[IntendedUse, BeforeValidator(_block)] = IntendedUse()
     identity: Annotated[Identity, BeforeValidator(_block)] = Identity()
@@ -445,6 +444,13 @@ def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
             found = found or _unwrap(meta)
         model = found[0] if found else None
     return model
+
+
+def has_field(dotted: str) -> bool:
+    """Whether ``dotted`` (``data.retention.jobs_days``) names a field of the profile."""
+    *parents, last = dotted.split(".")
+    model = _model_at(parents)
+    return model is not None and last in model.model_fields
 
 
 _PLAIN = {
@@ -521,7 +527,7 @@ def _bad_timestamp(text: str) -> tuple[int | None, str]:
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
                 stack.append((value, f"{path}.{name}" if path else name))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, f"{path}.{index}") for index, item in enumerate(node.value))
+            stack.extend((item, f"{path}[{index}]") for index, item in enumerate(node.value))
         elif isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
             try:
                 yaml.constructor.SafeConstructor().construct_yaml_timestamp(node)

@@ -187,7 +187,7 @@ def _cell(status: Status, severity: Severity | None, short: str, symbols: Symbol
 
 
 def _fit(name: str, symbols: Symbols) -> str:
-    return name if len(name) <= CELL_WIDTH else name[: CELL_WIDTH - 1] + symbols.ellipsis
+    return name if len(name) <= CELL_WIDTH else name[: CELL_WIDTH - 1].rstrip() + symbols.ellipsis
 
 
 def _row(label: str, cells: Iterable[str], indent: int = 0) -> str:
