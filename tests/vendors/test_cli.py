@@ -10,6 +10,7 @@ import pytest
 
 from scanner.cli import main
 from tests.conftest import GENERIC, IONQ_KEY
+from tests.helpers import REPO
 from tests.vendors.profiles import FULL, SAMPLE_VENDORS, full, write
 
 HELIOS = str(SAMPLE_VENDORS / "helios-quantum-cloud.yaml")
@@ -188,3 +189,16 @@ def test_full_profile_is_approvable_everywhere(
     path = write(tmp_path, "complete.yaml", FULL)
     for tier in ("exploratory", "internal-pilot", "regulated-pilot", "production-critical"):
         assert run(capsys, "assess", str(path), "--tier", tier, *DAY)[0] == 0
+
+
+def test_readme_shows_what_compare_prints(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("`qgov vendor compare samples/vendors/*.yaml` printed on ", 1)[1]
+    day = shown[:10]
+    shown = shown.split("```text\n", 1)[1].split("```", 1)[0]
+    relative = [str(Path(p).relative_to(REPO)) for p in ALL]
+    code, out, _ = run(capsys, "compare", *relative, "--today", day)
+    assert code == 0 and out == shown

@@ -11,6 +11,7 @@ import pytest
 
 from scanner.vendors.profile import ProfileError, VendorProfile, load_profile, parse_profile
 from tests.conftest import GENERIC, IONQ_KEY
+from tests.helpers import REPO
 from tests.vendors.profiles import BARE, FULL, SAMPLE_VENDORS, full, loaded, profile, to_yaml, write
 
 
@@ -224,3 +225,12 @@ def test_model_is_strict_about_extra_fields_everywhere() -> None:
         assert model.model_config.get("extra") == "forbid"
     found = loaded(FULL)
     assert found.profile.vendor.name == "Complete Quantum"
+
+
+def test_readme_example_profile_is_valid() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Assessing a quantum vendor", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    found = parse_profile(example, "README.md")
+    assert found.profile.vendor.name == "Acme Quantum"
+    assert found.profile.data.isolation.job_queue == "shared-opaque"
