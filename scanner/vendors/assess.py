@@ -17,7 +17,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict
 
 from scanner.catalog import Catalog
-from scanner.model import Severity, Tier
+from scanner.model import Severity, Tier, printable
 from scanner.vendors.profile import DataClass, LoadedProfile, VendorInfo, VendorProfile
 from scanner.vendors.requirements import (
     REQUIREMENTS,
@@ -213,8 +213,9 @@ def assess_loaded(
     data: Iterable[DataClass] = (),
     catalog: Catalog | None = None,
 ) -> Assessment:
-    return assess(loaded.profile, tier=tier, today=today, data=data, source=loaded.label,
-                  line_of=loaded.line_of, catalog=catalog)
+    # The label is a path as given: escape what a terminal or JSON encoder must not get.
+    return assess(loaded.profile, tier=tier, today=today, data=data,
+                  source=printable(loaded.label), line_of=loaded.line_of, catalog=catalog)
 
 
 def _outcome(

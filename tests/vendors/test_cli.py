@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -202,3 +204,27 @@ def test_readme_shows_what_compare_prints(
     relative = [str(Path(p).relative_to(REPO)) for p in ALL]
     code, out, _ = run(capsys, "compare", *relative, "--today", day)
     assert code == 0 and out == shown
+
+
+def test_a_terminal_without_unicode_gets_ascii() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "scanner", "vendor", "compare", *ALL, *DAY],
+        capture_output=True, cwd=REPO, timeout=120, check=False,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.isascii() and b"xM none" in completed.stdout
+
+
+def test_odd_file_names_are_printed_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    odd = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9\x1b.yaml")))
+    odd.write_text(Path(HELIOS).read_text(encoding="utf-8"), encoding="utf-8")
+    for output_format in ("text", "json", "html"):
+        code, out, _ = run(capsys, "compare", str(odd), "--format", output_format)
+        assert code == 0 and "\x1b" not in out and "caf\\" in out
+    broken = odd.with_name("broken\x1b.yaml")
+    broken.write_text("vendor: [\n", encoding="utf-8")
+    code, _, err = run(capsys, "assess", str(broken))
+    assert code == 2 and "\x1b" not in err and "broken\\x1b.yaml" in err
