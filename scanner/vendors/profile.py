@@ -192,6 +192,10 @@ def _version(value: Any) -> int | None:
     return 1
 
 
+def _none_declared(value: Any) -> Any:
+    return () if _is_unknown(value) else value
+
+
 def _unknown_to_none(value: Any) -> Any:
     return None if _is_unknown(value) else value
 
@@ -253,7 +257,7 @@ class VendorInfo(_Section):
 class IntendedUse(_Section):
     # personal: personal data may reach the vendor (a GDPR DPA is needed);
     # health: health data may (a HIPAA BAA and a DPA are needed).
-    data: Annotated[tuple[DataClass, ...], BeforeValidator(lambda v: () if v is None else v)] = ()
+    data: Annotated[tuple[DataClass, ...], BeforeValidator(_none_declared)] = ()
 
 
 class Identity(_Section):
