@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scanner import __version__
-from scanner.cli import catalog_cmds, governed_cmds, scan_cmds
+from scanner.cli import catalog_cmds, governed_cmds, scan_cmds, vendor_cmds
 from scanner.cli.exits import EXIT_ERROR, EXIT_OK
 
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qgov",
         description=(
             "Compliance-as-code for quantum cloud workloads: scan repositories, browse the "
-            "control catalog, prove controls with a governed job."
+            "control catalog, prove controls with a governed job, assess quantum vendors."
         ),
     )
     parser.add_argument("--version", action="version", version=f"qgov {__version__}")
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmds.register(sub)
     catalog_cmds.register(sub)
     governed_cmds.register(sub)
+    vendor_cmds.register(sub)
     return parser
 
 

@@ -21,6 +21,7 @@ from scanner.detectors.kubernetes import KubernetesDetector
 from scanner.detectors.notebooks import NotebookDetector
 from scanner.detectors.secrets import SecretsDetector
 from scanner.detectors.terraform import TerraformDetector
+from scanner.detectors.vendor_profiles import VendorProfileDetector
 from scanner.model import Tier
 
 
@@ -49,6 +50,7 @@ def build_detectors(options: DetectorOptions) -> list[Detector]:
         CloudFormationDetector(tier=options.tier),
         KubernetesDetector(),
         DockerfileDetector(),
+        VendorProfileDetector(tier=options.tier),
     ]
     if options.custom_rules:
         detectors.append(PatternRuleDetector(list(options.custom_rules)))

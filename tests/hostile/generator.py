@@ -199,6 +199,18 @@ def _symlinks(root: Path) -> None:
     os.symlink("/etc", root / "outside")
 
 
+def _vendor_profiles(root: Path) -> None:
+    _write(root, "vendors/typo.yaml", "qgov_vendor_profile: 1\nvendor:\n  name: X\nidentiy:\n"
+           "  saml_sso: true\n")
+    _write(root, "vendors/bad-date.yaml", "vendor:\n  name: X\n  profile_date: 2026-02-30\n")
+    _write(root, "vendors/bomb.yaml", "qgov_vendor_profile: 1\n" + _billion_laughs("vendor"))
+    _write(root, "vendors/binary.yaml", b"vendor:\n  name: X\n\x00\x01\x02")
+    _write(root, "vendors/token-in-notes.yaml", f"vendor:\n  name: X\n  notes: api_token={TOKEN}\n"
+           "identity:\n  saml_sso: false\n  oidc_sso: false\n")
+    os.mkfifo(root / "vendors" / "pipe.yaml")
+    _leak(root)
+
+
 CASES: tuple[Case, ...] = (
     Case("bad-gitignore", _bad_gitignore, errors=(".gitignore",), finds=("QG-SEC-008",)),
     Case("bad-qgovignore", _bad_qgovignore, errors=(".qgovignore",), finds=("QG-SEC-008",)),
@@ -230,6 +242,10 @@ CASES: tuple[Case, ...] = (
     Case("binary-and-huge", _binary_and_huge, errors=("data.bin.txt", "huge.txt"),
          finds=("QG-SEC-008",)),
     Case("symlinks", _symlinks, errors=("loop", "outside"), finds=("QG-SEC-008",)),
+    Case("vendor-profiles", _vendor_profiles,
+         errors=("vendors/typo.yaml", "vendors/bad-date.yaml", "vendors/bomb.yaml",
+                 "vendors/binary.yaml", "vendors/pipe.yaml"),
+         finds=("QG-SEC-008", "QG-VND-001"), never_printed=(TOKEN,)),
 )
 
 
