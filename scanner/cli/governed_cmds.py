@@ -401,6 +401,12 @@ def _run_text(outcome: Any, token_source: str) -> list[str]:
     return lines
 
 
+def _replay_headline(outcome: Any) -> str:
+    if not outcome.matched:
+        return "MISMATCH"
+    return "MATCH" if outcome.result_compared else "MATCH (inputs only; result not comparable)"
+
+
 @_guard
 def cmd_job_replay(args: argparse.Namespace) -> int:
     from scanner.governed.ledger import default_ledger_path
@@ -417,7 +423,7 @@ def cmd_job_replay(args: argparse.Namespace) -> int:
     )
     outcome = replay(args.record, ctx, circuit_path=args.circuit)
     lines = [
-        f"{'MATCH' if outcome.matched else 'MISMATCH'}: record {outcome.record_id}",
+        f"{_replay_headline(outcome)}: record {outcome.record_id}",
         f"  recorded counts sha256: {outcome.recorded_counts_sha256}",
         f"  replayed counts sha256: {outcome.replay_counts_sha256}",
     ]
