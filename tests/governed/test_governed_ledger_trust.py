@@ -403,6 +403,7 @@ def test_planted_symlinks_are_never_followed(ledger_path: Path, tmp_path: Path) 
         target.unlink()
         if saved.exists():
             saved.rename(target)
+        assert verify_ledger(ledger_path).strict_ok  # refused before anything was appended
     assert not list(folder.glob(".*.tmp")) or all(p.is_symlink() for p in folder.glob(".*.tmp"))
     link = folder / "link.jsonl"
     link.symlink_to(ledger_path)

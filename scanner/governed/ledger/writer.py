@@ -127,6 +127,14 @@ class Ledger:
     def session(self) -> Iterator[LedgerSession]:
         """Hold the ledger lock; append any number of events; sign the head on the way out."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Refuse a link or non-file where the head, key copy or witness go before appending
+        # anything, so a refusal never leaves events without a signed head.
+        check_regular(self.head_path, "signed head")
+        check_regular(self.pub_path, "ledger public key")
+        if self.witness is not None:
+            check_regular(self.witness, "witness")
+            if not self.witness.parent.is_dir():
+                raise LedgerError(f"witness {self.witness}: its folder does not exist")
         appended: list[dict[str, Any]] = []
         head: dict[str, Any] | None = None
         try:
