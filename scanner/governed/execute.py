@@ -145,9 +145,7 @@ def _aer_version() -> str | None:
         return None
 
 
-def aer_calibration(
-    name: str, version: str | None, options: dict[str, Any]
-) -> dict[str, Any]:
+def aer_calibration(name: str, version: str | None, options: dict[str, Any]) -> dict[str, Any]:
     """A simulator has no calibration; its configuration (name, version, options) stands in."""
     configuration = {"name": name, "version": version, "options": options}
     return {

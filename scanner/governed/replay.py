@@ -143,8 +143,7 @@ def _check_backend(
         result.backend_version
     ):
         outcome.notes.append(
-            f"backend version differs: {record.backend.backend_version} -> "
-            f"{result.backend_version}"
+            f"backend version differs: {record.backend.backend_version} -> {result.backend_version}"
         )
 
 

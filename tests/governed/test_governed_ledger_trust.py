@@ -528,3 +528,20 @@ def test_cli_refuses_a_folder_as_ledger_and_reports_a_deep_line(
     captured = capsys.readouterr()
     assert "line 3: unparseable: nested too deeply" in captured.out
     assert "internal error" not in captured.out + captured.err
+
+
+def test_a_legacy_key_beside_the_ledger_still_signs_and_is_flagged(
+    ledger_path: Path, key_store: Path
+) -> None:
+    stored = stored_key_path(json.loads(lines_of(ledger_path)[0])["id"])
+    legacy = ledger_path.with_name("ledger.jsonl.key")
+    stored.rename(legacy)  # the v1 layout: the private key in the ledger's folder
+    stored.with_suffix(".pub").unlink()
+    Ledger(ledger_path).append("job.decision", data={"n": 77})
+    report = verify_ledger(ledger_path)
+    assert report.intact and report.anchor.kind == "sidecar"
+    assert any("signing key lies beside the ledger" in n for n in report.notes)
+    legacy.rename(stored)  # moved into the key store: anchored again, and still writable
+    Ledger(ledger_path).append("job.decision", data={"n": 78})
+    report = verify_ledger(ledger_path)
+    assert report.strict_ok and report.anchor.kind == "key-store"

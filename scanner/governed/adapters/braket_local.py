@@ -106,9 +106,7 @@ def to_braket(compiled: Any) -> tuple[Any, dict[int, list[int]]]:
 def run_local_simulator(
     circuit: Any, *, device: str, shots: int, seed: int, optimization_level: int
 ) -> ExecutionResult:
-    result = ExecutionResult(
-        status="failed", backend_name=device, provider=PROVIDER, device=device
-    )
+    result = ExecutionResult(status="failed", backend_name=device, provider=PROVIDER, device=device)
     started = time.perf_counter()
     try:
         with quiet_sdk("braket"):

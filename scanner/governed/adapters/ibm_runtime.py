@@ -46,9 +46,7 @@ def calibration(backend: Any) -> dict[str, Any]:
 def run_fake_backend(
     circuit: Any, *, device: str, shots: int, seed: int, optimization_level: int
 ) -> ExecutionResult:
-    result = ExecutionResult(
-        status="failed", backend_name=device, provider=PROVIDER, device=device
-    )
+    result = ExecutionResult(status="failed", backend_name=device, provider=PROVIDER, device=device)
     started = time.perf_counter()
     try:
         with quiet_sdk("qiskit_ibm_runtime", "qiskit_aer"):

@@ -52,6 +52,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from scanner.fs import FileRefused, read_user_file
 from scanner.governed.canonical import CanonicalError, canonical_json, sha256_hex
 from scanner.governed.errors import LedgerError
 
@@ -387,18 +388,24 @@ def public_key_from_pem(data: bytes, where: str) -> ed25519.Ed25519PublicKey:
     return key
 
 
-def load_public_key(path: Path) -> ed25519.Ed25519PublicKey:
+def read_key_file(path: Path, what: str) -> bytes:
+    """A key file a user or policy named (links are theirs to use), size-capped, never a
+    FIFO or a device."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise LedgerError(f"public key {path}: cannot read: {exc.strerror or exc}") from exc
-    return public_key_from_pem(data, str(path))
+        return read_user_file(path, max_bytes=64 * 1024, what=what)
+    except FileRefused as exc:
+        raise LedgerError(exc.message) from exc
+
+
+def load_public_key(path: Path) -> ed25519.Ed25519PublicKey:
+    return public_key_from_pem(read_key_file(path, "public key"), str(path))
 
 
 def load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
+    data = read_key_file(path, "ledger key")
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), None)
-    except (OSError, ValueError, TypeError) as exc:
+        key = serialization.load_pem_private_key(data, None)
+    except (ValueError, TypeError) as exc:
         raise LedgerError(f"ledger key {path}: unreadable or not PEM") from exc
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise LedgerError(f"ledger key {path}: expected an Ed25519 private key")

@@ -50,6 +50,7 @@ from scanner.governed.ledger.format import (
     public_key_from_pem,
     raw_public,
     read_first_line,
+    read_key_file,
     read_small,
     safe_hash,
     sidecar,
@@ -256,14 +257,14 @@ def resolve_anchor(
 ) -> TrustAnchor:
     """The key signatures are checked against, strongest source first (see the module doc)."""
     if public_key is not None:
-        key = public_key_from_pem(_read_key_file(public_key, "public key"), str(public_key))
+        key = public_key_from_pem(read_key_file(public_key, "public key"), str(public_key))
         return TrustAnchor(key, "public-key", str(public_key))
     if policy_public_key:
         if "BEGIN PUBLIC KEY" in policy_public_key:
             key = public_key_from_pem(policy_public_key.encode("ascii", "replace"), "policy")
             return TrustAnchor(key, "policy-public-key", "policy ledger.public_key (PEM)")
         where = Path(policy_public_key)
-        data = _read_key_file(where, "public key")
+        data = read_key_file(where, "public key")
         return TrustAnchor(public_key_from_pem(data, str(where)), "policy-public-key", str(where))
     if policy_signing_key is not None:
         private = load_signing_key(policy_signing_key)
@@ -278,7 +279,7 @@ def resolve_anchor(
         except LedgerError:
             pass  # not a UUID: the genesis was tampered with; no key store entry to look up
         if stored_pub is not None and stored_pub.exists():
-            key = public_key_from_pem(_read_key_file(stored_pub, "public key"), str(stored_pub))
+            key = public_key_from_pem(read_key_file(stored_pub, "public key"), str(stored_pub))
             return TrustAnchor(key, "key-store", str(stored_pub))
         if stored_key is not None and stored_key.exists():
             private = load_signing_key(stored_key)
@@ -288,16 +289,6 @@ def resolve_anchor(
     if beside is None:
         return TrustAnchor(None, "none", "-")
     return TrustAnchor(public_key_from_pem(beside, str(copy)), "sidecar", str(copy))
-
-
-def _read_key_file(path: Path, what: str) -> bytes:
-    try:
-        data = path.read_bytes() if path.stat().st_size <= 64 * 1024 else None
-    except OSError as exc:
-        raise LedgerError(f"{what} {path}: cannot read: {exc.strerror or exc}") from exc
-    if data is None:
-        raise LedgerError(f"{what} {path}: larger than a key can be")
-    return data
 
 
 # -- the verifier -----------------------------------------------------------------------------
@@ -335,6 +326,13 @@ def verify_ledger(
                 "missing); pass --public-key with the key kept outside the ledger",
             )
         )
+    legacy_key = sidecar(path, ".key")
+    if os.path.lexists(legacy_key) and ledger_id is not None:
+        report.notes.append(
+            f"a signing key lies beside the ledger ({legacy_key}, the v1 layout): whoever can "
+            "read that folder can sign as the ledger -- move it to "
+            f"{_stored_hint(ledger_id)} or name it with the policy's ledger.signing_key"
+        )
     hashes = _walk(path, report)
     if report.events == 0:
         report.problems.append(Problem("empty", "the ledger holds no events"))
@@ -362,6 +360,13 @@ def verify_ledger(
                 )
             )
     return report
+
+
+def _stored_hint(ledger_id: str) -> str:
+    try:
+        return str(stored_key_path(ledger_id))
+    except LedgerError:
+        return "the key store"
 
 
 def _lenient(raw: bytes) -> dict[str, Any] | None:
