@@ -46,7 +46,18 @@ def _ledger_option(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="audit ledger (default: $QGOV_LEDGER, else .qgov/ledger.jsonl in the current "
-        "directory); its signing key is created beside it on first use",
+        "directory); its signing key is created in the user's key store "
+        "($XDG_CONFIG_HOME/qgov/keys/<ledger-id>.pem) unless the policy names one",
+    )
+
+
+def _witness_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--witness",
+        type=Path,
+        metavar="FILE",
+        help="also append every signed ledger head to this append-only file (default: the "
+        "policy's ledger.witness); keep it outside the ledger folder",
     )
 
 
@@ -86,6 +97,7 @@ def _register_job(subparsers: Any) -> None:
     run.add_argument("spec", type=Path, help="job spec (YAML)")
     run.add_argument("--policy", type=Path, required=True, help="org policy (YAML)")
     _ledger_option(run)
+    _witness_option(run)
     who = run.add_mutually_exclusive_group()
     who.add_argument(
         "--token", metavar="FILE|-", help="read the identity token (JWT) from a file or stdin"
@@ -139,6 +151,7 @@ def _register_job(subparsers: Any) -> None:
         "--policy", type=Path, help="policy for ledger settings and SIEM forwarding"
     )
     _ledger_option(replay)
+    _witness_option(replay)
     _format_option(replay)
     replay.set_defaults(handler=cmd_job_replay)
 
@@ -153,20 +166,60 @@ def _register_job(subparsers: Any) -> None:
 def _register_ledger(subparsers: Any) -> None:
     actions = _command_group(subparsers, "ledger", "audit ledger tools", "verify")
     verify = actions.add_parser(
-        "verify", help="check that the ledger is intact and say where it was altered"
+        "verify",
+        help="check that the ledger is intact, say where it was altered and what was proven",
+        description=(
+            "Check every line's bytes, the hash chain, the checkpoint and head signatures and\n"
+            "that a valid signature covers the last event, then report what was proven.\n"
+            "\n"
+            "Trust anchor (first found): --public-key, the policy's ledger.public_key, the\n"
+            "public half of the policy's ledger.signing_key, the user's key store\n"
+            "($XDG_CONFIG_HOME/qgov/keys/<ledger-id>.pub), and last the <ledger>.pub copy\n"
+            "beside the ledger -- which proves nothing, so the verdict says 'unanchored'.\n"
+            "Freshness (is this the newest copy?): --witness, --min-seq, --head.\n"
+            "\n"
+            "Verdicts: INTACT; INTACT with qualifiers (unanchored, no signed head, v1\n"
+            "signatures); TAMPERED. Exit codes: 0 intact (with --strict: intact without\n"
+            "qualifiers); 1 tampered, or a qualifier under --strict; 2 unreadable input."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("ledger", type=Path, help="ledger file (JSON Lines)")
     verify.add_argument(
         "--public-key",
         type=Path,
         metavar="FILE",
-        help="trusted checkpoint key (PEM); default: the <ledger>.pub sidecar",
+        help="trusted ledger key (PEM), kept outside the ledger folder",
+    )
+    verify.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="take the trusted key (ledger.public_key / signing_key) and witness from this policy",
+    )
+    verify.add_argument(
+        "--witness",
+        type=Path,
+        metavar="FILE",
+        help="witness file of signed heads: detects rollback and truncation",
+    )
+    verify.add_argument(
+        "--min-seq",
+        type=int,
+        metavar="N",
+        help="the ledger must reach at least sequence number N (known from elsewhere)",
     )
     verify.add_argument(
         "--head", metavar="HASH", help="an externally kept head hash that must be present"
     )
     verify.add_argument(
         "--head-file", type=Path, metavar="FILE", help="signed head (default: <ledger>.head)"
+    )
+    verify.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 unless the ledger is intact, anchored, has a valid signed head and only "
+        "v2 signatures",
     )
     _format_option(verify)
     verify.set_defaults(handler=cmd_ledger_verify)
@@ -303,6 +356,7 @@ def cmd_job_run(args: argparse.Namespace) -> int:
         log_path=args.log_file,
         approvals=approvals,
         source=request_source("cli", args.source),
+        witness=args.witness,
     )
     outcome = run_job(args.spec, ctx, token=token, export_path=args.export, debug=args.debug)
     payload = outcome.to_json()
@@ -347,6 +401,12 @@ def _run_text(outcome: Any, token_source: str) -> list[str]:
     return lines
 
 
+def _replay_headline(outcome: Any) -> str:
+    if not outcome.matched:
+        return "MISMATCH"
+    return "MATCH" if outcome.result_compared else "MATCH (inputs only; result not comparable)"
+
+
 @_guard
 def cmd_job_replay(args: argparse.Namespace) -> int:
     from scanner.governed.ledger import default_ledger_path
@@ -359,10 +419,11 @@ def cmd_job_replay(args: argparse.Namespace) -> int:
         policy=loaded,
         ledger_path=args.ledger or default_ledger_path(),
         source=request_source("cli", None),
+        witness=args.witness,
     )
     outcome = replay(args.record, ctx, circuit_path=args.circuit)
     lines = [
-        f"{'MATCH' if outcome.matched else 'MISMATCH'}: record {outcome.record_id}",
+        f"{_replay_headline(outcome)}: record {outcome.record_id}",
         f"  recorded counts sha256: {outcome.recorded_counts_sha256}",
         f"  replayed counts sha256: {outcome.replay_counts_sha256}",
     ]
@@ -392,22 +453,45 @@ def cmd_job_selftest(args: argparse.Namespace) -> int:
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAIL
 
 
+def _signing_key_path(settings: Any) -> Path | None:
+    return Path(settings.signing_key) if settings is not None and settings.signing_key else None
+
+
 @_guard
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
     from scanner.governed.ledger import verify_ledger
+    from scanner.governed.policy import load_policy
 
+    settings = load_policy(args.policy).policy.ledger if args.policy else None
+    witness = args.witness
+    if witness is None and settings is not None and settings.witness:
+        witness = Path(settings.witness)
+    if args.min_seq is not None and args.min_seq < 0:
+        return _fail("--min-seq must be 0 or more")
     report = verify_ledger(
-        args.ledger, public_key=args.public_key, head=args.head, head_file=args.head_file
+        args.ledger,
+        public_key=args.public_key,
+        policy_public_key=settings.public_key if settings else None,
+        policy_signing_key=_signing_key_path(settings),
+        head=args.head,
+        head_file=args.head_file,
+        witness=witness,
+        min_seq=args.min_seq,
     )
+    span = f"seq 0-{report.last_seq}" if report.last_seq is not None else "no sequence"
+    lines = [f"{report.verdict}: {args.ledger}: {report.events} events ({span})"]
     if report.intact:
-        lines = [
-            f"INTACT: {args.ledger}: {report.events} events, {report.checkpoints_verified} signed "
-            f"checkpoint(s) verified, signed head at seq {report.signed_head_seq}",
+        head = (
+            f"at seq {report.signed_head_seq}"
+            if report.head_status == "verified"
+            else report.head_status
+        )
+        lines += [
+            f"  signed:       {report.checkpoints_verified} checkpoint(s) verified, signed head "
+            f"{head}",
             f"  head hash:    {report.head_hash}",
-            f"  trust anchor: {report.trust_anchor}",
         ]
     else:
-        lines = [f"TAMPERED: {args.ledger}: {len(report.problems)} problem(s)"]
         for problem in report.problems:
             where = " ".join(
                 part
@@ -418,8 +502,23 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
                 if part
             )
             lines.append(f"  {where or 'ledger'}: {problem.kind}: {problem.message}")
+    anchor = report.anchor
+    lines.append(
+        f"  trust anchor: {anchor.source} ({anchor.kind}"
+        + ("" if anchor.anchored else ", NOT an anchor")
+        + ")"
+    )
+    if witness is not None:
+        lines.append(
+            f"  witness:      {witness}: {report.witness_heads} head(s) of this ledger"
+            + (f", newest seq {report.witness_latest_seq}" if report.witness_heads else "")
+        )
+    lines += [f"  proven:       {p}" for p in report.proven()]
+    lines += [f"  not proven:   {p}" for p in report.not_proven()]
     lines += [f"  note: {n}" for n in report.notes]
     _emit(args, report.to_json(), lines)
+    if args.strict:
+        return EXIT_OK if report.strict_ok else EXIT_FAIL
     return EXIT_OK if report.intact else EXIT_FAIL
 
 

@@ -1,5 +1,8 @@
 """Running a circuit on the Aer simulator with fixed seeds, and hashing what came out.
 
+:class:`ExecutionResult` is what every provider adapter returns (see
+:mod:`scanner.governed.adapters`); Aer is the default provider and lives here.
+
 Both the transpiler and the simulator get a seed, and the optimisation level is fixed, so the
 same circuit, shots and seeds give the same counts on the same library versions (checked for
 qiskit 2.6 / qiskit-aer 0.18). Any exception from transpiling or simulating becomes a
@@ -35,6 +38,12 @@ class ExecutionResult:
     options: dict[str, Any] = field(default_factory=dict)
     transpile_ms: int = 0
     run_ms: int = 0
+    provider: str = "aer"
+    device: str | None = None  # the provider's device, for adapters other than Aer
+    provider_job_id: str | None = None  # the id the provider's SDK gave the job
+    backend_version: str | None = None
+    # The calibration/properties reference the backend exposes (canonical JSON: no floats).
+    calibration: dict[str, Any] | None = None
 
 
 def counts_hash(counts: dict[str, int]) -> str:
@@ -91,6 +100,8 @@ def run_on_aer(
     simulator = AerSimulator(method=method)
     result = ExecutionResult(status="failed", backend_name=simulator.name)
     result.options = backend_options(simulator)
+    result.backend_version = _aer_version()
+    result.calibration = aer_calibration(simulator.name, result.backend_version, result.options)
     started = time.perf_counter()
     try:
         with _quiet_simulator_logs():
@@ -123,6 +134,26 @@ def run_on_aer(
     result.counts = counts
     result.counts_sha256 = counts_hash(counts)
     return result
+
+
+def _aer_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("qiskit-aer")
+    except Exception:  # metadata missing: the record says so with None
+        return None
+
+
+def aer_calibration(name: str, version: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    """A simulator has no calibration; its configuration (name, version, options) stands in."""
+    configuration = {"name": name, "version": version, "options": options}
+    return {
+        "kind": "aer-configuration",
+        "sha256": sha256_hex(canonical_json(configuration)),
+        "note": "SHA-256 of canonical JSON of the simulator's name, qiskit-aer version and "
+        "options; an ideal simulator has no device calibration",
+    }
 
 
 def _ms(seconds: float) -> int:

@@ -1,4 +1,6 @@
-"""Running an allowed job on Aer and recording it: the execution record and its ledger event.
+"""Running an allowed job on its backend and recording it: the execution record and its
+ledger event. The backend's provider adapter (:mod:`.adapters`) does the run: Aer, a fake IBM
+device in qiskit-ibm-runtime's local mode, or Braket's local simulator.
 
 The record is written before the ``job.executed``/``job.failed`` event, because the event
 carries the record's hash; a record that cannot be written still leaves a ``job.failed``
@@ -13,11 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from scanner.governed.adapters import run_backend
 from scanner.governed.canonical import sha256_file
 from scanner.governed.circuits import HASH_NOTE, LoadedCircuit
-from scanner.governed.environment import capture
+from scanner.governed.environment import capture, provenance
 from scanner.governed.errors import GovernedError
-from scanner.governed.execute import COUNTS_HASH_NOTE, ExecutionResult, run_on_aer
+from scanner.governed.execute import COUNTS_HASH_NOTE, ExecutionResult
 from scanner.governed.journal import Journal
 from scanner.governed.policy import Backend
 from scanner.governed.record import (
@@ -26,6 +29,7 @@ from scanner.governed.record import (
     DatasetInfo,
     ExecutionRecord,
     Failure,
+    Provenance,
     ResultInfo,
     Seeds,
     Timings,
@@ -52,7 +56,7 @@ class Execution:
 
 @dataclass
 class _Run:
-    """One Aer run with the settings and clock readings the record needs."""
+    """One run with the settings and clock readings the record needs."""
 
     result: ExecutionResult
     backend: Backend
@@ -109,6 +113,9 @@ def execute_job(
             "circuit_sha256": circuit.circuit_sha256,
             "counts_sha256": result.counts_sha256,
             "backend": run.backend.name,
+            "provider": result.provider,
+            "device": result.backend_name,
+            "provider_job_id": result.provider_job_id,
             "effective_method": result.effective_method,
             "seed": run.seed,
             "shots": spec.shots,
@@ -144,12 +151,13 @@ def _run(ctx: Context, loaded: LoadedSpec, circuit: LoadedCircuit) -> _Run:
     opt_level = policy.execution.optimization_level
     started = ctx.clock()
     t0 = time.perf_counter()
-    result = run_on_aer(
+    result = run_backend(
         circuit.circuit,
+        provider=backend.provider,
+        device=backend.device,
         method=backend.method,
         shots=spec.shots,
-        seed_simulator=seed,
-        seed_transpiler=seed,
+        seed=seed,
         optimization_level=opt_level,
     )
     total_ms = round((time.perf_counter() - t0) * 1000)
@@ -202,10 +210,16 @@ def _record(
         backend=BackendInfo(
             policy_name=run.backend.name,
             simulator=result.backend_name,
-            method=run.backend.method,
+            # Aer's simulation method; the SDK adapters choose their own (effective_method).
+            method=run.backend.method if run.backend.provider == "aer" else "provider-default",
             effective_method=result.effective_method,
             regulated=run.backend.regulated,
             options=result.options,
+            provider=result.provider,
+            device=run.backend.device,
+            provider_job_id=result.provider_job_id,
+            backend_version=result.backend_version,
+            calibration=result.calibration,
         ),
         shots=spec.shots,
         seeds=Seeds(
@@ -229,4 +243,5 @@ def _record(
         failure=Failure(type=result.error_type, message=error_message or "")
         if result.error_type
         else None,
+        provenance=Provenance.model_validate(provenance(loaded.base_dir)),
     )

@@ -193,8 +193,24 @@ class Project(_Strict):
     budget_alert: BudgetAlert | None = None
 
 
+# Where a backend runs. The local ones run offline here; the cloud services are named so a
+# policy can govern them, but this build does not submit to them (needs network and credentials).
+Provider = Literal[
+    "aer", "ibm-runtime-local", "braket-local", "ibm-quantum", "amazon-braket", "azure-quantum"
+]
+LOCAL_PROVIDERS: frozenset[str] = frozenset({"aer", "ibm-runtime-local", "braket-local"})
+BRAKET_LOCAL_DEVICES = ("braket_sv", "braket_dm")
+
+
 class Backend(_Strict):
     name: str = Field(min_length=1)
+    provider: Provider = "aer"
+    device: str | None = Field(
+        default=None,
+        description="the provider's device: a fake backend class of qiskit_ibm_runtime."
+        "fake_provider (e.g. FakeManilaV2) for ibm-runtime-local, braket_sv or braket_dm for "
+        "braket-local, the service's device name or ARN for a cloud provider; none for aer",
+    )
     simulator: Literal["aer"] = "aer"
     method: Literal[
         "automatic", "statevector", "density_matrix", "stabilizer", "matrix_product_state"
@@ -204,6 +220,26 @@ class Backend(_Strict):
     max_qubits: int = Field(default=24, gt=0, le=40)
     cost_units_per_job: int = Field(default=0, ge=0)
     cost_units_per_1000_shots: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _device(self) -> Backend:
+        device = self.device
+        if self.provider == "aer" and device is not None:
+            raise FieldProblem("device", "an aer backend has no device; use 'method'")
+        if self.provider == "ibm-runtime-local" and not (
+            device is not None
+            and device.startswith("Fake")
+            and device.isascii()
+            and device[4:].isalnum()
+            and len(device) <= 44
+        ):
+            raise FieldProblem(
+                "device",
+                "ibm-runtime-local needs a fake backend class name such as FakeManilaV2",
+            )
+        if self.provider == "braket-local" and device not in (None, *BRAKET_LOCAL_DEVICES):
+            raise FieldProblem("device", f"braket-local runs {' or '.join(BRAKET_LOCAL_DEVICES)}")
+        return self
 
 
 class Elevation(_Strict):
@@ -222,8 +258,43 @@ class DebugMode(_Strict):
 class LedgerSettings(_Strict):
     checkpoint_every: int = Field(default=16, ge=1, le=10_000)
     signing_key: str | None = Field(
-        default=None, description="Ed25519 private key (PEM); default: <ledger>.key"
+        default=None,
+        description="path of the Ed25519 private key (PEM); default: the user's key store "
+        "$XDG_CONFIG_HOME/qgov/keys/<ledger-id>.pem, never the ledger folder",
     )
+    public_key: str | None = Field(
+        default=None,
+        description="the trusted public key (PEM text, or a path) `qgov ledger verify` checks "
+        "signatures against",
+    )
+    witness: str | None = Field(
+        default=None,
+        description="append-only JSON Lines file that receives every signed head "
+        "(keep it outside the ledger folder)",
+    )
+
+    @field_validator("signing_key")
+    @classmethod
+    def _key_path(cls, value: str | None) -> str | None:
+        if value is not None and "BEGIN" in value:
+            raise ValueError("give the path of the key file; a private key does not belong here")
+        return value
+
+    @field_validator("public_key")
+    @classmethod
+    def _public_pem(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if "PRIVATE KEY" in value:
+            raise ValueError("a private key does not belong in the policy; give the public key")
+        if "BEGIN" in value:
+            try:
+                key = load_pem_public_key(value.encode("ascii"))
+            except (ValueError, UnicodeEncodeError) as exc:
+                raise ValueError("the PEM block is not a readable public key") from exc
+            if not isinstance(key, ed25519.Ed25519PublicKey):
+                raise ValueError("the ledger key is Ed25519")
+        return value
 
 
 class SyslogTarget(_Strict):

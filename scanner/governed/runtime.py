@@ -59,6 +59,7 @@ class Context:
     clock: Clock = utc_now
     source: dict[str, Any] = field(default_factory=request_source)
     signing_key: Path | None = None
+    witness: Path | None = None  # signed heads also go here (else the policy's ledger.witness)
 
     @property
     def records(self) -> Path:
@@ -127,6 +128,7 @@ class Runtime:
             checkpoint_every=settings.checkpoint_every,
             clock=ctx.clock,
             scrubber=self.scrubber,
+            witness=ctx.witness or (Path(settings.witness) if settings.witness else None),
         )
         self.forwarder: SyslogForwarder | None = None
         if siem.syslog is not None:

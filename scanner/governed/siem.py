@@ -5,8 +5,11 @@ with OCSF 1.8 field names: token checks map to Authentication (class 3002), ever
 the governed path does -- submissions, executions, exports, alerts, checkpoints -- to API
 Activity (class 6003); ``type_uid = class_uid * 100 + activity_id``. The event's ledger
 ``seq`` and ``hash`` travel along (``unmapped.ledger``), so the SIEM holds an independent copy
-of the chain head. Sending is best effort: the ledger is the record of truth, and a collector
-that is down must not stop jobs; failures are counted and reported, never raised.
+of the chain head. Checkpoints carry their signature along, and after each session the signed
+head itself (type ``ledger.head``) is sent, so the SIEM holds signed heads that a rollback or
+truncation of the ledger file cannot take back. Sending is best effort: the ledger is the
+record of truth, and a collector that is down must not stop jobs; failures are counted and
+reported, never raised.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import socket
 from datetime import datetime
 from typing import Any
 
+from scanner.governed.ledger.format import CHECKPOINT, HEAD_TYPE
 from scanner.governed.policy import SyslogTarget
 from scanner.governed.timeutil import parse_iso
 
@@ -35,6 +39,7 @@ _MAPPING: dict[str, tuple[tuple[int, str, int, str], int, str]] = {
     "job.replayed": (API_ACTIVITY, 2, "Read"),
     "cost.anomaly": (API_ACTIVITY, 99, "Other"),
     "debug.mode": (API_ACTIVITY, 3, "Update"),
+    HEAD_TYPE: (API_ACTIVITY, 99, "Other"),
 }
 _DEFAULT = (API_ACTIVITY, 99, "Other")
 _USER_TYPES = {"human": (1, "User"), "workload": (3, "System"), "service": (3, "System")}
@@ -62,6 +67,21 @@ def _severity(event: dict[str, Any]) -> tuple[int, str, int]:
     return 1, "Informational", 6
 
 
+def _when(event: dict[str, Any]) -> object:
+    return event.get("ts") or event.get("signed_at")
+
+
+def _signed_part(event: dict[str, Any]) -> dict[str, Any]:
+    """The signature material of a checkpoint or head, for the SIEM's copy."""
+    if event.get("type") == HEAD_TYPE:
+        head_keys = ("ledger_id", "format", "payload", "signed_at", "key_id", "signature")
+        return {k: event.get(k) for k in head_keys}
+    if event.get("type") == CHECKPOINT:
+        data = event.get("data") or {}
+        return {k: data.get(k) for k in ("covers", "payload", "key_id", "signature")}
+    return {}
+
+
 def to_ocsf(
     event: dict[str, Any], *, hostname: str, product_version: str = "0.1.0"
 ) -> dict[str, Any]:
@@ -71,7 +91,7 @@ def to_ocsf(
     status_id, status = _status(event)
     severity_id, severity, _ = _severity(event)
     try:
-        when = int(parse_iso(str(event.get("ts"))).timestamp() * 1000)
+        when = int(parse_iso(str(_when(event))).timestamp() * 1000)
     except ValueError:
         when = 0
     data = event.get("data") or {}
@@ -94,7 +114,7 @@ def to_ocsf(
         + (f" {event['decision']}" if event.get("decision") else ""),
         "metadata": {
             "version": OCSF_VERSION,
-            "uid": event.get("id"),
+            "uid": event.get("id") or f"{event.get('ledger_id')}:head:{event.get('seq')}",
             "correlation_uid": (event.get("subject") or {}).get("job_id"),
             "log_name": "qgov-ledger",
             "product": {"name": "qgov", "vendor_name": "qgov", "version": product_version},
@@ -109,6 +129,9 @@ def to_ocsf(
             "subject": event.get("subject"),
         },
     }
+    signed = _signed_part(event)
+    if signed:
+        ocsf["unmapped"]["ledger"].update(signed)
     if reasons:
         ocsf["status_detail"] = "; ".join(
             str(r.get("code")) for r in reasons if isinstance(r, dict)
@@ -165,7 +188,7 @@ class SyslogForwarder:
     def __call__(self, event: dict[str, Any]) -> None:
         ocsf = to_ocsf(event, hostname=self.hostname)
         severity = _severity(event)[2]
-        when = str(event.get("ts") or datetime.now().isoformat())
+        when = str(_when(event) or datetime.now().isoformat())
         frame = syslog_frame(
             ocsf,
             app_name=self.target.app_name,

@@ -73,7 +73,9 @@ def test_refused_job_exit_1_with_reasons(demo: Path, capsys: pytest.CaptureFixtu
 def test_custom_ledger_location_and_env(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert qgov("job", "run", BELL, "--policy", POLICY, "--ledger", "audit/l.jsonl") == 0
     assert (demo / "audit" / "l.jsonl").exists() and (demo / "audit" / "records").is_dir()
-    assert (demo / "audit" / "l.jsonl.key").exists() and (demo / "audit" / "l.jsonl.pub").exists()
+    assert (demo / "audit" / "l.jsonl.pub").exists() and not (
+        demo / "audit" / "l.jsonl.key"
+    ).exists()
     monkeypatch.setenv("QGOV_LEDGER", str(demo / "env" / "ledger.jsonl"))
     assert qgov("job", "run", BELL, "--policy", POLICY) == 0
     assert (demo / "env" / "ledger.jsonl").exists() and not (demo / ".qgov").exists()

@@ -71,14 +71,20 @@ def test_fresh_ledger_is_intact_with_signed_checkpoints(ledger_path: Path) -> No
         assert line == canonical_json(event).decode() + "\n"
 
 
-def test_sidecars_and_key_permissions(ledger_path: Path) -> None:
-    key = ledger_path.with_name("ledger.jsonl.key")
+def test_sidecars_and_key_permissions(ledger_path: Path, key_store: Path) -> None:
+    ledger_id = json.loads(lines_of(ledger_path)[0])["id"]
+    key = key_store / f"{ledger_id}.pem"  # the user's key store, not the ledger folder
     assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert oct(key_store.stat().st_mode & 0o777) == "0o700"
     assert b"PRIVATE KEY" in key.read_bytes()
+    assert not any(b"PRIVATE" in p.read_bytes() for p in ledger_path.parent.iterdir())
     assert b"PUBLIC KEY" in ledger_path.with_name("ledger.jsonl.pub").read_bytes()
+    assert (key_store / f"{ledger_id}.pub").read_bytes() == (
+        ledger_path.with_name("ledger.jsonl.pub").read_bytes()
+    )
     head = json.loads(ledger_path.with_name("ledger.jsonl.head").read_text())
     assert head["hash"] == json.loads(lines_of(ledger_path)[-1])["hash"]
-    assert b"PRIVATE" not in ledger_path.read_bytes()
+    assert head["payload"] == "qgov-ledger-head-v2" and head["ledger_id"] == ledger_id
 
 
 def _edit(ls: Lines) -> Lines:
@@ -173,13 +179,21 @@ def test_attacker_resigning_with_own_key_is_caught(ledger_path: Path) -> None:
     assert {"checkpoint-foreign-key", "checkpoint-signature-invalid"} <= found
 
 
-def test_truncation_without_head_file_needs_an_external_head(ledger_path: Path) -> None:
-    head = json.loads(lines_of(ledger_path)[-1])["hash"]
+def test_truncation_without_head_file_needs_an_outside_anchor(ledger_path: Path) -> None:
+    """Cut back exactly to a checkpoint and delete the head: the ledger's own signatures
+    cannot tell; the verdict says so, and anything kept outside catches it."""
+    ls = lines_of(ledger_path)
+    head, last_seq = json.loads(ls[-1])["hash"], len(ls) - 1
+    cut = max(n for n, line in enumerate(ls[:-1]) if '"type":"ledger.checkpoint"' in line)
     ledger_path.with_name("ledger.jsonl.head").unlink()
-    rewrite(ledger_path, lines_of(ledger_path)[:-3])
+    rewrite(ledger_path, ls[: cut + 1])
     report = verify_ledger(ledger_path)
-    assert report.intact and any("no signed head file" in n for n in report.notes)
+    assert report.intact and not report.strict_ok
+    assert "no signed head" in report.qualifiers
+    assert any("no signed head file" in n for n in report.notes)
+    assert any("cut off after the last checkpoint" in n for n in report.not_proven())
     assert "external-head-missing" in kinds(ledger_path, head=head)
+    assert "below-min-seq" in kinds(ledger_path, min_seq=last_seq)
 
 
 def test_external_head_that_is_present_passes(ledger_path: Path) -> None:
@@ -196,13 +210,21 @@ def test_events_appended_behind_qgovs_back_are_unsigned(ledger_path: Path) -> No
     assert "unsigned-events" in kinds(ledger_path)
 
 
-def test_trust_anchor_is_the_sidecar_or_explicit_key(ledger_path: Path, tmp_path: Path) -> None:
+def test_trust_anchor_order(ledger_path: Path, tmp_path: Path, key_store: Path) -> None:
     pub = ledger_path.with_name("ledger.jsonl.pub")
     kept = tmp_path / "kept.pub"
     kept.write_bytes(pub.read_bytes())
+    assert verify_ledger(ledger_path).anchor.kind == "key-store"
+    for stored in key_store.iterdir():  # verifying on another machine: only the copy beside it
+        stored.unlink()
+    report = verify_ledger(ledger_path)
+    assert report.intact and report.anchor.kind == "sidecar" and not report.anchor.anchored
+    assert report.verdict == "INTACT, unanchored" and not report.strict_ok
     pub.unlink()
     assert "no-trust-anchor" in kinds(ledger_path)
-    assert verify_ledger(ledger_path, public_key=kept).intact
+    report = verify_ledger(ledger_path, public_key=kept)
+    assert report.strict_ok and report.anchor.kind == "public-key"
+    assert verify_ledger(ledger_path, policy_public_key=kept.read_text()).strict_ok
     other = tmp_path / "other.pub"
     from scanner.governed.tokens import public_key_pem
 
@@ -232,14 +254,15 @@ def test_lost_genesis_blocks_appends(ledger_path: Path) -> None:
         Ledger(ledger_path).append("job.decision")
 
 
-def test_missing_or_foreign_signing_key_blocks_appends(ledger_path: Path) -> None:
-    key = ledger_path.with_name("ledger.jsonl.key")
+def test_missing_or_foreign_signing_key_blocks_appends(ledger_path: Path, key_store: Path) -> None:
+    key = key_store / f"{json.loads(lines_of(ledger_path)[0])['id']}.pem"
     saved = key.read_bytes()
     key.unlink()
-    with pytest.raises(LedgerError, match="signing key .* is missing"):
+    with pytest.raises(LedgerError, match="signing key is missing"):
         Ledger(ledger_path).append("job.decision")
     other = Ledger(ledger_path.with_name("other.jsonl"))
     other.append("job.decision")
+    assert other.key_path is not None
     key.write_bytes(other.key_path.read_bytes())
     with pytest.raises(LedgerError, match="does not match the public key"):
         Ledger(ledger_path).append("job.decision")

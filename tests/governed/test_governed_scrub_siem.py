@@ -129,11 +129,21 @@ def test_events_reach_a_syslog_collector_as_ocsf(world: World, collector: socket
     refused = world.run("bad", token=world.token(audience="elsewhere"))
     frames = receive_all(collector)
     assert outcome.siem_sent > 0 and outcome.siem_failed == 0
-    ledger_events = world.ledger.read_text().splitlines()
-    assert len(frames) == len(ledger_events)
+    ledger_events = [json.loads(line) for line in world.ledger.read_text().splitlines()]
     assert all(f.startswith(b"<") and b" qgov " in f for f in frames)  # RFC 5424 header
     assert not any(token.encode() in f for f in frames)
     events = [parse_frame(f) for f in frames]
+    # Every event, and after each ledger session its signed head.
+    heads = [e for e in events if e["unmapped"]["ledger"]["type"] == "ledger.head"]
+    assert len(events) - len(heads) == len(ledger_events) and heads
+    assert [e["unmapped"]["ledger"]["hash"] for e in events if e not in heads] == [
+        e["hash"] for e in ledger_events
+    ]
+    last = heads[-1]["unmapped"]["ledger"]
+    assert (last["seq"], last["hash"]) == (ledger_events[-1]["seq"], ledger_events[-1]["hash"])
+    assert last["payload"] == "qgov-ledger-head-v2" and last["signature"]
+    checkpoint = next(e for e in events if e["unmapped"]["ledger"]["type"] == "ledger.checkpoint")
+    assert checkpoint["unmapped"]["ledger"]["signature"]
     by_type: dict[str, dict] = {}
     for event in events:  # the first event of each type (the allowed job's)
         by_type.setdefault(event["unmapped"]["ledger"]["type"], event)

@@ -1,16 +1,25 @@
 """Writing the ledger: :class:`Ledger` (paths, keys, lock) and :class:`LedgerSession` (appends).
 
-Under an exclusive file lock, the tail is checked (a final line without a newline is a torn
-write; a final event whose hash does not match is corruption -- both stop the append), the new
-line is written with a single ``write`` to a file opened ``O_APPEND``, then ``fsync``. A short
-write is cut back off, so the ledger is never left half-written. The signed head beside the
-ledger is replaced atomically when a session ends.
+Under an exclusive lock, the tail is checked (a final line without a newline is a torn write;
+a final event that is not canonical or does not match its hash is corruption -- both stop the
+append), the new line is written with a single ``write`` to a file opened ``O_APPEND``, then
+``fsync``. A short write is cut back off, so the ledger is never left half-written. When a
+session ends -- also when it ends in an error, so appended events never stay unsigned -- the
+newest event is signed into ``<ledger>.head``, appended to the witness file if one is
+configured, and handed to the listeners (the SIEM forwarder) after the events.
+
+Files: the ledger, its head, its lock and its public-key copy must be regular files; a symlink
+or anything else in their place is refused, and every temporary file is created exclusively
+with an unpredictable name in the same folder (so nothing planted there is ever followed).
+The signing key is kept outside the ledger folder (see :mod:`.format`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +28,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from filelock import FileLock, Timeout
 
 from scanner.governed.canonical import CanonicalError
 from scanner.governed.errors import LedgerError
@@ -27,23 +35,40 @@ from scanner.governed.ledger.format import (
     CANONICALIZATION,
     CHECKPOINT,
     CHECKPOINT_MARK,
+    CHECKPOINT_PAYLOAD,
     FORMAT,
+    FORMATS,
     GENESIS,
     GENESIS_PREV,
+    HEAD_PAYLOAD,
+    LineError,
     b64,
     canonical_line,
+    check_regular,
+    checkpoint_payload,
     event_hash,
+    iter_lines,
     key_id,
     load_signing_key,
-    parse_line,
+    open_regular,
+    parse_strict,
     public_pem,
     raw_public,
+    read_small,
     safe_hash,
     sidecar,
     sign,
+    stored_key_path,
+    stored_public_path,
 )
+from scanner.governed.ledger.witness import append_head, signed_head
 from scanner.governed.scrub import Scrubber
 from scanner.governed.timeutil import Clock, iso_z, utc_now
+
+try:  # POSIX: a lock we open ourselves (no O_TRUNC, no following links)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 Listener = Callable[[dict[str, Any]], None]
 
@@ -57,6 +82,19 @@ class _Tail:
     since_checkpoint: int
 
 
+def check_ledger_path(path: Path) -> None:
+    """A ledger path must be a regular file, or not exist yet below a folder (or a folder
+    still to be created); a folder, a symlink, a device or a pipe is refused."""
+    if check_regular(path, "ledger"):
+        return
+    parent = path.parent
+    for ancestor in (parent, *parent.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise LedgerError(f"ledger {path}: {ancestor} is not a folder")
+            break
+
+
 class Ledger:
     def __init__(
         self,
@@ -67,37 +105,50 @@ class Ledger:
         clock: Clock = utc_now,
         scrubber: Scrubber | None = None,
         lock_timeout: float = 30.0,
+        witness: Path | None = None,
     ) -> None:
+        check_ledger_path(path)
         self.path = path
-        self.key_path = signing_key or sidecar(path, ".key")
+        self.signing_key = signing_key  # None: the user's key store (or the legacy sidecar)
+        self.key_path: Path | None = signing_key  # the key file actually used, once known
         self.pub_path = sidecar(path, ".pub")
         self.head_path = sidecar(path, ".head")
         self.lock_path = sidecar(path, ".lock")
+        self.legacy_key_path = sidecar(path, ".key")
+        self.witness = witness
         self.checkpoint_every = checkpoint_every
         self.clock = clock
         self.scrubber = scrubber or Scrubber()
         self.lock_timeout = lock_timeout
+        # Each gets every appended event, then the session's signed head (type ledger.head).
         self.listeners: list[Listener] = []
 
     @contextlib.contextmanager
     def session(self) -> Iterator[LedgerSession]:
         """Hold the ledger lock; append any number of events; sign the head on the way out."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Refuse a link or non-file where the head, key copy or witness go before appending
+        # anything, so a refusal never leaves events without a signed head.
+        check_regular(self.head_path, "signed head")
+        check_regular(self.pub_path, "ledger public key")
+        if self.witness is not None:
+            check_regular(self.witness, "witness")
+            if not self.witness.parent.is_dir():
+                raise LedgerError(f"witness {self.witness}: its folder does not exist")
         appended: list[dict[str, Any]] = []
+        head: dict[str, Any] | None = None
         try:
-            lock = FileLock(str(self.lock_path), timeout=self.lock_timeout)
-            with lock.acquire(poll_interval=0.005):
-                tail = self._read_tail()
-                key = self._signing_key(tail)
-                session = LedgerSession(self, key, tail, appended)
-                yield session
-                if appended:
-                    self._write_head(key, session.tail)
-        except Timeout as exc:
-            raise LedgerError(f"ledger {self.path}: could not get the lock in time") from exc
-        for event in appended:
-            for listener in self.listeners:
-                listener(event)
+            with _exclusive(self.lock_path, self.lock_timeout, self.path):
+                session = LedgerSession(self, self._read_tail(), appended)
+                try:
+                    yield session
+                finally:
+                    if appended:
+                        head = self._seal(session.key, session.tail)
+        finally:
+            for record in [*appended, *([head] if head else [])]:
+                for listener in self.listeners:
+                    listener(record)
 
     def append(self, event_type: str, **fields: Any) -> dict[str, Any]:
         with self.session() as session:
@@ -114,110 +165,168 @@ class Ledger:
     # -- internals ------------------------------------------------------------------------
 
     def _read_tail(self) -> _Tail:
+        """Stream the ledger once (memory bounded by one line) for what an append needs."""
         try:
-            data = self.path.read_bytes()
+            fd = open_regular(self.path, "ledger")
         except FileNotFoundError:
             return _Tail(0, 0, GENESIS_PREV, None, 0)
-        except OSError as exc:
-            raise LedgerError(f"ledger {self.path}: cannot read: {exc.strerror or exc}") from exc
-        if not data:
+        first: bytes | None = None
+        last: bytes | None = None
+        count = since = 0
+        try:
+            size = os.fstat(fd).st_size
+            for line in iter_lines(fd):
+                if not line.terminated:
+                    raise LedgerError(
+                        f"ledger {self.path}: line {line.number} is a torn (partial) write; "
+                        "refusing to append -- run 'qgov ledger verify' and restore the ledger"
+                    )
+                if line.number == 1:
+                    first = line.raw
+                last, count = line.raw, line.number
+                since = 0 if line.raw is not None and CHECKPOINT_MARK in line.raw else since + 1
+        finally:
+            os.close(fd)
+        if count == 0:
             return _Tail(0, 0, GENESIS_PREV, None, 0)
-        if not data.endswith(b"\n"):
-            line_no = data.count(b"\n") + 1
+        last_event = _valid_event(last)
+        if last_event is None:
             raise LedgerError(
-                f"ledger {self.path}: line {line_no} is a torn (partial) write; refusing to append "
-                "-- run 'qgov ledger verify' and restore the ledger"
+                f"ledger {self.path}: the last event (line {count}) is not canonical or does "
+                "not match its hash; refusing to append -- run 'qgov ledger verify'"
             )
-        lines = data[:-1].split(b"\n")
-        last = parse_line(lines[-1])
-        if last is None or last.get("hash") != safe_hash(last):
+        genesis = _valid_event(first) or {}
+        data = genesis.get("data") if isinstance(genesis.get("data"), dict) else {}
+        if (
+            genesis.get("type") != GENESIS
+            or genesis.get("seq") != 0
+            or (data or {}).get("format") not in FORMATS
+        ):
             raise LedgerError(
-                f"ledger {self.path}: the last event (line {len(lines)}) does not match its hash; "
+                f"ledger {self.path}: line 1 is not the genesis event (or not a valid one); "
                 "refusing to append -- run 'qgov ledger verify'"
             )
-        first = parse_line(lines[0]) or {}
-        if first.get("type") != GENESIS or first.get("seq") != 0:
-            raise LedgerError(
-                f"ledger {self.path}: line 1 is not the genesis event; refusing to append "
-                "-- run 'qgov ledger verify'"
-            )
-        since = 0
-        for raw in reversed(lines):
-            if CHECKPOINT_MARK in raw:
-                break
-            since += 1
         return _Tail(
-            size=len(data),
-            next_seq=int(last["seq"]) + 1,
-            prev_hash=str(last["hash"]),
-            ledger_id=str(first.get("id")),
+            size=size,
+            next_seq=int(last_event["seq"]) + 1,
+            prev_hash=str(last_event["hash"]),
+            ledger_id=str(genesis.get("id")),
             since_checkpoint=since,
         )
 
-    def _signing_key(self, tail: _Tail) -> ed25519.Ed25519PrivateKey:
-        if self.key_path.exists():
-            key = load_signing_key(self.key_path)
-        elif tail.next_seq > 0:
-            raise LedgerError(
-                f"ledger {self.path}: its signing key {self.key_path} is missing; a new key "
-                "would not match earlier checkpoints"
-            )
+    def signing_key_for(self, tail: _Tail) -> ed25519.Ed25519PrivateKey:
+        """The key that signs this ledger, created (mode 0600) for a new one."""
+        new = tail.next_seq == 0
+        if new and tail.ledger_id is None:
+            tail.ledger_id = str(uuid.uuid4())  # the genesis event's id: known before the key
+        assert tail.ledger_id is not None
+        if self.signing_key is not None:
+            path = self.signing_key
+        elif new:
+            path = stored_key_path(tail.ledger_id)
         else:
+            stored = stored_key_path(tail.ledger_id)
+            path = stored if stored.exists() else self.legacy_key_path
+            if not path.exists():
+                raise LedgerError(
+                    f"ledger {self.path}: its signing key is missing (looked in {stored} and "
+                    f"the legacy {self.legacy_key_path}); a new key would not match earlier "
+                    "checkpoints -- name the key with the policy's ledger.signing_key"
+                )
+        if path.exists():
+            key = load_signing_key(path)
+        elif new:
             key = ed25519.Ed25519PrivateKey.generate()
-            _create_private(self.key_path, key)
+            _create_private(path, key)
+            if self.signing_key is None:
+                _atomic_write(stored_public_path(tail.ledger_id), public_pem(key), mode=0o644)
+        else:
+            raise LedgerError(
+                f"ledger {self.path}: its signing key {path} is missing; a new key would not "
+                "match earlier checkpoints"
+            )
+        self.key_path = path
+        self._check_public_copy(key, replace=new)
+        return key
+
+    def _check_public_copy(self, key: ed25519.Ed25519PrivateKey, *, replace: bool) -> None:
+        """Keep ``<ledger>.pub`` (a convenience copy, not a trust anchor) in step with the key;
+        a copy that differs on an existing ledger stops the append: someone swapped a key."""
         public = public_pem(key)
-        if self.pub_path.exists():
-            if self.pub_path.read_bytes().strip() != public.strip():
+        stored = None if replace else read_small(self.pub_path, "ledger public key")
+        if stored is not None:
+            if stored.strip() != public.strip():
                 raise LedgerError(
                     f"ledger {self.path}: signing key does not match the public key in "
                     f"{self.pub_path}"
                 )
-        else:
-            _atomic_write(self.pub_path, public, mode=0o644)
-        return key
+            return
+        _atomic_write(self.pub_path, public, mode=0o644)
 
-    def _write_head(self, key: ed25519.Ed25519PrivateKey, tail: _Tail) -> None:
+    def _seal(self, key: ed25519.Ed25519PrivateKey, tail: _Tail) -> dict[str, Any]:
+        """Sign the newest event into the head file and the witness; return the head."""
         assert tail.ledger_id is not None
-        seq = tail.next_seq - 1
-        head = {
-            "format": FORMAT,
-            "ledger_id": tail.ledger_id,
-            "seq": seq,
-            "hash": tail.prev_hash,
-            "signed_at": iso_z(self.clock()),
-            "key_id": key_id(key.public_key()),
-            "signature": sign(key, tail.ledger_id, seq, tail.prev_hash),
-        }
+        head = signed_head(
+            key,
+            ledger_id=tail.ledger_id,
+            seq=tail.next_seq - 1,
+            hash_=tail.prev_hash,
+            signed_at=iso_z(self.clock()),
+            ledger=self.path,
+        )
         _atomic_write(self.head_path, canonical_line(head), mode=0o644)
+        if self.witness is not None:
+            append_head(self.witness, head)
+        return head
+
+
+def _valid_event(raw: bytes | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        event = parse_strict(raw)
+    except LineError:
+        return None
+    return event if event.get("hash") == safe_hash(event) else None
 
 
 class LedgerSession:
     """Appends under the lock held by :meth:`Ledger.session`."""
 
-    def __init__(
-        self,
-        ledger: Ledger,
-        key: ed25519.Ed25519PrivateKey,
-        tail: _Tail,
-        appended: list[dict[str, Any]],
-    ) -> None:
+    def __init__(self, ledger: Ledger, tail: _Tail, appended: list[dict[str, Any]]) -> None:
         self.ledger = ledger
-        self.key = key
         self.tail = tail
         self.appended = appended
+        self._key: ed25519.Ed25519PrivateKey | None = None
+
+    @property
+    def key(self) -> ed25519.Ed25519PrivateKey:
+        # Resolved on first use, so a session that appends nothing creates no key.
+        if self._key is None:
+            self._key = self.ledger.signing_key_for(self.tail)
+        return self._key
 
     def events(self) -> list[dict[str, Any]]:
-        """All events as stored (for quota accounting); unparseable lines are an error."""
+        """All events as stored (for quota accounting); a line that is not a valid event is
+        an error. Read a line at a time, each capped in size."""
+        path = self.ledger.path
         try:
-            data = self.ledger.path.read_bytes()
+            fd = open_regular(path, "ledger")
         except FileNotFoundError:
             return []
         events = []
-        for number, raw in enumerate(data.splitlines(), 1):
-            event = parse_line(raw)
-            if event is None:
-                raise LedgerError(f"ledger {self.ledger.path}: line {number} is not a JSON event")
-            events.append(event)
+        try:
+            for line in iter_lines(fd):
+                try:
+                    if line.raw is None:
+                        raise LineError("oversized", "longer than an event can be")
+                    events.append(parse_strict(line.raw))
+                except LineError as exc:
+                    raise LedgerError(
+                        f"ledger {path}: line {line.number} is not a valid event ({exc.message})"
+                    ) from exc
+        finally:
+            os.close(fd)
         return events
 
     def append(
@@ -257,7 +366,10 @@ class LedgerSession:
                     "key_id": key_id(public),
                     "public_key": b64(raw_public(public)),
                     "algorithm": "Ed25519",
-                    "signature": sign(self.key, self.tail.ledger_id, seq, hash_),
+                    "payload": CHECKPOINT_PAYLOAD,
+                    "signature": sign(
+                        self.key, checkpoint_payload(self.tail.ledger_id, seq, hash_)
+                    ),
                 },
             },
         )
@@ -265,7 +377,7 @@ class LedgerSession:
         return event
 
     def _genesis(self, source: dict[str, Any] | None) -> None:
-        public = self.key.public_key()
+        public = self.key.public_key()  # also fixes the ledger id
         self._write(
             GENESIS,
             {
@@ -277,6 +389,7 @@ class LedgerSession:
                     "checkpoint_key_id": key_id(public),
                     "checkpoint_public_key": b64(raw_public(public)),
                     "checkpoint_every": self.ledger.checkpoint_every,
+                    "signed_payloads": [CHECKPOINT_PAYLOAD, HEAD_PAYLOAD],
                 },
             },
         )
@@ -284,7 +397,8 @@ class LedgerSession:
     def _write(self, event_type: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Seal and append one event; ``fields`` may hold actor, source, policy, decision,
         subject and data (the rest are null or empty)."""
-        event_id = str(uuid.uuid4())
+        genesis = self.tail.next_seq == 0
+        event_id = str(self.tail.ledger_id) if genesis else str(uuid.uuid4())
         body: dict[str, Any] = {
             "v": 1,
             "seq": self.tail.next_seq,
@@ -307,8 +421,7 @@ class LedgerSession:
         except CanonicalError as exc:
             raise LedgerError(f"event {event_type}: {exc}") from exc
         _append_line(self.ledger.path, line, self.tail.size)
-        if self.tail.next_seq == 0:
-            self.tail.ledger_id = event_id
+        if genesis:
             _fsync_dir(self.ledger.path.parent)
         self.tail.size += len(line)
         self.tail.next_seq += 1
@@ -317,11 +430,45 @@ class LedgerSession:
         return body
 
 
-# -- durable file writes ----------------------------------------------------------------------
+# -- locking and durable file writes ----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path, timeout: float, ledger: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``<ledger>.lock``, opened without ``O_TRUNC`` and without
+    following a link (a planted symlink must not let qgov truncate another file)."""
+    if fcntl is None:  # pragma: no cover - Windows keeps the portable lock
+        from filelock import FileLock, Timeout
+
+        check_regular(lock_path, "ledger lock")
+        try:
+            with FileLock(str(lock_path), timeout=timeout).acquire(poll_interval=0.005):
+                yield
+        except Timeout as exc:
+            raise LedgerError(f"ledger {ledger}: could not get the lock in time") from exc
+        return
+    fd = open_regular(lock_path, "ledger lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LedgerError(f"ledger {ledger}: could not get the lock in time") from None
+                time.sleep(0.005)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _append_line(path: Path, line: bytes, expected_size: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    try:
+        fd = open_regular(path, "ledger", flags, 0o640)
+    except FileNotFoundError as exc:
+        raise LedgerError(f"ledger {path}: its folder does not exist") from exc
     try:
         size = os.fstat(fd).st_size
         if size != expected_size:
@@ -341,14 +488,18 @@ def _append_line(path: Path, line: bytes, expected_size: int) -> None:
 
 
 def _create_private(path: Path, key: ed25519.Ed25519PrivateKey) -> None:
-    """Write a new signing key, mode 0600; O_EXCL: never overwrite a key file already there."""
+    """Write a new signing key, mode 0600, in a folder only its owner can enter; O_EXCL: never
+    overwrite (or follow a link planted as) a key file already there."""
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise LedgerError(f"ledger key {path}: cannot create: {exc.strerror or exc}") from exc
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
         handle.flush()
@@ -356,13 +507,23 @@ def _create_private(path: Path, key: ed25519.Ed25519PrivateKey) -> None:
 
 
 def _atomic_write(path: Path, data: bytes, *, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Replace ``path`` with ``data`` through a temporary file created exclusively (random
+    name, ``O_EXCL``, never a link) in the same folder; ``path`` must be a regular file or
+    absent -- a symlink there is refused, not replaced."""
+    check_regular(path, "ledger file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     _fsync_dir(path.parent)
 
 

@@ -14,12 +14,20 @@ expected outcome *and* its evidence in the ledger are there.
 - ``registry``         the ``@check`` decorator, the registered checks, results
 - ``checks_access``    identity, authorization, data gate, approvals, quotas
 - ``checks_evidence``  failed runs, scrubbing, tampering, replay, SIEM
+- ``checks_ledger``    the ledger's trust: anchored key, signed coverage, head/checkpoint
+  domain separation, witnessed heads against rollback, exact bytes, refused links
+- ``checks_provenance`` the execution record's provenance; provider adapters behind the gate
 - ``runner``           ``run_selftest``: every check in order, then ``selftest.json``
 """
 
 # Importing the check modules registers their checks, in this order (the order they run in);
 # the package does it so that every way in (runner, registry, tests) sees all of them.
-from scanner.governed.selftest import checks_access, checks_evidence  # noqa: F401
+from scanner.governed.selftest import (  # noqa: F401
+    checks_access,
+    checks_evidence,
+    checks_ledger,
+    checks_provenance,
+)
 from scanner.governed.selftest.registry import CHECKS, Check, CheckResult
 from scanner.governed.selftest.runner import run_selftest
 
