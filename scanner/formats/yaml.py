@@ -60,6 +60,10 @@ DEFAULT_MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 MAX_EXPANDED_NODES = 200_000
 
 
+# A constructor's own message may quote the value (int('…')); the value could be a secret.
+_BAD_VALUE = "a value is not a valid date, time or number (e.g. 2026-02-30)"
+
+
 class DocumentError(Exception):
     """A user-named YAML file cannot be used; the message names the file (no values)."""
 
@@ -210,6 +214,8 @@ def load_all_with_lines(text: str) -> list[Any]:
         raise parse_error_from_yaml(exc) from exc
     except RecursionError as exc:
         raise ParseError("YAML nested too deeply") from exc
+    except (ValueError, OverflowError) as exc:  # an impossible date or number: 2026-02-30
+        raise ParseError(f"invalid YAML: {_BAD_VALUE}") from exc
 
 
 # --- guards for scanned YAML ----------------------------------------------------------------------
@@ -307,6 +313,8 @@ def parse_yaml_bytes(raw: bytes, *, label: str) -> Any:
         raise DocumentError(f"{label}: not valid YAML: {_problem(exc)}") from exc
     except RecursionError as exc:
         raise DocumentError(f"{label}: not valid YAML: nested too deeply") from exc
+    except (ValueError, OverflowError) as exc:
+        raise DocumentError(f"{label}: not valid YAML: {_BAD_VALUE}") from exc
 
 
 def parse_toml_bytes(raw: bytes, *, label: str) -> dict[str, Any]:

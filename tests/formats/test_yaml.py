@@ -102,3 +102,16 @@ def test_documents_parse_once_and_keep_their_failure() -> None:
     assert first.value is second.value
     good = Document("b.yaml", "a: 1\n")
     assert good.yaml_documents is good.yaml_documents
+
+
+def test_impossible_values_are_parse_errors_without_quoting_them() -> None:
+    from scanner.formats.errors import ParseError
+    from scanner.formats.yaml import DocumentError, load_all_with_lines, parse_yaml_bytes
+
+    for text in ("when: 2026-02-30\n", "n: !!int 1e9999999sekret\n"):
+        with pytest.raises(ParseError, match="not a valid date") as raised:
+            load_all_with_lines(text)
+        assert "sekret" not in str(raised.value)
+        with pytest.raises(DocumentError, match="not a valid date") as document_error:
+            parse_yaml_bytes(text.encode(), label="policy p.yaml")
+        assert "sekret" not in str(document_error.value)
