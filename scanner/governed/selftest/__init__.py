@@ -13,13 +13,19 @@ expected outcome *and* its evidence in the ledger are there.
 - ``scenario``         the world and the helpers checks use
 - ``registry``         the ``@check`` decorator, the registered checks, results
 - ``checks_access``    identity, authorization, data gate, approvals, quotas
+- ``checks_identity``  token replay, forged approvals, the dataset registry, free-text
+  scrubbing, revocation
 - ``checks_evidence``  failed runs, scrubbing, tampering, replay, SIEM
 - ``runner``           ``run_selftest``: every check in order, then ``selftest.json``
 """
 
 # Importing the check modules registers their checks, in this order (the order they run in);
 # the package does it so that every way in (runner, registry, tests) sees all of them.
-from scanner.governed.selftest import checks_access, checks_evidence  # noqa: F401
+from scanner.governed.selftest import (  # noqa: F401
+    checks_access,
+    checks_evidence,
+    checks_identity,
+)
 from scanner.governed.selftest.registry import CHECKS, Check, CheckResult
 from scanner.governed.selftest.runner import run_selftest
 
