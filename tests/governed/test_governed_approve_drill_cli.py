@@ -145,3 +145,25 @@ def test_drill_reports_a_control_that_does_not_hold(
     assert qgov("job", "drill", "unauthorized-export", "--policy", str(lax), "--out", str(out)) == 1
     report = json.loads((out / "drill.json").read_text())
     assert report["steps"][0]["status"] == "fail"
+
+
+def test_concurrent_uses_of_one_token_spend_it_once(demo: Path) -> None:  # noqa: F811
+    import os
+    import subprocess
+    import sys
+
+    token = mint_demo(demo)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    argv = [sys.executable, "-m", "scanner", "job", "run", "samples/jobs/bell.yaml"]
+    argv += ["--policy", POLICY, "--token", str(token), "--format", "json"]
+    runs = [
+        subprocess.Popen(argv, cwd=demo, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = [(run.wait(timeout=120), run.communicate()[0]) for run in runs]
+    assert sorted(code for code, _ in results) == [0, 1, 1, 1]
+    for code, out in results:
+        if code == 1:
+            reasons = json.loads(out)["decision"]["reasons"]
+            assert [r["code"] for r in reasons] == ["TOKEN_REPLAYED"]
+    assert verify_ledger(demo / ".qgov" / "ledger.jsonl").intact
