@@ -1,5 +1,5 @@
-"""CLI for the governed quantum job: `qgov job run|replay|selftest`, `qgov ledger verify`,
-`qgov token mint`.
+"""CLI for the governed quantum job: `qgov job run|replay|selftest|approve|drill`,
+`qgov ledger verify`, `qgov token mint`.
 
 `register(subparsers)` adds the command groups to the main parser; every leaf sets
 ``handler`` to a function ``(args) -> int``. Exit codes: 0 allowed/completed, intact, match,
@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,8 @@ def _register_job(subparsers: Any) -> None:
     actions = _command_group(
         subparsers,
         "job",
-        "submit, replay and self-test governed quantum jobs",
-        "run,replay,selftest",
+        "submit, approve, replay, self-test and drill governed quantum jobs",
+        "run,approve,replay,selftest,drill",
     )
 
     run = actions.add_parser(
@@ -87,7 +87,9 @@ def _register_job(subparsers: Any) -> None:
             "Identity: --token FILE|-, --token-env VAR or --demo-identity SUBJECT. With none\n"
             "of them, qgov mints a 5-minute token for the policy's demo_default_identity with\n"
             "the public demo issuer key: fine for the dev/test samples, always refused for\n"
-            "regulated-pilot and production.\n"
+            "regulated-pilot and production. A token is good for one request: a second use\n"
+            "is refused as a replay. Elevations (regulated backend, export, debug) need an\n"
+            "approval granted with 'qgov job approve'.\n"
             "\n"
             "Exit codes: 0 completed; 1 refused, failed in the simulator, or export refused;\n"
             "2 malformed spec/policy or unusable ledger."
@@ -110,7 +112,13 @@ def _register_job(subparsers: Any) -> None:
         metavar="SUBJECT",
         help="mint a 5-minute demo token for this subject (its issuer must be marked demo)",
     )
-    run.add_argument("--approvals", type=Path, metavar="FILE", help="JIT approval records (YAML)")
+    run.add_argument(
+        "--approvals",
+        type=Path,
+        metavar="FILE",
+        help="unsigned approval records (YAML): never valid on their own -- an id found there is "
+        "refused as unsigned, or as ambiguous if also granted; see 'qgov job approve'",
+    )
     run.add_argument(
         "--export",
         type=Path,
@@ -161,6 +169,8 @@ def _register_job(subparsers: Any) -> None:
     selftest.add_argument("--out", type=Path, required=True, metavar="DIR", help="evidence folder")
     _format_option(selftest)
     selftest.set_defaults(handler=cmd_job_selftest)
+
+    _register_job_identity(actions)
 
 
 def _register_ledger(subparsers: Any) -> None:
@@ -288,15 +298,12 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: list[str]) ->
 
 def _read_token(args: argparse.Namespace, policy: Any) -> tuple[str | None, str]:
     """The token and a description of where it came from (never the token itself)."""
+    from scanner.governed.files import read_token_file, read_token_stream
+
     if args.token:
         if args.token == "-":
-            return sys.stdin.read().strip(), "stdin"
-        try:
-            return Path(args.token).read_text(encoding="utf-8").strip(), f"file {args.token}"
-        except OSError as exc:
-            raise GovernedError(
-                f"--token {args.token}: cannot read: {exc.strerror or exc}"
-            ) from exc
+            return read_token_stream(sys.stdin), "stdin"
+        return read_token_file(Path(args.token)), f"file {args.token}"
     if args.token_env:
         value = os.environ.get(args.token_env)
         if not value:
@@ -570,3 +577,154 @@ def cmd_token_mint(args: argparse.Namespace) -> int:
     else:
         print(token)
     return EXIT_OK
+
+
+# -- identity, approvals and drills (`qgov job approve`, `qgov job drill`) ---------------------
+
+
+def _register_job_identity(actions: Any) -> None:
+    from scanner.governed.approvals import ELEVATED_ACTIONS
+    from scanner.governed.drills import DRILLS
+
+    approve = actions.add_parser(
+        "approve",
+        help="grant a just-in-time approval for a job spec, as the approver, with your token",
+        description=(
+            "Grant one elevation (run-regulated, export, debug) for one job spec. Your token is\n"
+            "verified like a submitter's; you must be a human the policy marks approver: true\n"
+            "and not the requester. The approval is bound to the spec's SHA-256, the action,\n"
+            "the requester and an expiry, signed, and written to the ledger -- the only place\n"
+            "approvals count. Its id is the one the spec names (approval / export_approval) or,\n"
+            "for debug, the policy's debug.approval.\n"
+            "\n"
+            "Exit codes: 0 granted; 1 refused (reasons printed and logged); 2 unusable input."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    approve.add_argument("spec", type=Path, help="the job spec (YAML) to approve")
+    approve.add_argument("--policy", type=Path, required=True, help="org policy (YAML)")
+    approve.add_argument("--action", required=True, choices=ELEVATED_ACTIONS)
+    approve.add_argument("--requester", required=True, metavar="SUBJECT", help="who may use it")
+    approve.add_argument("--reason", required=True, help="why (a ticket, a sentence)")
+    approve.add_argument(
+        "--expires",
+        default="1h",
+        metavar="DURATION|TIME",
+        help="how long it lasts: 30m, 2h, 1h30m, or an ISO time (default 1h; at most "
+        "elevation.max_hours)",
+    )
+    approve.add_argument(
+        "--single-use",
+        action="store_true",
+        help="valid for one request (always so when the policy says elevation.single_use)",
+    )
+    who = approve.add_mutually_exclusive_group(required=True)
+    who.add_argument("--token", metavar="FILE|-", help="the approver's identity token")
+    who.add_argument("--token-env", metavar="VAR", help="read it from this environment variable")
+    _ledger_option(approve)
+    _format_option(approve)
+    approve.set_defaults(handler=cmd_job_approve, demo_identity=None)
+
+    drill = actions.add_parser(
+        "drill",
+        help="play a tabletop incident drill against the policy, with per-step evidence",
+        description=(
+            "Play an incident end to end in a copy of the policy's world (its identities,\n"
+            "roles, projects, backends and registry; a drill issuer key stands in for the\n"
+            "real ones) and write per-step evidence -- JSON and the ledger excerpt -- to DIR.\n"
+            "  token-leak           a leaked token is replayed, then revoked and refused\n"
+            "  access-compromise    a compromised identity is revoked; its jobs are listed\n"
+            "  unauthorized-export  export without / with a forged / with a real approval\n"
+            "\n"
+            "Exit codes: 0 every step behaved as the control requires; 1 a step did not;\n"
+            "2 the policy cannot host the drill (e.g. no identity that may run a job)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    drill.add_argument("scenario", choices=sorted(DRILLS))
+    drill.add_argument("--policy", type=Path, required=True, help="org policy (YAML)")
+    drill.add_argument("--out", type=Path, required=True, metavar="DIR", help="evidence folder")
+    drill.add_argument(
+        "--subject", metavar="SUBJECT", help="the identity to play the victim (default: chosen)"
+    )
+    _format_option(drill)
+    drill.set_defaults(handler=cmd_job_drill)
+
+
+def parse_validity(text: str, now: datetime) -> timedelta:
+    """``30m``, ``2h``, ``1h30m`` or an ISO time (UTC unless it says otherwise)."""
+    import re
+
+    from scanner.governed.timeutil import parse_iso
+
+    match = re.fullmatch(r"(?:(\d{1,3})h)?(?:(\d{1,4})m)?", text.strip())
+    if match and text.strip():
+        return timedelta(hours=int(match.group(1) or 0), minutes=int(match.group(2) or 0))
+    try:
+        return parse_iso(text.strip()) - now
+    except ValueError as exc:
+        raise GovernedError(f"--expires {text!r}: not a duration (2h, 30m) or an ISO time") from exc
+
+
+@_guard
+def cmd_job_approve(args: argparse.Namespace) -> int:
+    from scanner.governed.approve import approve
+    from scanner.governed.ledger import default_ledger_path
+    from scanner.governed.policy import load_policy
+    from scanner.governed.runtime import Context, request_source
+
+    loaded = load_policy(args.policy)
+    token, token_source = _read_token(args, loaded.policy)
+    now = datetime.now(UTC)
+    ctx = Context(
+        policy=loaded,
+        ledger_path=args.ledger or default_ledger_path(),
+        source=request_source("cli", "qgov job approve"),
+    )
+    outcome = approve(
+        args.spec,
+        ctx,
+        token=token,
+        action=args.action,
+        requester=args.requester,
+        reason_text=args.reason,
+        valid_for=parse_validity(args.expires, now),
+        single_use=args.single_use,
+    )
+    payload = outcome.to_json()
+    payload["identity_source"] = token_source
+    head = "APPROVED" if outcome.granted else "REFUSED"
+    lines = [
+        f"{head}: approval {outcome.approval_id} ({outcome.action}) for {outcome.requester}",
+        f"  approver:  {outcome.approver or 'not verified'} via {token_source}",
+        f"  job spec:  {args.spec} (sha256 {outcome.spec_sha256})",
+    ]
+    if outcome.granted and outcome.expires_at is not None:
+        lines.append(
+            f"  valid:     until {outcome.expires_at.isoformat(timespec='seconds')}"
+            + (", single use" if outcome.single_use else "")
+        )
+    lines += [
+        f"    - [{r.code}] {r.message} ({', '.join(r.control_ids)})" for r in outcome.reasons
+    ]
+    lines.append(f"  ledger:    {outcome.ledger_path} (seq {outcome.event_seq})")
+    _emit(args, payload, lines)
+    return EXIT_OK if outcome.granted else EXIT_FAIL
+
+
+@_guard
+def cmd_job_drill(args: argparse.Namespace) -> int:
+    from scanner.governed.drills import run_drill
+
+    report = run_drill(args.scenario, args.policy, args.out, subject=args.subject)
+    lines = [f"qgov drill {args.scenario} -> {args.out / 'drill.json'}"]
+    lines += [
+        f"  {step['status'].upper():7} {step['id']:<28} {step['observed']}"
+        for step in report["steps"]
+    ]
+    summary = report["summary"]
+    lines.append(
+        f"{summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped"
+    )
+    _emit(args, report, lines)
+    return EXIT_OK if summary["failed"] == 0 else EXIT_FAIL

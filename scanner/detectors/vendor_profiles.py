@@ -65,7 +65,9 @@ class VendorProfileDetector(Detector):
         try:
             try:
                 documents = source.yaml_documents
-            except ValueError:  # a date YAML resolves but cannot build (2026-02-30)
+            except ParseError:
+                # A date YAML resolves but cannot build (2026-02-30): the profile's own reader
+                # names the field and its line; for text that is no YAML it reports that.
                 documents = parse_documents(source.text, source.path)
             if not looks_like_profile(documents):
                 return

@@ -9,3 +9,7 @@ class ParseError(Exception):
     def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.line = line
+
+
+class ImpossibleValue(ParseError):
+    """Well-formed text naming a value that cannot exist (a date such as 2026-02-30)."""

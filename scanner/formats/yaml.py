@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from scanner.formats.errors import ParseError
+from scanner.formats.errors import ImpossibleValue, ParseError
 from scanner.fs import FileRefused, read_user_file
 
 M = TypeVar("M", bound=BaseModel)
@@ -151,11 +151,29 @@ class LineList(list[Any]):
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
+class _ImpossibleValueError(yaml.constructor.ConstructorError):
+    """A timestamp YAML resolved but Python cannot build; carries the value's place."""
+
+
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(
+            loader, node  # type: ignore[arg-type]
+        )
+    except (ValueError, OverflowError):
+        raise _ImpossibleValueError(
+            None, None, "not a real calendar date or time", node.start_mark
+        ) from None
+
+
 class _BoundedLoader(SAFE_LOADER):  # type: ignore[valid-type,misc]
-    """Safe loading that refuses alias bombs before building anything; a subclass so the
-    global loaders stay untouched."""
+    """Safe loading that refuses alias bombs before building anything, and reports an
+    impossible date with its line; a subclass so the global loaders stay untouched."""
 
     construct_document = _construct_bounded
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class _LineLoader(_BoundedLoader):
@@ -210,6 +228,11 @@ def load_all_with_lines(text: str) -> list[Any]:
     """All documents of ``text`` with line-aware containers; raises ParseError when malformed."""
     try:
         return [doc for doc in yaml.load_all(text, Loader=_LineLoader) if doc is not None]
+    except _ImpossibleValueError as exc:
+        mark = exc.problem_mark
+        raise ImpossibleValue(
+            f"invalid YAML: {exc.problem}", mark.line + 1 if mark is not None else None
+        ) from exc
     except yaml.YAMLError as exc:
         raise parse_error_from_yaml(exc) from exc
     except RecursionError as exc:

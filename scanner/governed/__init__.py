@@ -5,12 +5,16 @@ Modules, in the order a job meets them:
 - ``spec``       the job spec (YAML): circuit file, dataset, project, environment, backend
 - ``policy``     the org policy (YAML): issuers, identities, roles, tiers, projects, backends
 - ``tokens``     minting short-lived JWTs; the public demo issuer key
-- ``identity``   verifying a token and binding it to a human/workload/service identity
+- ``identity``   verifying a token (signature, claim types, lifetime, revocations) and binding
+  it to a human/workload/service identity; ``token_use`` refuses a replayed token and
+  ``revocation`` applies the policy's revocations
 - ``authorize``  role, environment, backend, time window, shots, project checks
-- ``approvals``  just-in-time elevation records and their checks
-- ``datagate``   data classification vs. tier and role; dataset hash
+- ``approvals``  signed just-in-time approvals in the ledger and their checks; ``approve``
+  grants one (``qgov job approve``)
+- ``datagate``   the dataset registry, classification vs. tier and role; dataset hash
 - ``quota``      quotas, budgets and burst alerts computed from the ledger
-- ``circuits``   loading OpenQASM as data; the circuit hash (QASM 3 text, see there why)
+- ``circuits``   pre-scanning and loading OpenQASM as data; the circuit hash (QASM 3 text)
+- ``files``      reading the files a job names safely (regular files, size caps, no FIFOs)
 - ``execute``    seeded AerSimulator runs; counts hash
 - ``record``     the execution record (JSON)
 - ``scrub``      keeping circuits, data rows and tokens out of logs and events
@@ -26,6 +30,9 @@ Modules, in the order a job meets them:
   that the self-test and the tests build on
 - ``selftest``   the control-test scenario behind ``qgov job selftest`` (a package: the
   scenario, the ``@check`` registry, the checks, the runner)
+- ``drills``     tabletop incident drills behind ``qgov job drill`` (a package)
+- ``ledger_queries`` what the checks ask of ledger events (token uses, approvals, an
+  identity's jobs), read-only
 Shared helpers: ``canonical`` (canonical JSON, SHA-256), ``decision`` (reason codes ->
 control ids), ``errors``, ``timeutil``, ``environment``.
 """

@@ -5,16 +5,15 @@ assigned to them, unexpired, usable by their identity kind and allow the environ
 project and shot count at this time of day; the project must allow the environment; the
 backend must exist, allow the environment and fit the circuit. Every failed check becomes a
 reason, so a refusal lists all of them at once. Regulated backends additionally need a valid
-just-in-time approval (see :mod:`approvals`).
+just-in-time approval (see :mod:`approvals`); that check reads the ledger, so the service runs
+it under the ledger lock (:attr:`Authorization.needs_approval`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scanner.governed.approvals import Approval, check_approval
 from scanner.governed.decision import Reason, reason
 from scanner.governed.identity import VerifiedIdentity
 from scanner.governed.policy import Backend, OrgPolicy, Project, Role
@@ -29,6 +28,7 @@ class Authorization:
     backend: Backend | None = None
     reasons: list[Reason] = field(default_factory=list)
     approval_id: str | None = None
+    needs_approval: bool = False  # a regulated backend: a 'run-regulated' approval is due
 
 
 def select_role(
@@ -59,7 +59,6 @@ def authorize_job(
     policy: OrgPolicy,
     *,
     num_qubits: int,
-    approvals: Sequence[Approval],
     now: datetime,
 ) -> Authorization:
     auth = Authorization()
@@ -106,18 +105,7 @@ def authorize_job(
         auth.reasons.extend(_role_checks(role, spec, identity, now))
     if auth.backend is not None and auth.backend.regulated:
         auth.approval_id = spec.approval
-        auth.reasons.extend(
-            check_approval(
-                approvals,
-                spec.approval,
-                action="run-regulated",
-                requester=identity.subject,
-                project=spec.project,
-                backend=spec.backend,
-                policy=policy,
-                now=now,
-            )
-        )
+        auth.needs_approval = True
     return auth
 
 

@@ -23,6 +23,12 @@ REASON_CONTROLS: dict[str, tuple[str, ...]] = {
     "TOKEN_WRONG_AUDIENCE": ("IAM-03",),
     "TOKEN_CLAIMS_MISSING": ("IAM-03",),
     "TOKEN_LIFETIME_TOO_LONG": ("IAM-03",),
+    "TOKEN_CLAIM_TYPES": ("IAM-03",),
+    "TOKEN_REPLAYED": ("IAM-03",),
+    # revocation (policy `revocations`)
+    "TOKEN_REVOKED": ("IAM-03", "SEC-05"),
+    "IDENTITY_REVOKED": ("IAM-01", "SEC-05"),
+    "ISSUER_KEY_REVOKED": ("IAM-03", "SEC-05"),
     "DEMO_ISSUER_NOT_ALLOWED": ("IAM-03", "GOV-02"),
     "IDENTITY_UNKNOWN": ("IAM-01",),
     "IDENTITY_KIND_MISMATCH": ("IAM-01",),
@@ -46,6 +52,11 @@ REASON_CONTROLS: dict[str, tuple[str, ...]] = {
     "DATA_CLASS_NOT_ALLOWED_FOR_ROLE": ("DAT-03", "IAM-05"),
     "DATASET_HASH_MISMATCH": ("DAT-04",),
     "DATASET_UNREADABLE": ("DAT-04",),
+    # the dataset registry (policy `datasets`)
+    "DATASET_NOT_REGISTERED": ("DAT-01",),
+    "DATASET_CLASSIFICATION_MISMATCH": ("DAT-01",),
+    "DATASET_REGISTRY_MISMATCH": ("DAT-01", "DAT-04"),
+    "DATASET_NOT_ALLOWED": ("DAT-01", "DAT-03"),
     # just-in-time elevation
     "APPROVAL_REQUIRED": ("IAM-06",),
     "APPROVAL_UNKNOWN": ("IAM-06",),
@@ -55,6 +66,11 @@ REASON_CONTROLS: dict[str, tuple[str, ...]] = {
     "APPROVAL_SCOPE": ("IAM-06",),
     "APPROVAL_TOO_LONG": ("IAM-06",),
     "APPROVER_NOT_AUTHORISED": ("IAM-06",),
+    "APPROVAL_UNSIGNED": ("IAM-06",),
+    "APPROVAL_AMBIGUOUS": ("IAM-06",),
+    "APPROVAL_BAD_SIGNATURE": ("IAM-06",),
+    "APPROVAL_USED": ("IAM-06",),
+    "APPROVAL_REVOKED": ("IAM-06", "SEC-05"),
     "EXPORT_NOT_PERMITTED": ("IAM-06",),
     # cost
     "QUOTA_SHOTS_EXCEEDED": ("CST-01",),

@@ -6,13 +6,24 @@ with exactly one kind and the issuer that vouches for it. A mismatch is a refusa
 pipeline cannot borrow a researcher's identity or the other way round (IAM-01).
 
 Signature, issuer and audience are checked by PyJWT; the time claims are checked here against
-an injected clock so tests and the self-test can move time. Tokens must carry ``exp``, ``iat``
-and ``jti`` and live no longer than the issuer's ``max_token_lifetime_seconds`` (IAM-03).
-Only the token's SHA-256 leaves this module; the token text is never logged or stored.
+an injected clock so tests and the self-test can move time. Tokens must carry ``exp`` and
+``iat`` and live no longer than the issuer's ``max_token_lifetime_seconds`` (IAM-03). Claims
+must have their JSON types: PyJWT happily reads ``"exp": "9999999999"`` as a number, so a
+string date, a boolean, a numeric subject or a list of numbers as audience is refused here.
+
+A token is good for one request. ``jti`` is required for the protected environments
+(regulated-pilot, production); elsewhere a token without one is accepted and its SHA-256
+stands in for it, so it is single-use all the same (see :mod:`.token_use`, which finds an
+earlier use in the ledger). The policy's ``revocations`` refuse a token, a subject or an
+issuer key from a given moment on (see :mod:`.revocation`).
+
+Only hashes of the token and its ``jti`` leave this module; the token text is never logged or
+stored.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,10 +34,13 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.decision import Reason, reason
 from scanner.governed.policy import PROTECTED_ENVIRONMENTS, Issuer, OrgPolicy
+from scanner.governed.revocation import revocation_reasons
 from scanner.governed.timeutil import iso_z
 from scanner.governed.tokens import IDENTITY_KIND_CLAIM
 
-REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti")
+REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
+_NUMERIC_CLAIMS = ("exp", "iat", "nbf")
+_STRING_CLAIMS = ("iss", "sub", "jti", IDENTITY_KIND_CLAIM)
 
 
 @dataclass(frozen=True)
@@ -38,7 +52,9 @@ class VerifiedIdentity:
     demo: bool
     issued_at: datetime
     expires_at: datetime
-    token_id_sha256: str
+    token_id_sha256: str | None  # SHA-256 of the jti; None for a token without one
+    token_sha256: str = ""
+    key_id: str | None = None  # the policy's kid of the issuer key that verified it
 
     def actor(self) -> dict[str, Any]:
         """The ``actor`` block of ledger events: who, never the credential."""
@@ -48,6 +64,7 @@ class VerifiedIdentity:
             "issuer": self.issuer_name,
             "demo_issuer": self.demo,
             "token_jti_sha256": self.token_id_sha256,
+            "token_sha256": self.token_sha256,
             "token_expires_at": iso_z(self.expires_at),
         }
 
@@ -59,20 +76,26 @@ class IdentityCheck:
     token_sha256: str | None = None
     claimed_subject: str | None = None
     issuer_name: str | None = None
+    jti_sha256: str | None = None  # of a signature-verified token only
 
     @property
     def ok(self) -> bool:
         return self.identity is not None and not self.reasons
 
     def actor(self) -> dict[str, Any]:
-        """The ``actor`` of ledger events: the verified identity, else what the token claimed."""
+        """The ``actor`` of ledger events: the verified identity (``accepted: false`` when it
+        was refused after all, e.g. revoked or replayed), else what the token claimed."""
         if self.identity is not None:
-            return self.identity.actor()
+            actor = self.identity.actor()
+            if self.reasons:
+                actor["accepted"] = False
+            return actor
         return {
             "subject": self.claimed_subject,
             "verified": False,
             "issuer": self.issuer_name,
             "token_sha256": self.token_sha256,
+            "token_jti_sha256": self.jti_sha256,
         }
 
 
@@ -103,11 +126,40 @@ def verify_token(
             reason("TOKEN_ALGORITHM", f"algorithm {alg!r} is not allowed for issuer {issuer.name}")
         )
         return check
-    claims = _verify_signature(token, issuer, header.get("kid"), str(alg), check)
-    if claims is None:
+    verified = _verify_signature(token, issuer, header.get("kid"), str(alg), check)
+    if verified is None:
         return check
-    check.claimed_subject = str(claims.get("sub"))
+    claims, key_id = verified
+    type_problems = _claim_type_problems(claims)
+    if type_problems:
+        check.reasons.append(
+            reason(
+                "TOKEN_CLAIM_TYPES",
+                f"claims of the wrong JSON type: {', '.join(type_problems)}",
+            )
+        )
+        return check
+    check.claimed_subject = claims["sub"]
+    jti = claims.get("jti")
+    check.jti_sha256 = sha256_hex(jti) if jti is not None else None
+    if jti is None and environment in PROTECTED_ENVIRONMENTS:
+        check.reasons.append(
+            reason(
+                "TOKEN_CLAIMS_MISSING",
+                f"the token lacks the 'jti' claim, required for the {environment} environment",
+            )
+        )
     _check_times(claims, issuer, now, check)
+    check.reasons.extend(
+        revocation_reasons(
+            policy,
+            issuer=issuer.name,
+            subject=claims["sub"],
+            jti=jti,
+            key_id=key_id,
+            now=now,
+        )
+    )
     if issuer.demo and environment in PROTECTED_ENVIRONMENTS:
         check.reasons.append(
             reason(
@@ -141,14 +193,44 @@ def verify_token(
         demo=issuer.demo,
         issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
-        token_id_sha256=sha256_hex(str(claims["jti"])),
+        token_id_sha256=check.jti_sha256,
+        token_sha256=check.token_sha256 or "",
+        key_id=key_id,
     )
     return check
 
 
+def _claim_type_problems(claims: dict[str, Any]) -> list[str]:
+    """Claims whose JSON type is wrong (RFC 7519: NumericDate, StringOrURI)."""
+    problems = []
+    for name in _NUMERIC_CLAIMS:
+        value = claims.get(name)
+        if name not in claims and name == "nbf":
+            continue
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or abs(value) > 1e11  # beyond year 5000: not a date any clock will reach
+        ):
+            problems.append(f"'{name}' must be a number of seconds")
+    problems += [
+        f"'{name}' must be a string"
+        for name in _STRING_CLAIMS
+        if name in claims and not isinstance(claims[name], str)
+    ]
+    aud = claims.get("aud")
+    if not (
+        isinstance(aud, str) or (isinstance(aud, list) and all(isinstance(a, str) for a in aud))
+    ):
+        problems.append("'aud' must be a string or a list of strings")
+    return problems
+
+
 def _verify_signature(
     token: str, issuer: Issuer, kid: object, alg: str, check: IdentityCheck
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any], str | None] | None:
+    """The verified claims and the kid of the key that verified them."""
     keys = [k for k in issuer.keys if kid is None or k.kid is None or k.kid == kid]
     last_error: Reason | None = None
     for key in keys:
@@ -167,7 +249,7 @@ def _verify_signature(
                     "verify_iat": False,
                 },
             )
-            return claims
+            return claims, key.kid
         except jwt.InvalidSignatureError:
             last_error = reason("TOKEN_BAD_SIGNATURE", "the token signature does not verify")
         except jwt.InvalidAudienceError:
@@ -194,7 +276,7 @@ def _check_times(
     claims: dict[str, Any], issuer: Issuer, now: datetime, check: IdentityCheck
 ) -> None:
     leeway = timedelta(seconds=issuer.leeway_seconds)
-    try:
+    try:  # types were checked; this guards the range of the platform's clock
         iat = datetime.fromtimestamp(int(claims["iat"]), UTC)
         exp = datetime.fromtimestamp(int(claims["exp"]), UTC)
         nbf = datetime.fromtimestamp(int(claims.get("nbf", claims["iat"])), UTC)

@@ -5,19 +5,37 @@ purpose and expiry), where (environments, backends, time windows), with which da
 data classes), at what cost (project quotas and burst alerts), and how the audit trail is kept
 (ledger checkpoints, SIEM forwarding, the time-boxed debug mode). Every cross-reference is
 checked at load time, so a typo is a clear error naming the field instead of a silent refusal.
+
+Three sections answer "who says so?" for what a job spec could otherwise only claim:
+- ``datasets``: the dataset registry (id, version, SHA-256, classification, owner, allowed
+  projects and tiers). Above the exploratory tier only registered datasets may enter, and the
+  classification is the registry's (see :mod:`.datagate`).
+- ``revocations``: tokens (by ``jti`` or its SHA-256), subjects and issuer keys that are no
+  longer trusted from a given moment, each with a reason (see :mod:`.identity`).
+- ``data_roots``: folders (relative to the policy file) that job spec paths may reach besides
+  the spec's own folder (see :mod:`.spec`).
+Numbers and switches are strict everywhere: ``max_shots: true`` is an error, not 1.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from scanner.formats.yaml import DocumentError, load_yaml_model
 from scanner.governance.sections import (
@@ -31,6 +49,8 @@ from scanner.governance.sections import (
 from scanner.governed.approvals import Approval
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.errors import FieldProblem, SpecError
+from scanner.governed.scrub import text_problem
+from scanner.governed.timeutil import as_utc
 from scanner.model import Tier
 
 DataClass = Literal["synthetic", "masked", "internal", "confidential", "regulated"]
@@ -84,9 +104,9 @@ class Issuer(_Strict):
     audience: str = Field(min_length=1, description="the 'aud' claim tokens must carry")
     algorithms: tuple[TokenAlgorithm, ...] = ("EdDSA",)
     keys: tuple[IssuerKey, ...] = Field(min_length=1)
-    demo: bool = False
-    max_token_lifetime_seconds: int = Field(default=900, gt=0, le=MAX_TOKEN_LIFETIME_SECONDS)
-    leeway_seconds: int = Field(default=30, ge=0, le=300)
+    demo: StrictBool = False
+    max_token_lifetime_seconds: StrictInt = Field(default=900, gt=0, le=MAX_TOKEN_LIFETIME_SECONDS)
+    leeway_seconds: StrictInt = Field(default=30, ge=0, le=300)
 
 
 class IdentityEntry(_Strict):
@@ -94,7 +114,7 @@ class IdentityEntry(_Strict):
     kind: IdentityKind
     issuer: str = Field(min_length=1, description="name of the issuer that vouches for it")
     roles: tuple[str, ...] = ()
-    approver: bool = False
+    approver: StrictBool = False
     description: str | None = None
     # Who it belongs to and where it is used: a service identity shared across teams,
     # vendors or environments breaks audit trails (checked by `qgov scan`).
@@ -141,15 +161,15 @@ class Role(_Strict):
     identity_kinds: tuple[IdentityKind, ...] = Field(min_length=1)
     environments: tuple[Environment, ...] = Field(min_length=1)
     backends: tuple[str, ...] = Field(min_length=1)
-    max_shots: int = Field(gt=0)
+    max_shots: StrictInt = Field(gt=0)
     data_classes: tuple[DataClass, ...] | None = Field(
         default=None, description="purpose binding: only these data classes (None: the tier's)"
     )
     projects: tuple[str, ...] | None = None
     time_windows: tuple[TimeWindow, ...] | None = None
-    can_export: bool = False
+    can_export: StrictBool = False
     # Configuration rights (policies, quotas, backends): kept apart from submit and export.
-    can_administer: bool = False
+    can_administer: StrictBool = False
 
     @field_validator("expires", mode="before")
     @classmethod
@@ -169,17 +189,17 @@ class TierRule(_Strict):
 
 class Quota(_Strict):
     period: Literal["total", "day", "month"] = "month"
-    shots: int | None = Field(default=None, gt=0)
-    cost_units: int | None = Field(default=None, gt=0)
+    shots: StrictInt | None = Field(default=None, gt=0)
+    cost_units: StrictInt | None = Field(default=None, gt=0)
 
 
 class Burst(_Strict):
-    max_jobs: int = Field(gt=0)
-    window_seconds: int = Field(gt=0)
+    max_jobs: StrictInt = Field(gt=0)
+    window_seconds: StrictInt = Field(gt=0)
 
 
 class BudgetAlert(_Strict):
-    at_percent: int = Field(gt=0, le=100, description="of the period's quota")
+    at_percent: StrictInt = Field(gt=0, le=100, description="of the period's quota")
     notify: str = Field(min_length=1)
 
 
@@ -215,11 +235,11 @@ class Backend(_Strict):
     method: Literal[
         "automatic", "statevector", "density_matrix", "stabilizer", "matrix_product_state"
     ] = "automatic"
-    regulated: bool = False
+    regulated: StrictBool = False
     environments: tuple[Environment, ...] = Field(min_length=1)
-    max_qubits: int = Field(default=24, gt=0, le=40)
-    cost_units_per_job: int = Field(default=0, ge=0)
-    cost_units_per_1000_shots: int = Field(default=0, ge=0)
+    max_qubits: StrictInt = Field(default=24, gt=0, le=40)
+    cost_units_per_job: StrictInt = Field(default=0, ge=0)
+    cost_units_per_1000_shots: StrictInt = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _device(self) -> Backend:
@@ -243,20 +263,111 @@ class Backend(_Strict):
 
 
 class Elevation(_Strict):
-    max_hours: int = Field(default=8, gt=0, le=72)
-    export_requires_approval: bool = True
+    max_hours: StrictInt = Field(default=8, gt=0, le=72)
+    export_requires_approval: StrictBool = True
+    # Every approval may be used once only (an approval can also ask for it on its own).
+    single_use: StrictBool = False
+
+
+class StrictAccessReviews(AccessReviews):
+    """The governance section, with its numbers strict like the rest of the policy."""
+
+    cadence_days: StrictInt = Field(default=90, gt=0, le=366)
+    high_risk_cadence_days: StrictInt = Field(default=30, gt=0, le=366)
+
+
+def _sha256_hex(value: str) -> str:
+    value = value.lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError("must be 64 hexadecimal characters (a SHA-256 digest)")
+    return value
+
+
+class DatasetEntry(_Strict):
+    """One registered dataset version: what it is, who owns it, where it may go."""
+
+    id: str = Field(min_length=1, description="the name job specs give in dataset.name")
+    version: str = Field(min_length=1)
+    sha256: str
+    classification: DataClass
+    owner: str = Field(min_length=1)
+    projects: tuple[str, ...] | None = Field(default=None, description="None: any project")
+    tiers: tuple[Tier, ...] | None = Field(default=None, description="None: any tier")
+    description: str | None = None
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        return _sha256_hex(value)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: object) -> object:
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
+
+    @field_validator("id", "version")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+class Revocation(_Strict):
+    """A credential or identity no longer trusted from ``revoked_at`` on (a date: from the
+    start of that day, UTC). Exactly one of ``jti``, ``jti_sha256``, ``subject``, ``key_id``."""
+
+    jti: str | None = Field(default=None, min_length=1)
+    jti_sha256: str | None = Field(
+        default=None, description="the token_jti_sha256 ledger events carry"
+    )
+    subject: str | None = Field(default=None, min_length=1)
+    key_id: str | None = Field(default=None, min_length=1, description="an issuer key's kid")
+    issuer: str | None = Field(default=None, description="issuer name; narrows jti and key_id")
+    reason: str = Field(min_length=1, max_length=500)
+    revoked_at: datetime | date
+
+    @field_validator("jti_sha256")
+    @classmethod
+    def _hex(cls, value: str | None) -> str | None:
+        return None if value is None else _sha256_hex(value)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Revocation:
+        targets = [self.jti, self.jti_sha256, self.subject, self.key_id]
+        if sum(t is not None for t in targets) != 1:
+            raise FieldProblem("", "name exactly one of jti, jti_sha256, subject or key_id")
+        return self
+
+    @property
+    def effective(self) -> datetime:
+        if isinstance(self.revoked_at, datetime):
+            return as_utc(self.revoked_at)
+        return datetime.combine(self.revoked_at, time.min, tzinfo=UTC)
+
+    @property
+    def target(self) -> str:
+        """What is revoked, for messages (never the raw jti)."""
+        if self.subject is not None:
+            return f"identity {self.subject}"
+        if self.key_id is not None:
+            return f"issuer key {self.key_id}"
+        return "token"
 
 
 class DebugMode(_Strict):
     """Time-boxed debug logging; needs ``enabled``, an unexpired ``until`` and an approval."""
 
-    enabled: bool = False
+    enabled: StrictBool = False
     until: datetime | None = None
     approval: str | None = None
 
 
 class LedgerSettings(_Strict):
-    checkpoint_every: int = Field(default=16, ge=1, le=10_000)
+    checkpoint_every: StrictInt = Field(default=16, ge=1, le=10_000)
     signing_key: str | None = Field(
         default=None,
         description="path of the Ed25519 private key (PEM); default: the user's key store "
@@ -299,7 +410,7 @@ class LedgerSettings(_Strict):
 
 class SyslogTarget(_Strict):
     host: str = Field(min_length=1)
-    port: int = Field(gt=0, lt=65536)
+    port: StrictInt = Field(gt=0, lt=65536)
     protocol: Literal["udp"] = "udp"
     app_name: str = "qgov"
 
@@ -309,8 +420,8 @@ class Siem(_Strict):
 
 
 class Execution(_Strict):
-    default_seed: int = Field(default=1234, ge=0, lt=2**31)
-    optimization_level: int = Field(default=1, ge=0, le=3)
+    default_seed: StrictInt = Field(default=1234, ge=0, lt=2**31)
+    optimization_level: StrictInt = Field(default=1, ge=0, le=3)
 
 
 class OrgPolicy(_Strict):
@@ -330,8 +441,13 @@ class OrgPolicy(_Strict):
     providers: tuple[ProviderEntry, ...] = ()
     data_classes: dict[DataClass, DataClassRule] = Field(default_factory=dict)
     environments: tuple[EnvironmentEntry, ...] = ()
-    access_reviews: AccessReviews = AccessReviews()
+    access_reviews: StrictAccessReviews = StrictAccessReviews()
     exceptions: tuple[PolicyException, ...] = ()
+    datasets: tuple[DatasetEntry, ...] = ()
+    revocations: tuple[Revocation, ...] = ()
+    data_roots: tuple[str, ...] = Field(
+        default=(), description="folders (relative to the policy) job spec paths may reach"
+    )
     demo_default_identity: str | None = Field(
         default=None, description="subject `qgov job run` uses when no token is given"
     )
@@ -347,6 +463,8 @@ class OrgPolicy(_Strict):
         _unique("providers", [p.name for p in self.providers])
         _unique("environments", [e.name for e in self.environments])
         _unique("exceptions", [e.id for e in self.exceptions])
+        _unique("datasets", [f"{d.id}@{d.version}" for d in self.datasets])
+        _unique("datasets (sha256)", [d.sha256 for d in self.datasets])
         issuers = {i.name for i in self.issuers}
         roles = {r.name for r in self.roles}
         projects = {p.name for p in self.projects}
@@ -369,6 +487,19 @@ class OrgPolicy(_Strict):
                 raise FieldProblem(
                     f"projects.{n}.tier", f"tier '{project.tier}' has no entry in tiers"
                 )
+        tiers = set(self.tiers)
+        for n, registered in enumerate(self.datasets):
+            for project_name in registered.projects or ():
+                if project_name not in projects:
+                    raise FieldProblem(
+                        f"datasets.{n}.projects", f"unknown project {project_name!r}"
+                    )
+            for tier in registered.tiers or ():
+                if tier not in tiers:
+                    raise FieldProblem(f"datasets.{n}.tiers", f"tier '{tier}' is not in tiers")
+        for n, revocation in enumerate(self.revocations):
+            if revocation.issuer is not None and revocation.issuer not in issuers:
+                raise FieldProblem(f"revocations.{n}.issuer", "unknown issuer")
         if self.demo_default_identity is not None:
             entry = self.identity(self.demo_default_identity)
             if entry is None:
@@ -397,6 +528,12 @@ class OrgPolicy(_Strict):
     def backend(self, name: str) -> Backend | None:
         return next((b for b in self.backends if b.name == name), None)
 
+    @property
+    def longest_token_lifetime_seconds(self) -> int:
+        """How long any token this policy accepts can stay usable (lifetime plus leeway on
+        both ends): how far back a token's earlier use must be looked for."""
+        return max(i.max_token_lifetime_seconds + 2 * i.leeway_seconds for i in self.issuers)
+
 
 def _unique(section: str, names: list[str]) -> None:
     seen: set[str] = set()
@@ -413,6 +550,11 @@ class LoadedPolicy:
     policy: OrgPolicy
     path: Path
     sha256: str
+
+    @property
+    def data_roots(self) -> tuple[Path, ...]:
+        """The policy's ``data_roots``, relative ones resolved against the policy's folder."""
+        return tuple(self.path.parent / root for root in self.policy.data_roots)
 
     @property
     def ref(self) -> dict[str, str]:

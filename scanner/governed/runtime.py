@@ -23,6 +23,7 @@ from scanner.governed.approvals import Approval, ElevatedAction, check_approval
 from scanner.governed.decision import Reason
 from scanner.governed.errors import GovernedError
 from scanner.governed.ledger import Ledger
+from scanner.governed.ledger_queries import read_events
 from scanner.governed.policy import LedgerSettings, LoadedPolicy, Siem
 from scanner.governed.scrub import Scrubber, ScrubbingFilter
 from scanner.governed.siem import SyslogForwarder
@@ -55,6 +56,8 @@ class Context:
     ledger_path: Path
     records_dir: Path | None = None
     log_path: Path | None = None
+    # Unsigned approval records (an --approvals file): never valid, read so that an id in
+    # them can be refused as unsigned or ambiguous instead of unknown.
     approvals: tuple[Approval, ...] = ()
     clock: Clock = utc_now
     source: dict[str, Any] = field(default_factory=request_source)
@@ -91,17 +94,19 @@ class Context:
         requester: str,
         job: JobSpec,
         now: datetime,
+        events: list[dict[str, Any]] | None = None,
     ) -> list[Reason]:
         """Why ``approval_id`` does not let ``requester`` do ``action`` for ``job``, judged
-        against this context's approvals and policy; empty when it does."""
+        against the signed approvals in the ledger (``events`` when the caller holds the
+        ledger lock, else read now) and this context's policy; empty when it does."""
         return check_approval(
-            self.all_approvals,
+            read_events(self.ledger_path) if events is None else events,
             approval_id,
             action=action,
             requester=requester,
-            project=job.project,
-            backend=job.backend,
+            spec_sha256=job.source_sha256,
             policy=self.require_policy().policy,
+            unsigned=self.all_approvals,
             now=now,
         )
 

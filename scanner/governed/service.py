@@ -15,20 +15,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from scanner.fs import FileRefused, read_bytes
 from scanner.governed.authorize import Authorization, authorize_job
 from scanner.governed.circuits import LoadedCircuit, load_circuit
 from scanner.governed.datagate import check_dataset
 from scanner.governed.decision import Decision, Reason, reason
 from scanner.governed.execution import execute_job
 from scanner.governed.export import ExportOutcome, export_results
+from scanner.governed.files import SCRUB_DATASET_BYTES
 from scanner.governed.identity import verify_token
 from scanner.governed.journal import Journal
 from scanner.governed.quota import burst_count, check_quota, cost_units, usage_for
 from scanner.governed.runtime import Context, Runtime
 from scanner.governed.spec import LoadedSpec, load_job_spec
 from scanner.governed.timeutil import as_utc, iso_z
-
-_SMALL_DATASET = 64 * 1024  # datasets up to this size are registered with the scrubber
+from scanner.governed.token_use import refuse_replay
 
 
 @dataclass
@@ -91,37 +92,40 @@ def run_job(
     export_path: Path | None = None,
     debug: bool = False,
 ) -> RunOutcome:
-    loaded = load_job_spec(spec_path)
+    loaded_policy = ctx.require_policy()
+    policy = loaded_policy.policy
+    # Input first: every file the spec names is confined, checked and bounded before the
+    # ledger hears of the job (a hostile spec is an input error, exit 2, not an event).
+    loaded = load_job_spec(spec_path).with_roots(loaded_policy.data_roots)
     spec = loaded.spec
-    circuit = load_circuit(loaded.resolve(spec.circuit.path), spec.circuit.format)
+    backend = policy.backend(spec.backend)
+    circuit = load_circuit(
+        loaded.resolve(spec.circuit.path, field="circuit.path"),
+        spec.circuit.format,
+        max_qubits=backend.max_qubits if backend else max(b.max_qubits for b in policy.backends),
+    )
+    dataset_path = loaded.resolve(spec.dataset.path, field="dataset.path")
     submitted = ctx.clock()
     job_id = str(uuid.uuid4())
-    policy = ctx.require_policy().policy
+    identity = verify_token(token, policy, environment=spec.environment, now=submitted)
+    auth = authorize_job(
+        spec,
+        identity.identity,
+        policy,
+        num_qubits=circuit.circuit.num_qubits,
+        now=submitted,
+    )
+    gate = check_dataset(
+        spec.dataset, dataset_path, policy=policy, project=auth.project, role=auth.role
+    )
+    decision = Decision(
+        action="job.submit",
+        role=auth.role.name if auth.role else None,
+        approval_id=auth.approval_id,
+    )
     with Runtime(ctx) as rt:
-        _register_sensitive(rt, token, circuit, loaded)
+        _register_sensitive(rt, token, circuit, dataset_path)
         subject = _job_subject(job_id, loaded, circuit)
-        identity = verify_token(token, policy, environment=spec.environment, now=submitted)
-        auth = authorize_job(
-            spec,
-            identity.identity,
-            policy,
-            num_qubits=circuit.circuit.num_qubits,
-            approvals=ctx.all_approvals,
-            now=submitted,
-        )
-        gate = check_dataset(
-            spec.dataset,
-            loaded.resolve(spec.dataset.path),
-            policy=policy,
-            project=auth.project,
-            role=auth.role,
-        )
-        decision = Decision(
-            action="job.submit",
-            reasons=identity.reasons + auth.reasons + gate.reasons,
-            role=auth.role.name if auth.role else None,
-            approval_id=auth.approval_id,
-        )
         charge = {
             "shots": spec.shots,
             "cost_units": cost_units(auth.backend, spec.shots) if auth.backend else 0,
@@ -142,8 +146,26 @@ def run_job(
             log_path=ctx.log_file,
             subject=identity.identity.subject if identity.identity else None,
         )
-        # One lock from the quota read to the decision that reserves the shots.
+        # One lock from the ledger reads (token use, approvals, quota) to the decision that
+        # spends the token and the approval and reserves the shots.
         with journal.locked():
+            events = journal.events()
+            refuse_replay(identity, events, policy, submitted)
+            journal.actor = identity.actor()
+            if auth.needs_approval and identity.identity is not None:
+                auth.reasons.extend(
+                    ctx.approval_problems(
+                        spec.approval,
+                        action="run-regulated",
+                        requester=identity.identity.subject,
+                        job=spec,
+                        now=submitted,
+                        events=events,
+                    )
+                )
+            decision.reasons = identity.reasons + auth.reasons + gate.reasons
+            if not identity.ok:
+                outcome.subject = None
             journal.write(
                 "identity.verified" if identity.ok else "identity.rejected",
                 "allow" if identity.ok else "deny",
@@ -153,7 +175,7 @@ def run_job(
                 },
                 environment=spec.environment,
             )
-            usage = _check_quota(journal, auth, decision, charge, submitted, outcome)
+            usage = _check_quota(events, auth, decision, charge, submitted, outcome)
             journal.write(
                 "job.decision",
                 decision.verdict,
@@ -237,20 +259,15 @@ def run_job(
 
 
 def _register_sensitive(
-    rt: Runtime, token: str | None, circuit: LoadedCircuit, loaded: LoadedSpec
+    rt: Runtime, token: str | None, circuit: LoadedCircuit, dataset: Path
 ) -> None:
     rt.scrubber.register("token", token)
     rt.scrubber.register("circuit", circuit.canonical_text, by_line=True)
-    try:
-        source = circuit.source_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        source = ""
-    rt.scrubber.register("circuit", source, by_line=True)
-    dataset = loaded.resolve(loaded.spec.dataset.path)
-    try:
-        if dataset.stat().st_size <= _SMALL_DATASET:
-            rt.scrubber.register("dataset", dataset.read_text(encoding="utf-8"), by_line=True)
-    except (OSError, UnicodeDecodeError):
+    rt.scrubber.register("circuit", circuit.source_text, by_line=True)
+    try:  # the gate already refused anything but a regular file; small ones are scrubbed
+        raw = read_bytes(dataset, max_bytes=SCRUB_DATASET_BYTES, follow_symlinks=True)
+        rt.scrubber.register("dataset", raw.decode("utf-8"), by_line=True)
+    except (FileRefused, UnicodeDecodeError):
         pass
 
 
@@ -275,7 +292,7 @@ def _job_subject(job_id: str, loaded: LoadedSpec, circuit: LoadedCircuit) -> dic
 
 
 def _check_quota(
-    journal: Journal,
+    events: list[dict[str, Any]],
     auth: Authorization,
     decision: Decision,
     charge: dict[str, int],
@@ -286,7 +303,6 @@ def _check_quota(
     project = auth.project
     if project is None:
         return None
-    events = journal.events()
     usage = usage_for(project, events, now)
     decision.reasons.extend(check_quota(project, usage, charge["shots"], charge["cost_units"]))
     burst = burst_count(project, events, now)
@@ -313,7 +329,12 @@ def _debug_mode(
     else:
         problems.extend(
             ctx.approval_problems(
-                settings.approval, action="debug", requester=requester, job=spec, now=now
+                settings.approval,
+                action="debug",
+                requester=requester,
+                job=spec,
+                now=now,
+                events=journal.events(),
             )
         )
     journal.write(

@@ -1,11 +1,14 @@
 """A governed-job world under one folder: an issuer key, a policy, approvals, circuits, a
 dataset and job specs, and the means to push jobs through the governed path.
 
-``qgov job selftest`` builds its scenario on it and the tests build theirs. A world is a
-subclass that brings its content -- the cast (issuer, requester, approver, pipeline), the
-circuits and dataset, :meth:`World.base_policy` and :meth:`World.base_job` -- while this
-class writes the files, mints tokens and submits jobs. The policy stays a plain dict until
-:meth:`World.load`, so a test can edit it first. The issuer's private key never leaves memory.
+``qgov job selftest`` builds its scenario on it, ``qgov job drill`` its copy of an
+organisation's policy, and the tests theirs. A world is a subclass that brings its content --
+the cast (issuer, requester, approver, pipeline), the circuits and dataset,
+:meth:`World.base_policy` and :meth:`World.base_job` -- while this class writes the files,
+mints tokens, grants approvals (:meth:`World.grant`, through ``qgov job approve``'s code) and
+submits jobs. The policy stays a plain dict until :meth:`World.load`, so a test can edit it
+first; its ``data_roots`` let the job specs in ``jobs/`` reach the world's dataset folder.
+The issuer's private key never leaves memory.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +24,7 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from scanner.governed.approvals import Approval, ElevatedAction
+from scanner.governed.approve import ApproveOutcome, approve
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.policy import LoadedPolicy, load_policy
 from scanner.governed.runtime import Context, request_source
@@ -115,7 +119,8 @@ def approval(
     reason: str,
     **scope: Any,
 ) -> Approval:
-    """A just-in-time approval record; ``scope`` may name a project and a backend."""
+    """An unsigned approval record, as a YAML approvals file holds them (what a forger writes;
+    it never authorises anything, see :mod:`.approvals`)."""
     return Approval(
         id=approval_id,
         action=action,
@@ -129,13 +134,13 @@ def approval(
 
 
 class World:
-    cast: ClassVar[Cast]
+    cast: Cast  # a class attribute in most worlds; a drill sets it per instance
     circuits: ClassVar[Mapping[str, str]]  # file name under jobs/ -> OpenQASM text
     dataset_file: ClassVar[str]  # relative to the root
     dataset_text: ClassVar[str]
     ledger_file: ClassVar[str] = "ledger.jsonl"
     channel: ClassVar[str] = "tests"  # request source of the runs
-    source_label: ClassVar[str | None] = None
+    source_label: str | None = None  # a drill sets it per instance
 
     def __init__(self, root: Path, *, now: datetime | None = None) -> None:
         self.root = root
@@ -152,6 +157,23 @@ class World:
         dataset.parent.mkdir(parents=True, exist_ok=True)
         dataset.write_text(self.dataset_text, encoding="utf-8")
         self.policy: dict[str, Any] = self.base_policy()
+        # Specs live in jobs/; the dataset's folder is the policy's allow-listed data root.
+        self.policy.setdefault("data_roots", [Path(self.dataset_file).parent.as_posix()])
+        # The world's dataset is registered as its base job declares it, so projects above
+        # exploratory may use it; any other file a test writes stays unregistered.
+        declared = self.base_job("job")["dataset"]
+        self.policy.setdefault(
+            "datasets",
+            [
+                {
+                    "id": declared["name"],
+                    "version": str(declared["version"]),
+                    "sha256": self.dataset_sha256,
+                    "classification": declared["classification"],
+                    "owner": f"data-owner ({self.channel} world)",
+                }
+            ],
+        )
 
     # -- content, from the subclass ---------------------------------------------------------
 
@@ -222,14 +244,43 @@ class World:
 
     def spec(self, name: str = "job", **overrides: Any) -> Path:
         """Write ``jobs/<name>.yaml``: :meth:`base_job` with ``overrides`` (``dataset``
-        entries are merged into the dataset)."""
+        entries are merged into the dataset; ``job_name`` sets the job's name, which is
+        otherwise ``name``)."""
         spec = self.base_job(name)
         dataset = overrides.pop("dataset", {})
+        if "job_name" in overrides:
+            spec["name"] = overrides.pop("job_name")
         spec.update(overrides)
         spec["dataset"].update(dataset)
         path = self.root / "jobs" / f"{name}.yaml"
         path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
         return path
+
+    def grant(
+        self,
+        name: str,
+        action: ElevatedAction,
+        *,
+        approver: str | None = None,
+        requester: str | None = None,
+        token: str | None = None,
+        valid_for: timedelta = timedelta(hours=1),
+        single_use: bool = False,
+        ctx: Context | None = None,
+        **overrides: Any,
+    ) -> ApproveOutcome:
+        """Write ``jobs/<name>.yaml`` (as :meth:`spec`) and have the approver grant ``action``
+        for it with their own token, the way ``qgov job approve`` does."""
+        return approve(
+            self.spec(name, **overrides),
+            ctx or self.context(),
+            token=self.token(approver or self.cast.approver) if token is None else token,
+            action=action,
+            requester=requester or self.cast.requester,
+            reason_text=f"{self.channel}: approved {action} for {name}",
+            valid_for=valid_for,
+            single_use=single_use,
+        )
 
     def context(self, **kwargs: Any) -> Context:
         """A context on the current policy (written and loaded now) unless one is given."""

@@ -37,7 +37,7 @@ from pydantic import (
 )
 
 from scanner.detectors.secret_patterns import find_secrets
-from scanner.formats.errors import ParseError
+from scanner.formats.errors import ImpossibleValue, ParseError
 from scanner.formats.yaml import SAFE_LOADER, LineDict, LineList, load_all_with_lines
 from scanner.fs import FileRefused, is_binary, read_user_file
 from scanner.masking import mask, redact_url
@@ -563,12 +563,12 @@ def parse_documents(text: str, label: str) -> list[Any]:
     naming its line and field (YAML itself fails on it before any field is known)."""
     try:
         return load_all_with_lines(text)
-    except ParseError as exc:
-        raise ProfileError.one(label, str(exc), exc.line) from exc
-    except ValueError as exc:  # a timestamp YAML resolved but could not build
+    except ImpossibleValue as exc:  # a timestamp YAML resolved but could not build
         line, dotted = _bad_timestamp(text)
         message = "not a real calendar date (YYYY-MM-DD)"
-        raise ProfileError.one(label, message, line, dotted or None) from exc
+        raise ProfileError.one(label, message, line or exc.line, dotted or None) from exc
+    except ParseError as exc:
+        raise ProfileError.one(label, str(exc), exc.line) from exc
 
 
 def parse_profile(text: str, label: str) -> LoadedProfile:

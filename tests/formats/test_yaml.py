@@ -105,13 +105,17 @@ def test_documents_parse_once_and_keep_their_failure() -> None:
 
 
 def test_impossible_values_are_parse_errors_without_quoting_them() -> None:
-    from scanner.formats.errors import ParseError
+    from scanner.formats.errors import ImpossibleValue, ParseError
     from scanner.formats.yaml import DocumentError, load_all_with_lines, parse_yaml_bytes
 
-    for text in ("when: 2026-02-30\n", "n: !!int 1e9999999sekret\n"):
-        with pytest.raises(ParseError, match="not a valid date") as raised:
-            load_all_with_lines(text)
-        assert "sekret" not in str(raised.value)
-        with pytest.raises(DocumentError, match="not a valid date") as document_error:
-            parse_yaml_bytes(text.encode(), label="policy p.yaml")
-        assert "sekret" not in str(document_error.value)
+    with pytest.raises(ImpossibleValue, match="not a real calendar date") as date_error:
+        load_all_with_lines("name: x\nwhen: 2026-02-30\n")
+    assert date_error.value.line == 2
+    with pytest.raises(DocumentError, match=r"calendar date or time \(line 2\)"):
+        parse_yaml_bytes(b"name: x\nwhen: 2026-02-30\n", label="policy p.yaml")
+    with pytest.raises(ParseError, match="not a valid date, time or number") as raised:
+        load_all_with_lines("n: !!int 1e9999999sekret\n")
+    assert "sekret" not in str(raised.value)
+    with pytest.raises(DocumentError, match="not a valid date") as document_error:
+        parse_yaml_bytes(b"n: !!int 1e9999999sekret\n", label="policy p.yaml")
+    assert "sekret" not in str(document_error.value)

@@ -18,6 +18,7 @@ from tests.governed.helpers import SAMPLES
 POLICY = "samples/policy/org-policy.yaml"
 BELL = "samples/jobs/bell.yaml"
 CATALOG_IDS = {
+    "SEC-05",
     *(f"IAM-0{n}" for n in range(1, 10)),
     *(f"DAT-0{n}" for n in range(1, 6)),
     *(f"LOG-0{n}" for n in range(1, 8)),
@@ -96,36 +97,35 @@ def test_tampered_ledger_exit_1_names_the_line(
     assert re.search(r"line \d+ \(seq \d+\): hash-mismatch", capsys.readouterr().out)
 
 
+def mint_demo(demo: Path, subject: str = "alice@example.org") -> Path:
+    token_file = demo / f"{subject.split('@')[0]}-{len(list(demo.glob('*.jwt')))}.jwt"
+    argv = ["token", "mint", "--demo", "--policy", POLICY, "--subject", subject]
+    assert qgov(*argv, "--out", str(token_file)) == 0
+    return token_file
+
+
 def test_tokens_from_file_stdin_and_env(
     demo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token_file = demo / "alice.jwt"
-    assert (
-        qgov(
-            "token",
-            "mint",
-            "--demo",
-            "--policy",
-            POLICY,
-            "--subject",
-            "alice@example.org",
-            "--out",
-            str(token_file),
-        )
-        == 0
-    )
+    token_file = mint_demo(demo)
     assert oct(token_file.stat().st_mode & 0o777) == "0o600"
     assert qgov("job", "run", BELL, "--policy", POLICY, "--token", str(token_file)) == 0
-    token = token_file.read_text().strip()
-    monkeypatch.setenv("ALICE_TOKEN", token)
+    tokens = [token_file.read_text().strip()]
+    tokens.append(mint_demo(demo).read_text().strip())  # a token is good for one request
+    monkeypatch.setenv("ALICE_TOKEN", tokens[-1])
     assert qgov("job", "run", BELL, "--policy", POLICY, "--token-env", "ALICE_TOKEN") == 0
     import io
 
-    monkeypatch.setattr("sys.stdin", io.StringIO(token + "\n"))
+    tokens.append(mint_demo(demo).read_text().strip())
+    monkeypatch.setattr("sys.stdin", io.StringIO(tokens[-1] + "\n"))
     assert qgov("job", "run", BELL, "--policy", POLICY, "--token", "-") == 0
     out = capsys.readouterr().out
-    assert token not in out and token not in (demo / ".qgov" / "governed.log").read_text()
-    assert token not in (demo / ".qgov" / "ledger.jsonl").read_text()
+    for token in tokens:
+        assert token not in out and token not in (demo / ".qgov" / "governed.log").read_text()
+        assert token not in (demo / ".qgov" / "ledger.jsonl").read_text()
+    # The same token again: a replay, refused and logged.
+    assert qgov("job", "run", BELL, "--policy", POLICY, "--token", str(token_file)) == 1
+    assert "[TOKEN_REPLAYED]" in capsys.readouterr().out
 
 
 def test_token_mint_to_stdout_and_with_own_key(

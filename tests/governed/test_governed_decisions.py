@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from scanner.governed.canonical import sha256_hex
+from scanner.governed.errors import SpecError
 from scanner.governed.policy import Backend, Burst, Project, Quota, TimeWindow
 from scanner.governed.quota import burst_count, check_quota, cost_units, usage_for
+from scanner.governed.runtime import Runtime
 from tests.governed.helpers import ALICE, BOB, NOW, PIPELINE, World, approval
 
 
@@ -37,7 +41,6 @@ def test_allowed_job_completes(world: World) -> None:
         (None, {"project": "skunkworks"}, "PROJECT_UNKNOWN"),
         (lambda p: p["roles"][0].update(projects=[]), {}, "PROJECT_NOT_ALLOWED"),
         (None, {"role": "batch"}, "ROLE_NOT_ASSIGNED"),
-        (lambda p: p["backends"][0].update(max_qubits=1), {}, "CIRCUIT_TOO_LARGE"),
         (
             lambda p: p["roles"][0].update(time_windows=[{"days": ["sat", "sun"]}]),
             {},
@@ -50,14 +53,15 @@ def test_allowed_job_completes(world: World) -> None:
             {},
             "OUTSIDE_TIME_WINDOW",
         ),
-        # data gate
-        (None, {"dataset": {"classification": "regulated"}}, "DATA_CLASS_NOT_ALLOWED_FOR_TIER"),
+        # data gate (the world's dataset is registered as synthetic)
+        (None, {"dataset": {"classification": "regulated"}}, "DATASET_CLASSIFICATION_MISMATCH"),
         (None, {"dataset": {"sha256": "ab" * 32}}, "DATASET_HASH_MISMATCH"),
         (None, {"dataset": {"path": "../missing.csv"}}, "DATASET_UNREADABLE"),
         (
             lambda p: (
                 p["tiers"]["exploratory"].update(data_classes=["synthetic", "masked"]),
                 p["roles"][0].update(data_classes=["synthetic"]),
+                p["datasets"][0].update(classification="masked"),
             ),
             {"dataset": {"classification": "masked"}},
             "DATA_CLASS_NOT_ALLOWED_FOR_ROLE",
@@ -68,6 +72,20 @@ def test_refusals(world: World, mutate: Any, overrides: dict[str, Any], code: st
     if mutate:
         world.edit(mutate)
     refused(world, code, **overrides)
+
+
+def test_unregistered_regulated_data_cannot_enter_an_exploratory_tier(world: World) -> None:
+    rows = "bucket,score\nb-1,0.5\n"
+    (world.root / "rows.csv").write_text(rows)
+    dataset = {"name": "rows", "path": "../rows.csv", "sha256": sha256_hex(rows)}
+    refused(world, "DATA_CLASS_NOT_ALLOWED_FOR_TIER", dataset={**dataset, "classification": "regulated"})
+    assert world.run("ok", dataset={**dataset, "classification": "synthetic"}).status == "completed"
+
+
+def test_circuit_too_large_for_the_backend_is_refused_before_parsing(world: World) -> None:
+    world.policy["backends"][0]["max_qubits"] = 1
+    with pytest.raises(SpecError, match="declares 2 qubits; the backend allows at most 1"):
+        world.run()
 
 
 def test_time_window_allows_inside(world: World) -> None:
@@ -123,35 +141,151 @@ def regulated(world: World) -> World:
     return world
 
 
-REG = {"project": "pilot", "environment": "regulated-pilot", "backend": "aer_vault"}
+REG: dict[str, Any] = {
+    "project": "pilot",
+    "environment": "regulated-pilot",
+    "backend": "aer_vault",
+}
 
 
-@pytest.mark.parametrize(
-    ("record", "code"),
-    [
-        (None, "APPROVAL_REQUIRED"),
-        (approval("A", requester=ALICE, approver=ALICE), "APPROVAL_SELF_APPROVED"),
-        (approval("A", approver=PIPELINE), "APPROVER_NOT_AUTHORISED"),
-        (approval("A", start=NOW - timedelta(hours=2)), "APPROVAL_EXPIRED"),
-        (approval("A", start=NOW + timedelta(minutes=5)), "APPROVAL_NOT_YET_VALID"),
-        (approval("A", hours=24), "APPROVAL_TOO_LONG"),
-        (approval("A", "export"), "APPROVAL_SCOPE"),
-        (approval("A", project="lab"), "APPROVAL_SCOPE"),
-        (approval("A", requester=BOB), "APPROVAL_SCOPE"),
-        (approval("B"), "APPROVAL_UNKNOWN"),
-    ],
-)
-def test_regulated_backend_needs_a_valid_approval(regulated: World, record: Any, code: str) -> None:
-    if record is not None:
-        regulated.approvals.append(record)
-    refused(regulated, code, approval="A" if record is not None else None, **REG)
+def test_regulated_backend_needs_an_approval(regulated: World) -> None:
+    refused(regulated, "APPROVAL_REQUIRED", **REG)
+    refused(regulated, "APPROVAL_UNKNOWN", approval="nowhere", **REG)
 
 
-def test_regulated_backend_runs_with_approval(regulated: World) -> None:
-    regulated.approvals.append(approval("A", project="pilot", backend="aer_vault"))
+def test_regulated_backend_runs_with_a_signed_approval(regulated: World) -> None:
+    grant = regulated.grant("job", "run-regulated", approval="A", **REG)
+    assert grant.granted, grant.reasons
     outcome = regulated.run(approval="A", **REG)
     assert outcome.status == "completed", outcome.decision.codes
     assert outcome.decision.approval_id == "A"
+    event = next(e for e in events(regulated) if e["type"] == "approval.granted")
+    body = event["data"]["approval"]
+    assert (body["approver"], body["requester"], body["action"]) == (BOB, ALICE, "run-regulated")
+    assert body["spec_sha256"] == sha256_hex((regulated.root / "jobs" / "job.yaml").read_bytes())
+    assert event["data"]["signature"]["label"] == "qgov-approval/1"
+
+
+def events(world: World) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in world.ledger.read_text().splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("grant", "then", "code"),
+    [
+        # the approval covers something else
+        ({"export_approval": "A"}, {"export_approval": "A"}, "APPROVAL_SCOPE"),
+        ({"requester": PIPELINE}, {}, "APPROVAL_SCOPE"),
+        ({}, {"shots": 128}, "APPROVAL_SCOPE"),  # the spec changed after approval
+        # time
+        ({"valid_for": timedelta(hours=1)}, {"later": timedelta(hours=2)}, "APPROVAL_EXPIRED"),
+        ({}, {"later": -timedelta(hours=1)}, "APPROVAL_NOT_YET_VALID"),
+        # today's policy
+        ({"valid_for": timedelta(hours=4)}, {"max_hours": 2}, "APPROVAL_TOO_LONG"),
+        ({}, {"approver": False}, "APPROVER_NOT_AUTHORISED"),
+        ({}, {"revoke": BOB}, "APPROVAL_REVOKED"),
+    ],
+)
+def test_approvals_are_checked_again_when_used(
+    regulated: World, grant: dict[str, Any], then: dict[str, Any], code: str
+) -> None:
+    spec = {**REG, "approval": "A", **{k: v for k, v in grant.items() if k == "export_approval"}}
+    action = "export" if "export_approval" in grant else "run-regulated"
+    options = {k: v for k, v in grant.items() if k != "export_approval"}
+    outcome = regulated.grant("job", action, **options, **spec)  # type: ignore[arg-type]
+    assert outcome.granted, outcome.reasons
+    if "later" in then:
+        regulated.now = NOW + then["later"]
+    if "max_hours" in then:
+        regulated.policy["elevation"] = {"max_hours": then["max_hours"]}
+    if "approver" in then:
+        regulated.policy["identities"][1]["approver"] = then["approver"]
+    if "revoke" in then:
+        regulated.policy["revocations"] = [
+            {"subject": then["revoke"], "reason": "tests", "revoked_at": NOW.isoformat()}
+        ]
+    overrides = {k: v for k, v in then.items() if k in ("shots", "export_approval")}
+    token = regulated.token(issued=regulated.clock())
+    refused(regulated, code, token=token, **{**spec, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        ({"approver": ALICE}, "APPROVAL_SELF_APPROVED"),
+        ({"approver": PIPELINE, "token_kind": "workload"}, "APPROVER_NOT_AUTHORISED"),
+        ({"valid_for": timedelta(hours=9)}, "APPROVAL_TOO_LONG"),
+        ({"requester": "nobody@tests.invalid"}, "APPROVAL_SCOPE"),
+    ],
+)
+def test_approve_refuses_what_may_not_approve(
+    regulated: World, options: dict[str, Any], code: str
+) -> None:
+    kind = options.pop("token_kind", "human")
+    token = regulated.token(options.get("approver", BOB), kind)
+    outcome = regulated.grant("job", "run-regulated", token=token, approval="A", **options, **REG)
+    assert not outcome.granted and code in [r.code for r in outcome.reasons]
+    refusal = next(e for e in events(regulated) if e["type"] == "approval.refused")
+    assert refusal["decision"] == "deny" and code in [r["code"] for r in refusal["data"]["reasons"]]
+    refused(regulated, "APPROVAL_UNKNOWN", approval="A", **REG)  # nothing was granted
+
+
+def test_approver_token_is_single_use_and_ids_are_unique(regulated: World) -> None:
+    token = regulated.token(BOB)
+    assert regulated.grant("job", "run-regulated", token=token, approval="A", **REG).granted
+    again = regulated.grant("job2", "run-regulated", token=token, approval="B", **REG)
+    assert [r.code for r in again.reasons] == ["TOKEN_REPLAYED"]
+    same_id = regulated.grant("job3", "run-regulated", approval="A", **REG)
+    assert [r.code for r in same_id.reasons] == ["APPROVAL_AMBIGUOUS"]
+
+
+def test_approval_needs_an_id_in_the_spec(regulated: World) -> None:
+    with pytest.raises(SpecError, match="no approval id to grant"):
+        regulated.grant("job", "run-regulated", **REG)
+
+
+def test_single_use_approvals(regulated: World) -> None:
+    assert regulated.grant("job", "run-regulated", approval="A", single_use=True, **REG).granted
+    assert regulated.run(approval="A", **REG).status == "completed"
+    refused(regulated, "APPROVAL_USED", approval="A", **REG)
+    # Reusable unless the policy makes every approval single-use.
+    assert regulated.grant("other", "run-regulated", approval="B", **REG).granted
+    assert regulated.run("other", approval="B", **REG).status == "completed"
+    assert regulated.run("other", approval="B", **REG).status == "completed"
+    regulated.policy["elevation"] = {"single_use": True}
+    refused(regulated, "APPROVAL_USED", approval="B", **REG)
+
+
+def test_unsigned_approvals_never_count(regulated: World) -> None:
+    # An approvals file (or policy entry) in the approver's name is not an approval ...
+    regulated.approvals.append(approval("F", project="pilot"))
+    refused(regulated, "APPROVAL_UNSIGNED", approval="F", **REG)
+    regulated.policy["approvals"] = [approval("P", project="pilot").model_dump(mode="json")]
+    refused(regulated, "APPROVAL_UNSIGNED", approval="P", **REG)
+    regulated.approvals.append(approval("P", project="pilot"))  # in the policy and the file
+    refused(regulated, "APPROVAL_AMBIGUOUS", approval="P", **REG)
+    # ... and an id that is also granted in the ledger is ambiguous, wherever it is used.
+    grant = regulated.grant("job", "run-regulated", approval="G", **REG)
+    assert grant.granted
+    regulated.approvals.append(approval("G", project="pilot"))
+    refused(regulated, "APPROVAL_AMBIGUOUS", approval="G", **REG)
+
+
+def test_hand_written_approval_events_are_refused(regulated: World) -> None:
+    assert regulated.grant("job", "run-regulated", approval="A", **REG).granted
+    genuine = next(e for e in events(regulated) if e["type"] == "approval.granted")
+    forged_body = {**genuine["data"]["approval"], "id": "X"}
+    spec = regulated.spec("job", approval="X", **REG)
+    forged_body["spec_sha256"] = sha256_hex(spec.read_bytes())
+    with Runtime(regulated.context()) as rt:
+        rt.ledger.append(
+            "approval.granted",
+            actor=genuine["actor"],
+            decision="allow",
+            subject={"approval_id": "X"},
+            data={"approval": forged_body, "signature": genuine["data"]["signature"]},
+        )
+    refused(regulated, "APPROVAL_BAD_SIGNATURE", approval="X", **REG)
 
 
 def test_export_is_its_own_authorised_event(world: World) -> None:
@@ -161,14 +295,14 @@ def test_export_is_its_own_authorised_event(world: World) -> None:
     assert outcome.export is not None and outcome.export.decision.codes == ["APPROVAL_REQUIRED"]
     assert not target.exists()
 
-    world.approvals.append(approval("E", "export", project="lab"))
+    assert world.grant("job2", "export", export_approval="E").granted
     outcome = world.run("job2", export=target, export_approval="E")
     assert outcome.export is not None and outcome.export.decision.allowed
     assert outcome.export.path == target and target.exists()
     assert oct(target.stat().st_mode & 0o777) == "0o640"
 
     world.policy["roles"][0]["can_export"] = False
-    outcome = world.run("job3", export=target, export_approval="E")
+    outcome = world.run("job2", export=target, export_approval="E")
     assert outcome.export is not None and "EXPORT_NOT_PERMITTED" in outcome.export.decision.codes
 
 
@@ -244,9 +378,3 @@ def test_usage_periods_and_bursts() -> None:
         name="b", environments=("dev",), cost_units_per_job=1, cost_units_per_1000_shots=3
     )
     assert cost_units(backend, 1) == 2 and cost_units(backend, 1000) == 4
-
-
-def test_approvals_can_live_in_the_policy(regulated: World) -> None:
-    record = approval("P", project="pilot").model_dump(mode="json")
-    regulated.policy["approvals"] = [record]
-    assert regulated.run(approval="P", **REG).status == "completed"

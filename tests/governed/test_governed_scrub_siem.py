@@ -13,7 +13,7 @@ import pytest
 
 from scanner.governed.scrub import Scrubber, ScrubbingFilter
 from scanner.governed.siem import parse_frame, to_ocsf
-from tests.governed.helpers import ALICE, BELL, BOB, DATASET, NOW, World, approval
+from tests.governed.helpers import BELL, DATASET, NOW, World
 
 
 def test_scrubber_replaces_registered_values_and_jwts(world: World) -> None:
@@ -87,8 +87,8 @@ def test_approved_debug_mode_is_time_boxed(world: World) -> None:
         "approval": "D",
     }
     outcome = world.run(debug=True)
-    assert not outcome.debug_mode  # no approval record yet
-    world.approvals.append(approval("D", "debug", requester=ALICE, approver=BOB))
+    assert not outcome.debug_mode  # no approval yet
+    assert world.grant("j2", "debug").granted  # the id is the policy's debug.approval
     outcome = world.run("j2", debug=True)
     assert outcome.debug_mode
     log = (world.ledger.parent / "governed.log").read_text(encoding="utf-8")

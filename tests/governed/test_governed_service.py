@@ -77,6 +77,7 @@ def test_sample_refused_job_gives_reasons(samples: Path) -> None:
     assert set(outcome.decision.codes) == {
         "DATA_CLASS_NOT_ALLOWED_FOR_TIER",
         "DATA_CLASS_NOT_ALLOWED_FOR_ROLE",
+        "DATASET_NOT_ALLOWED",  # the registry releases it to risk-pilot only
     }
 
 
@@ -175,3 +176,16 @@ def test_policy_decision_uses_the_injected_clock(world: World) -> None:
     world.now = NOW + timedelta(days=1)
     outcome = world.run("late", token=world.token(issued=world.now))
     assert outcome.decision.codes == ["ROLE_EXPIRED"]
+
+
+def test_sample_mislabelled_regulated_data_is_refused(samples: Path) -> None:
+    policy = load_policy(Path("samples/policy/org-policy.yaml"))
+    outcome = run_job(
+        Path("samples/jobs/regulated-mislabelled.yaml"),
+        Context(policy=policy, ledger_path=Path(".qgov/ledger.jsonl")),
+        token=demo_token(),
+    )
+    assert outcome.status == "refused"
+    assert {"DATASET_REGISTRY_MISMATCH", "DATA_CLASS_NOT_ALLOWED_FOR_TIER"} <= set(
+        outcome.decision.codes
+    )

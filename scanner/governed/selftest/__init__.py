@@ -13,6 +13,8 @@ expected outcome *and* its evidence in the ledger are there.
 - ``scenario``         the world and the helpers checks use
 - ``registry``         the ``@check`` decorator, the registered checks, results
 - ``checks_access``    identity, authorization, data gate, approvals, quotas
+- ``checks_identity``  token replay, forged approvals, the dataset registry, free-text
+  scrubbing, revocation
 - ``checks_evidence``  failed runs, scrubbing, tampering, replay, SIEM
 - ``checks_ledger``    the ledger's trust: anchored key, signed coverage, head/checkpoint
   domain separation, witnessed heads against rollback, exact bytes, refused links
@@ -25,6 +27,7 @@ expected outcome *and* its evidence in the ledger are there.
 from scanner.governed.selftest import (  # noqa: F401
     checks_access,
     checks_evidence,
+    checks_identity,
     checks_ledger,
     checks_provenance,
 )

@@ -3,7 +3,11 @@ quotas. Each submits jobs that must run or be refused, and looks for the ledger 
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+from typing import Any
+
+import jwt
 
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.ledger import verify_ledger
@@ -19,8 +23,12 @@ from scanner.governed.timeutil import utc_now
     ["IAM-01", "LOG-01", "PRV-01", "DAT-04"],
 )
 def check_allowed(s: Scenario, c: CheckResult) -> None:
+    grant = s.grant("allowed", "export", ctx=s.ctx, export_approval="APR-EXPORT-SIGNED")
+    expect(grant.granted, f"the approver's export approval was refused: {grant.reasons}")
     outcome = s.run(
-        "allowed", export=s.out / "exports" / "allowed-counts.json", export_approval="APR-EXPORT-OK"
+        "allowed",
+        export=s.out / "exports" / "allowed-counts.json",
+        export_approval="APR-EXPORT-SIGNED",
     )
     expect(
         outcome.status == "completed",
@@ -102,10 +110,17 @@ def check_wrong_environment(s: Scenario, c: CheckResult) -> None:
     ["DAT-01", "DAT-03"],
 )
 def check_regulated_data(s: Scenario, c: CheckResult) -> None:
+    rows = "patient_bucket,score\nb-07,0.42\n"  # unregistered: its declared class applies
+    (s.root / "datasets" / "regulated-rows.csv").write_text(rows, encoding="utf-8")
     s.refused_with(
         "regulated-data-exploratory",
         "DATA_CLASS_NOT_ALLOWED_FOR_TIER",
-        dataset={"classification": "regulated"},
+        dataset={
+            "name": "regulated-rows",
+            "path": "../datasets/regulated-rows.csv",
+            "sha256": sha256_hex(rows),
+            "classification": "regulated",
+        },
     )
     c.detail = (
         "regulated data declared for an exploratory-tier project was refused at the data gate"
@@ -120,17 +135,37 @@ def check_dataset_hash(s: Scenario, c: CheckResult) -> None:
 
 @check("approval-required", "Regulated backends and exports need JIT approval", ["IAM-06"])
 def check_approvals(s: Scenario, c: CheckResult) -> None:
-    regulated = {
+    regulated: dict[str, Any] = {
         "project": "reg-pilot",
         "environment": "regulated-pilot",
         "backend": "aer_regulated",
         "role": "regulated-runner",
     }
     s.refused_with("regulated-no-approval", "APPROVAL_REQUIRED", **regulated)
-    s.refused_with(
-        "regulated-self-approved", "APPROVAL_SELF_APPROVED", approval="APR-REG-SELF", **regulated
+    # The requester approving their own request: refused by `qgov job approve` itself.
+    own = s.grant(
+        "regulated-self-approved",
+        "run-regulated",
+        approver=RESEARCHER,
+        ctx=s.ctx,
+        approval="APR-REG-SELF-SIGNED",
+        **regulated,
     )
-    approved = s.run("regulated-approved", approval="APR-REG-OK", **regulated)
+    expect(
+        not own.granted and "APPROVAL_SELF_APPROVED" in [r.code for r in own.reasons],
+        f"a self-approval was not refused: {[r.code for r in own.reasons]}",
+    )
+    s.refused_with(
+        "regulated-self-approved",
+        "APPROVAL_UNKNOWN",
+        approval="APR-REG-SELF-SIGNED",
+        **regulated,
+    )
+    grant = s.grant(
+        "regulated-approved", "run-regulated", ctx=s.ctx, approval="APR-REG-SIGNED", **regulated
+    )
+    expect(grant.granted, f"the approver's regulated-run approval was refused: {grant.reasons}")
+    approved = s.run("regulated-approved", approval="APR-REG-SIGNED", **regulated)
     expect(
         approved.status == "completed",
         f"approved regulated run did not complete: {approved.decision.codes}",
@@ -147,9 +182,9 @@ def check_approvals(s: Scenario, c: CheckResult) -> None:
     logged = [e for e in s.events_for(export) if e["type"] == "result.export"]
     expect(len(logged) == 1 and logged[0]["decision"] == "deny", "refused export not logged")
     c.detail = (
-        "regulated backend without approval and with a self-granted approval refused; with a "
-        "valid approval (approver != requester, unexpired) it ran; export without approval refused "
-        "and logged"
+        "regulated backend without approval refused; a self-approval refused when granted (and "
+        "the job with it); with the approver's signed ledger approval (bound to the spec hash, "
+        "unexpired) it ran; export without approval refused and logged"
     )
 
 
@@ -192,15 +227,33 @@ def check_tokens(s: Scenario, c: CheckResult) -> None:
         "TOKEN_WRONG_AUDIENCE": s.token(audience="someone-else"),
         "TOKEN_LIFETIME_TOO_LONG": s.token(ttl=86_400),
         "TOKEN_MALFORMED": "not-a-jwt",
+        "TOKEN_CLAIM_TYPES": _string_expiry_token(s),
     }
     for code, token in cases.items():
         outcome = s.refused_with(f"token-{code.lower().replace('_', '-')}", code, token=token)
         rejected = [e for e in s.events_for(outcome) if e["type"] == "identity.rejected"]
         expect(len(rejected) == 1, f"{code}: identity rejection not logged")
     c.detail = (
-        "forged, expired, wrong-audience, long-lived and malformed tokens were all refused "
-        "and logged"
+        "forged, expired, wrong-audience, long-lived, malformed tokens and one whose 'exp' is a "
+        "string were all refused and logged"
     )
+
+
+def _string_expiry_token(s: Scenario) -> str:
+    """A correctly signed token whose ``exp`` is a string (PyJWT alone would accept it)."""
+    now = utc_now()
+    claims = {
+        "iss": s.cast.issuer,
+        "aud": s.cast.audience,
+        "sub": RESEARCHER,
+        "identity_kind": "human",
+        "iat": int(now.timestamp()),
+        "exp": str(int(now.timestamp()) + 300),
+        "jti": str(uuid.uuid4()),
+    }
+    token = jwt.encode(claims, s.issuer_key, algorithm="EdDSA", headers={"kid": s.cast.kid})
+    s.minted.append(token)
+    return token
 
 
 @check(

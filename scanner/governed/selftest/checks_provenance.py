@@ -102,6 +102,7 @@ def check_provenance(s: Scenario, c: CheckResult) -> None:
 def _provider_context(s: Scenario, folder: Path) -> Context:
     """The scenario's context with the provider backends added to the policy and role."""
     policy = copy.deepcopy(s.policy)
+    policy["data_roots"] = [str(s.root / "datasets")]  # the copy lives in providers/
     policy["backends"] = [*policy["backends"], *_PROVIDER_BACKENDS]
     for role in policy["roles"]:
         if role["name"] == "researcher":
