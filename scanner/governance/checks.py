@@ -70,27 +70,25 @@ def shown_reference(value: str) -> str:
 # --- the policy as a graph: who holds what, what reaches where ---------------------------------
 
 
-@dataclass(frozen=True)
 class Graph:
-    """Names resolved once: roles and projects by name, the holders of each role."""
+    """Names resolved once: roles, projects and backends by name, the holders of each role,
+    and which projects each role reaches (computed once: policies can be large)."""
 
-    roles: dict[str, RoleView]
-    projects: Sequence[ProjectView]
-    backends: dict[str, BackendView]
-    holders: dict[str, list[IdentityView]]
+    def __init__(self, policy: PolicyView) -> None:
+        self.holders: dict[str, list[IdentityView]] = {}
+        for identity in policy.identities or ():
+            for role_name in identity.roles:
+                self.holders.setdefault(role_name, []).append(identity)
+        self.roles = {r.name: r for r in policy.roles or () if r.name}
+        self.projects: Sequence[ProjectView] = tuple(policy.projects or ())
+        self.backends = {b.name: b for b in policy.backends or () if b.name}
+        self._reach: dict[int, list[ProjectView]] = {}
+        self._reached_by: dict[int, list[RoleView]] = {}
+        self._owners: dict[int, dict[str, set[str]]] = {}
 
     @classmethod
     def of(cls, policy: PolicyView) -> Graph:
-        holders: dict[str, list[IdentityView]] = {}
-        for identity in policy.identities or ():
-            for role_name in identity.roles:
-                holders.setdefault(role_name, []).append(identity)
-        return cls(
-            roles={r.name: r for r in policy.roles or () if r.name},
-            projects=tuple(policy.projects or ()),
-            backends={b.name: b for b in policy.backends or () if b.name},
-            holders=holders,
-        )
+        return cls(policy)
 
     def held_roles(self, identity: IdentityView) -> list[RoleView]:
         return [self.roles[name] for name in identity.roles if name in self.roles]
@@ -98,12 +96,32 @@ class Graph:
     def projects_of(self, role: RoleView) -> list[ProjectView]:
         """Projects the role can work in: listed by it (or any, when it lists none) and
         sharing an environment with it."""
-        return [
-            project
-            for project in self.projects
-            if (role.projects is None or project.name in role.projects)
-            and overlap(role.environments, project.environments)
-        ]
+        if id(role) not in self._reach:
+            listed = None if role.projects is None else set(role.projects)
+            self._reach[id(role)] = [
+                project
+                for project in self.projects
+                if (listed is None or project.name in listed)
+                and overlap(role.environments, project.environments)
+            ]
+        return self._reach[id(role)]
+
+    def owners_reached(self, role: RoleView) -> dict[str, set[str]]:
+        """Owner -> names of the projects with that owner the role reaches."""
+        if id(role) not in self._owners:
+            owners: dict[str, set[str]] = {}
+            for project in self.projects_of(role):
+                if project.owner and project.name:
+                    owners.setdefault(project.owner, set()).add(project.name)
+            self._owners[id(role)] = owners
+        return self._owners[id(role)]
+
+    def roles_reaching(self, project: ProjectView) -> list[RoleView]:
+        if not self._reached_by:
+            for role in self.roles.values():
+                for reached in self.projects_of(role):
+                    self._reached_by.setdefault(id(reached), []).append(role)
+        return self._reached_by.get(id(project), [])
 
     def backends_of(self, role: RoleView, project: ProjectView) -> list[BackendView]:
         """Backends the role may run the project's jobs on (an environment all three share)."""
@@ -119,10 +137,11 @@ class Graph:
 
 def overlap(*environments: tuple[str, ...] | None) -> bool:
     """Whether the given environment lists (None: unrestricted) have one in common."""
-    sets = [set(e) for e in environments if e is not None]
-    if not sets:
+    given = [e for e in environments if e is not None]
+    if not given:
         return True
-    return bool(set.intersection(*sets))
+    first, *rest = given
+    return any(all(name in other for other in rest) for name in first)
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -204,9 +223,8 @@ def _check_shared_identities(document: Any, policy: PolicyView, graph: Graph) ->
             reasons.append(f"in {low} as well as {high}")
         owners: dict[str, set[str]] = {}
         for role in roles:
-            for project in graph.projects_of(role):
-                if project.owner and project.name:
-                    owners.setdefault(project.owner, set()).add(project.name)
+            for owner, names in graph.owners_reached(role).items():
+                owners.setdefault(owner, set()).update(names)
         if len(owners) > 1:
             projects = {p for names in owners.values() for p in names}
             reasons.append(
@@ -287,8 +305,7 @@ def high_risk(project: ProjectView, graph: Graph) -> bool:
         return True
     return any(
         backend.regulated
-        for role in graph.roles.values()
-        if project in graph.projects_of(role)
+        for role in graph.roles_reaching(project)
         for backend in graph.backends_of(role, project)
     )
 
@@ -451,9 +468,7 @@ def _check_tiers(document: Any, policy: PolicyView, graph: Graph) -> Iterator[Is
         for project in graph.projects:
             if project.tier != tier:
                 continue
-            for role in graph.roles.values():
-                if project not in graph.projects_of(role):
-                    continue
+            for role in graph.roles_reaching(project):
                 carries = set(role.data_classes if role.data_classes is not None
                               else rule.data_classes or ())
                 if not carries & SENSITIVE_DATA:
