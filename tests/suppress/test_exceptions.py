@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from xml.etree import ElementTree
 
+import jsonschema
 import pytest
 
 from scanner.cli import main
@@ -17,7 +18,7 @@ from scanner.governance.lenient import parse_register
 from scanner.model import Finding, Suppression, SuppressionKind
 from scanner.suppress.exceptions import Register, apply_exceptions, contains_word
 from tests.conftest import IBM_KEY, IONQ_KEY
-from tests.helpers import scan_json, small_project, write_tree
+from tests.helpers import DATA, scan_json, small_project, write_tree
 
 TODAY = date(2026, 6, 1)
 ENTRY = """\
@@ -146,6 +147,7 @@ def test_every_format_shows_the_accepted_risk(tmp_path: Path, capsys: pytest.Cap
     root = project(tmp_path / "p")
     main(["scan", str(root), "--no-engines", "--format", "sarif"])
     sarif = json.loads(capsys.readouterr().out)
+    jsonschema.validate(sarif, json.loads((DATA / "schemas/sarif-schema-2.1.0.json").read_text()))
     results = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r
                for r in sarif["runs"][0]["results"]}
     (suppression,) = results["src/run.py"]["suppressions"]
