@@ -47,6 +47,9 @@ class Settings(BaseModel):
     tier: Tier = Tier.INTERNAL_PILOT
     custom_catalog: list[str] = Field(default_factory=list)
     baseline: str | None = None
+    # The organisation policy whose exceptions register applies to this scan (and which is
+    # checked with it); relative to the config file.
+    policy: str | None = None
     disable_rules: list[str] = Field(default_factory=list)
     engines: EngineSwitches = Field(default_factory=EngineSwitches)
     # bandit's assert (B101) and random (B311) checks stay quiet in test files.

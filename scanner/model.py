@@ -132,6 +132,7 @@ class FileKind(StrEnum):
 class SuppressionKind(StrEnum):
     INLINE = "inline"
     BASELINE = "baseline"
+    EXCEPTION = "exception"  # accepted risk from the exceptions register
 
 
 class Suppression(BaseModel):
@@ -140,6 +141,10 @@ class Suppression(BaseModel):
     kind: SuppressionKind
     reason: str | None = None
     until: str | None = None
+    # The register entry that accepted the risk (exceptions), and who answers for it
+    # (an exception's risk owner, a baseline entry's owner).
+    id: str | None = None
+    owner: str | None = None
 
 
 # Framework key -> requirement ids, as an immutable value: findings share it.

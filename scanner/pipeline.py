@@ -15,21 +15,23 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 
 from scanner.catalog import Catalog
 from scanner.config import Settings
 from scanner.detection import Outcome, work_units
 from scanner.detectors.registry import DetectorOptions, build_detectors
-from scanner.discover import read_source, walk
+from scanner.discover import Candidate, read_source, walk
 from scanner.engines.interface import Engine, EngineOutput
 from scanner.engines.registry import build_engines
 from scanner.findings import FindingBuilder
 from scanner.fs import ScanRoot
-from scanner.model import Finding, ScanError, ScanResult
+from scanner.governance.lenient import PolicyFile
+from scanner.model import FileKind, Finding, ScanError, ScanResult, printable
 from scanner.source import SourceFile
-from scanner.suppress.baseline import apply_baseline
+from scanner.suppress.baseline import Baseline, apply_baseline
+from scanner.suppress.exceptions import Register, apply_exceptions, root_registers
 from scanner.suppress.inline import apply_inline
 from scanner.workers import Budget, WorkerPool
 
@@ -49,18 +51,25 @@ def run_scan(
     settings: Settings,
     catalog: Catalog,
     *,
-    baseline: frozenset[str] = frozenset(),
+    baseline: Baseline | frozenset[str] = frozenset(),
     progress: ProgressCallback | None = None,
     today: dt.date | None = None,
+    policy: PolicyFile | None = None,
 ) -> ScanRun:
+    """Scan ``roots``. ``policy`` (``--policy``/``policy:``, already read by the caller) adds
+    its exceptions to every root's and is itself checked, as a file of the scan."""
     started = time.perf_counter()
+    today = today or dt.date.today()
     timings: dict[str, float] = {}
     errors: list[ScanError] = []
     notices: list[str] = []
     sources = _discover(roots, settings, errors)
+    policy_source = _policy_source(policy, roots, sources, settings, errors)
+    if policy_source is not None:
+        sources.append(policy_source)
     timings["discover+read"] = time.perf_counter() - started
 
-    options = DetectorOptions.from_settings(settings, catalog)
+    options = replace(DetectorOptions.from_settings(settings, catalog), today=today)
     engines = build_engines(settings, Path(roots[0]).absolute())
     budget = Budget(settings.file_timeout, settings.file_memory)
     workers = min(settings.jobs or os.cpu_count() or 1, max(1, len(sources) // 8))
@@ -86,11 +95,19 @@ def run_scan(
         f for f in builder.build_all([*outcome.issues, *engine_output.issues])
         if f.rule_id not in disabled
     ]
-    marked, problems = apply_inline(findings, outcome.directives, today or dt.date.today())
+    marked, problems = apply_inline(findings, outcome.directives, today)
     final = marked + builder.build_all(problems)
     errors.extend(builder.errors())
+    registers = root_registers(sources)
+    if policy is not None:
+        origin = policy_source.path if policy_source is not None else str(policy.path)
+        registers.append(Register(origin, policy.exceptions))
+    final = apply_exceptions(final, registers, today, _roots_of(sources))
+    if isinstance(baseline, frozenset):
+        baseline = Baseline.of(baseline)
     if baseline:
-        final = apply_baseline(final, baseline)
+        final, expired = apply_baseline(final, baseline, today)
+        notices.extend(expired)
     final.sort(key=lambda f: (-f.severity.rank, f.path, f.line or 0, f.rule_id))
 
     result = ScanResult(
@@ -126,6 +143,40 @@ def _discover(
             else:
                 sources.append(read)
     return sources
+
+
+def _policy_source(
+    policy: PolicyFile | None,
+    roots: Sequence[Path],
+    sources: Sequence[SourceFile],
+    settings: Settings,
+    errors: list[ScanError],
+) -> SourceFile | None:
+    """The ``--policy`` file as one more file of the scan, unless a root already holds it.
+    Its path is written relative to the first root (``../policy/org-policy.yaml``)."""
+    if policy is None:
+        return None
+    real = os.path.realpath(policy.path)
+    if any(os.path.realpath(s.abs_path) == real for s in sources):
+        return None
+    first = roots[0].absolute()
+    base = first if first.is_dir() else first.parent
+    shown = printable(PurePosixPath(Path(os.path.relpath(real, base)).as_posix()).as_posix())
+    scan_root = ScanRoot.open(Path(real).parent, settings.max_file_size)
+    read = read_source(Candidate(shown, Path(real), 0), scan_root)
+    if isinstance(read, ScanError):
+        errors.append(read)
+        return None
+    return SourceFile(read.path, read.abs_path, FileKind.GOVERNANCE_POLICY, read.text, root=None)
+
+
+def _roots_of(sources: Iterable[SourceFile]) -> dict[str, set[Path]]:
+    """Scan roots holding a file of each path (several roots may hold a `README.md`)."""
+    found: dict[str, set[Path]] = {}
+    for source in sources:
+        if source.root is not None:
+            found.setdefault(source.path, set()).add(source.root.path)
+    return found
 
 
 def _detect_all(

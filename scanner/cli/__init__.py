@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scanner import __version__
-from scanner.cli import catalog_cmds, governed_cmds, scan_cmds, vendor_cmds
+from scanner.cli import access_cmds, catalog_cmds, governed_cmds, scan_cmds, vendor_cmds
 from scanner.cli.exits import EXIT_ERROR, EXIT_OK
 
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_cmds.register(sub)
     governed_cmds.register(sub)
     vendor_cmds.register(sub)
+    access_cmds.register(sub)
     return parser
 
 

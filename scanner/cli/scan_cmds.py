@@ -1,10 +1,12 @@
-"""`qgov scan` and `qgov baseline create`."""
+"""`qgov scan` and `qgov baseline create|check`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,16 @@ from scanner import __version__
 from scanner.catalog import Catalog, CatalogError, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.config import ConfigError, Settings, load_settings
+from scanner.governance.lenient import PolicyFile, PolicyFileError, read_policy_file
 from scanner.model import Severity
 from scanner.pipeline import ScanRun, run_scan
 from scanner.reports import OutputFormat, ScanReport, failing, render, use_color
-from scanner.suppress.baseline import BaselineError, baseline_document, load_baseline
+from scanner.suppress.baseline import (
+    Baseline,
+    BaselineError,
+    baseline_document,
+    load_baseline,
+)
 
 FAIL_CHOICES = ["critical", "high", "medium", "low", "info", "none"]
 
@@ -46,9 +54,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "create", help="record the current findings' fingerprints (no secrets) in a file"
     )
     create.add_argument("paths", nargs="+", metavar="PATH")
-    create.add_argument("-o", "--output", required=True, metavar="FILE")
+    create.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the baseline to write; if it exists, its entries still found keep their owner, "
+        "reason and expires",
+    )
     _common(create)
     create.set_defaults(handler=cmd_baseline_create)
+
+    check = baseline_sub.add_parser(
+        "check",
+        help="list baseline entries past their expiry (exit 1 if any)",
+        description="List the entries of a baseline whose 'expires' date has passed; they no "
+        "longer suppress their findings. Exit 0: none; 1: some expired; 2: unusable file.",
+    )
+    check.add_argument("baseline_file", metavar="FILE", help="the baseline (JSON)")
+    check.add_argument("--today", type=_day, metavar="YYYY-MM-DD", help="evaluate as of this day")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.set_defaults(handler=cmd_baseline_check)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from exc
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +91,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="worker processes")
     parser.add_argument(
         "--no-engines", action="store_true", help="skip bandit, semgrep and vulnerability lookups"
+    )
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="organisation policy (or exceptions file) whose exceptions register applies; "
+        "it is checked with the scan",
     )
 
 
@@ -70,7 +109,15 @@ def _absolute(value: str | None) -> str | None:
     return str(Path(value).expanduser().absolute()) if value else None
 
 
-def _prepare(args: argparse.Namespace) -> tuple[list[Path], Settings, Catalog] | str:
+@dataclass(frozen=True)
+class _Prepared:
+    roots: list[Path]
+    settings: Settings
+    catalog: Catalog
+    policy: PolicyFile | None
+
+
+def _prepare(args: argparse.Namespace) -> _Prepared | str:
     roots = [Path(p) for p in args.paths]
     for root in roots:
         if not root.exists() and not root.is_symlink():
@@ -82,6 +129,7 @@ def _prepare(args: argparse.Namespace) -> tuple[list[Path], Settings, Catalog] |
         # the config file's folder, so make them absolute before they meet the config.
         "baseline": _absolute(getattr(args, "baseline", None)),
         "osv_db": _absolute(args.osv_db),
+        "policy": _absolute(getattr(args, "policy", None)),
         "tier": args.tier,
         "jobs": args.jobs,
     }
@@ -96,9 +144,10 @@ def _prepare(args: argparse.Namespace) -> tuple[list[Path], Settings, Catalog] |
                 }
             )
         catalog = load_catalog(settings.resolve(p) for p in settings.custom_catalog)
-    except (ConfigError, CatalogError) as exc:
+        policy = read_policy_file(settings.resolve(settings.policy)) if settings.policy else None
+    except (ConfigError, CatalogError, PolicyFileError) as exc:
         return str(exc)
-    return roots, settings, catalog
+    return _Prepared(roots, settings, catalog, policy)
 
 
 def _progress_printer() -> Any:
@@ -116,26 +165,29 @@ def _progress_printer() -> Any:
     return show
 
 
-def _scan(args: argparse.Namespace, baseline: frozenset[str] = frozenset()) -> ScanRun | str:
-    prepared = _prepare(args)
-    if isinstance(prepared, str):
-        return prepared
-    roots, settings, catalog = prepared
-    return run_scan(roots, settings, catalog, baseline=baseline, progress=_progress_printer())
+def _run(prepared: _Prepared, baseline: Baseline | None = None) -> ScanRun:
+    return run_scan(
+        prepared.roots,
+        prepared.settings,
+        prepared.catalog,
+        baseline=baseline or Baseline(),
+        progress=_progress_printer(),
+        policy=prepared.policy,
+    )
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
     prepared = _prepare(args)
     if isinstance(prepared, str):
         return _error(prepared)
-    roots, settings, catalog = prepared
-    baseline: frozenset[str] = frozenset()
+    settings, catalog = prepared.settings, prepared.catalog
+    baseline = None
     if settings.baseline:
         try:
             baseline = load_baseline(settings.resolve(settings.baseline))
         except BaselineError as exc:
             return _error(str(exc))
-    run = run_scan(roots, settings, catalog, baseline=baseline, progress=_progress_printer())
+    run = _run(prepared, baseline)
     fail_on = None if settings.fail_on == "none" else Severity(settings.fail_on)
     output_format = OutputFormat(settings.format)
     to_file = args.output is not None
@@ -165,10 +217,19 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline_create(args: argparse.Namespace) -> int:
-    run = _scan(args)
-    if isinstance(run, str):
-        return _error(run)
-    document = baseline_document(run.result.findings, __version__)
+    prepared = _prepare(args)
+    if isinstance(prepared, str):
+        return _error(prepared)
+    output = Path(args.output)
+    previous = None
+    if output.exists() or output.is_symlink():
+        # Re-creating in place keeps who accepted what and until when.
+        try:
+            previous = load_baseline(output)
+        except BaselineError as exc:
+            return _error(f"{exc} (refusing to overwrite it; remove it to start afresh)")
+    run = _run(prepared)
+    document = baseline_document(run.result.findings, __version__, previous)
     try:
         Path(args.output).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
@@ -176,3 +237,34 @@ def cmd_baseline_create(args: argparse.Namespace) -> int:
     count = len(document["findings"])  # type: ignore[arg-type]
     print(f"qgov: baseline with {count} fingerprints written to {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_baseline_check(args: argparse.Namespace) -> int:
+    try:
+        baseline = load_baseline(Path(args.baseline_file))
+    except BaselineError as exc:
+        return _error(str(exc))
+    today = args.today or date.today()
+    expired = baseline.expired(today)
+    undated = sum(1 for e in baseline.entries.values() if e.expires is None)
+    if args.format == "json":
+        print(json.dumps({
+            "baseline": args.baseline_file,
+            "today": today.isoformat(),
+            "entries": len(baseline.entries),
+            "without_expiry": undated,
+            "expired": [
+                {"fingerprint": e.fingerprint, "rule_id": e.rule_id, "path": e.path,
+                 "owner": e.owner, "reason": e.reason, "expires": str(e.expires),
+                 "line": e.line}
+                for e in expired
+            ],
+        }, indent=2))
+    else:
+        for entry in expired:
+            owner = f", owner {entry.owner}" if entry.owner else ""
+            print(f"{args.baseline_file}:{entry.line or 1}: {entry.describe()} expired on "
+                  f"{entry.expires}{owner}")
+        print(f"{len(baseline.entries)} entries, {len(expired)} expired as of "
+              f"{today.isoformat()}, {undated} without an expiry date")
+    return EXIT_FAIL if expired else EXIT_OK

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from scanner.catalog import Catalog, Rule
 from scanner.config import Settings
@@ -16,6 +17,7 @@ from scanner.detectors.cloudformation import CloudFormationDetector
 from scanner.detectors.custom import PatternRuleDetector
 from scanner.detectors.dependencies import DependenciesDetector
 from scanner.detectors.dockerfile import DockerfileDetector
+from scanner.detectors.governance_policy import GovernancePolicyDetector
 from scanner.detectors.interface import Detector
 from scanner.detectors.kubernetes import KubernetesDetector
 from scanner.detectors.notebooks import NotebookDetector
@@ -30,6 +32,9 @@ class DetectorOptions:
     regulated_paths: tuple[str, ...]
     tier: Tier
     custom_rules: tuple[Rule, ...] = ()
+    # The day date-based checks (role and exception expiry) measure against; the scan pins
+    # it once so every worker agrees. None: each check's own today.
+    today: date | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, catalog: Catalog) -> DetectorOptions:
@@ -50,7 +55,8 @@ def build_detectors(options: DetectorOptions) -> list[Detector]:
         CloudFormationDetector(tier=options.tier),
         KubernetesDetector(),
         DockerfileDetector(),
-        VendorProfileDetector(tier=options.tier),
+        VendorProfileDetector(tier=options.tier, today=options.today),
+        GovernancePolicyDetector(today=options.today),
     ]
     if options.custom_rules:
         detectors.append(PatternRuleDetector(list(options.custom_rules)))

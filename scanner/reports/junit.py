@@ -6,7 +6,7 @@ from collections import Counter
 from xml.etree import ElementTree as ET
 
 from scanner.model import Finding
-from scanner.reports.report import INCOMPLETE, ScanReport
+from scanner.reports.report import INCOMPLETE, ScanReport, accepted_risk
 
 
 def render_junit(report: ScanReport) -> str:
@@ -21,6 +21,12 @@ def render_junit(report: ScanReport) -> str:
     for finding in report.result.active_findings:
         for control_id in finding.control_ids:
             per_control.setdefault(control_id, []).append(finding)
+    # Accepted risk never fails a testcase, but stays visible in its output.
+    accepted: dict[str, list[Finding]] = {}
+    for finding in accepted_risk(report):
+        for control_id in finding.control_ids:
+            accepted.setdefault(control_id, []).append(finding)
+            per_control.setdefault(control_id, [])
     root = ET.Element("testsuites")
     suites: dict[str, ET.Element] = {}
     counts: dict[str, Counter[str]] = {}
@@ -49,9 +55,10 @@ def render_junit(report: ScanReport) -> str:
             failure.text = _finding_text(finding)
         if blocking:
             counts[domain]["failures"] += 1
-        below = [f for f in findings if f not in blocking]
+        below = [_finding_text(f) for f in findings if f not in blocking]
+        below += [_accepted_text(f) for f in accepted.get(control_id, [])]
         if below:
-            ET.SubElement(case, "system-out").text = "\n".join(_finding_text(f) for f in below)
+            ET.SubElement(case, "system-out").text = "\n".join(below)
     if report.result.errors:
         suite = ET.SubElement(root, "testsuite", name="qgov.scan-errors")
         counts["scan-errors"] = Counter()
@@ -84,3 +91,10 @@ def _finding_text(finding: Finding) -> str:
     if finding.remediation:
         lines.append(f"fix: {finding.remediation}")
     return "\n".join(lines)
+
+
+def _accepted_text(finding: Finding) -> str:
+    risk = finding.suppression
+    assert risk is not None
+    until = f" until {risk.until}" if risk.until else ""
+    return f"[accepted risk: exception {risk.id}{until}] {_finding_text(finding)}"

@@ -13,7 +13,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.catalog import Catalog
-from scanner.model import Finding, ScanError, ScanResult, Severity
+from scanner.model import Finding, ScanError, ScanResult, Severity, SuppressionKind
 
 TOOL_NAME = "qgov"
 INFORMATION_URI = "https://github.com/qgov/qgov"
@@ -38,6 +38,14 @@ def failing(report: ScanReport) -> list[Finding]:
     return [f for f in report.result.active_findings if f.severity.at_least(threshold)]
 
 
+def accepted_risk(report: ScanReport) -> list[Finding]:
+    """Findings an exception in the register turned into accepted risk."""
+    return [
+        f for f in report.result.findings
+        if f.suppression is not None and f.suppression.kind is SuppressionKind.EXCEPTION
+    ]
+
+
 def summary(report: ScanReport) -> dict[str, Any]:
     result = report.result
     active = result.active_findings
@@ -45,7 +53,9 @@ def summary(report: ScanReport) -> dict[str, Any]:
     return {
         "files_scanned": result.files_scanned,
         "findings": len(active),
+        # Every finding not counted above; `accepted_risk` of them by an exception.
         "suppressed": len(result.findings) - len(active),
+        "accepted_risk": len(accepted_risk(report)),
         "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
         "scan_errors": len(result.errors),
         "fail_on": report.fail_on.value if report.fail_on else "none",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scanner.model import Finding, Severity
+from scanner.model import Finding, Severity, Suppression, SuppressionKind
 from scanner.reports.report import (
     INCOMPLETE,
     INFORMATION_URI,
@@ -109,13 +109,34 @@ def _sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any
         },
     }
     if finding.suppression is not None:
-        result["suppressions"] = [
-            {
-                "kind": "inSource" if finding.suppression.kind.value == "inline" else "external",
-                "justification": finding.suppression.reason or "",
-            }
-        ]
+        result["suppressions"] = [_sarif_suppression(finding.suppression)]
     return result
+
+
+def _sarif_suppression(suppression: Suppression) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "kind": "inSource" if suppression.kind is SuppressionKind.INLINE else "external",
+        "justification": suppression.reason or "",
+    }
+    if suppression.kind is SuppressionKind.EXCEPTION:
+        # Accepted risk from the exceptions register: which entry, whose, until when.
+        entry["status"] = "accepted"
+        entry["justification"] = (
+            f"exception {suppression.id}: {suppression.reason}"
+            + (f" (until {suppression.until})" if suppression.until else "")
+        )
+    extra = {
+        key: value
+        for key, value in (
+            ("qgovSuppression", suppression.kind.value),
+            ("exceptionId", suppression.id),
+            ("owner", suppression.owner),
+            ("expires", suppression.until),
+        )
+        if value is not None
+    }
+    entry["properties"] = extra
+    return entry
 
 
 def render_sarif(report: ScanReport) -> str:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 
 from scanner.model import Severity
-from scanner.reports.report import TOOL_VERSION, ScanReport, failing, summary
+from scanner.reports.report import TOOL_VERSION, ScanReport, accepted_risk, failing, summary
 
 _COLORS = {
     Severity.CRITICAL: "\033[1;31m",
@@ -52,6 +52,17 @@ def render_text(report: ScanReport) -> str:
             if finding.remediation:
                 lines.append(f"    fix: {finding.remediation}")
         lines.append("")
+    accepted = accepted_risk(report)
+    if accepted:
+        lines.append(paint(f"ACCEPTED RISK ({len(accepted)})", _BOLD))
+        for finding in accepted:
+            risk = finding.suppression
+            assert risk is not None
+            until = f" until {risk.until}" if risk.until else ""
+            owner = f", risk owner {risk.owner}" if risk.owner else ""
+            lines.append(f"  {finding.rule_id}  {finding.path}:{finding.line or 1}")
+            lines.append(f"    exception {risk.id}{until}{owner}: {risk.reason or ''}")
+        lines.append("")
     problems = [e for e in result.errors if e.reason not in {"binary"}]
     skipped_binary = sum(1 for e in result.errors if e.reason == "binary")
     if problems:
@@ -68,6 +79,7 @@ def render_text(report: ScanReport) -> str:
         f"{result.duration_seconds:.2f}s, {stats['findings']} findings"
         + (f" ({counts})" if counts else "")
         + (f", {stats['suppressed']} suppressed" if stats["suppressed"] else "")
+        + (f" ({stats['accepted_risk']} as accepted risk)" if stats["accepted_risk"] else "")
         + (f", {skipped_binary} binary files skipped" if skipped_binary else "")
     )
     if report.fail_on is None:

@@ -2,46 +2,105 @@
 
 The file holds fingerprints, rule ids and paths only — never evidence or secrets — so it is
 safe to commit. Fingerprints carry no line numbers, so the baseline survives edits.
+
+An entry may also say who accepted it and until when (SDL-04): ``owner``, ``reason`` and
+``expires`` (YYYY-MM-DD, valid through that day). An entry past its expiry suppresses
+nothing: its finding is reported again, with a notice naming the entry. ``qgov baseline
+create`` over an existing file keeps these three fields for every fingerprint still found
+(and drops entries whose finding is gone); ``qgov baseline check`` lists expired entries.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from scanner.fs import FileRefused, read_user_file
 from scanner.model import Finding, Suppression, SuppressionKind
 
 BASELINE_VERSION = 1
+_FIELDS = frozenset({"fingerprint", "rule_id", "path", "owner", "reason", "expires"})
 
 
 class BaselineError(Exception):
     pass
 
 
-def baseline_document(findings: Iterable[Finding], tool_version: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class BaselineEntry:
+    fingerprint: str
+    rule_id: str | None = None
+    path: str | None = None
+    owner: str | None = None
+    reason: str | None = None
+    expires: date | None = None
+    line: int | None = None  # in the baseline file, for messages
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and self.expires < today
+
+    def describe(self) -> str:
+        return f"{self.rule_id or '?'} in {self.path or '?'} ({self.fingerprint[:12]})"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    entries: Mapping[str, BaselineEntry] = field(default_factory=dict)
+    path: Path | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    @classmethod
+    def of(cls, fingerprints: Iterable[str]) -> Baseline:
+        """A baseline of bare fingerprints (no owner, reason or expiry)."""
+        return cls({fp: BaselineEntry(fp) for fp in fingerprints})
+
+    def expired(self, today: date) -> list[BaselineEntry]:
+        return [e for e in self.entries.values() if e.expired(today)]
+
+
+def baseline_document(
+    findings: Iterable[Finding], tool_version: str, previous: Baseline | None = None
+) -> dict[str, object]:
+    """The baseline for ``findings``; an entry of ``previous`` whose fingerprint is still
+    found passes on its owner, reason and expiry."""
+    kept = previous.entries if previous is not None else {}
     entries = sorted(
         {(f.fingerprint, f.rule_id, f.path) for f in findings if not f.suppressed},
         key=lambda e: (e[2], e[1], e[0]),
     )
-    return {
-        "qgov_baseline": BASELINE_VERSION,
-        "tool_version": tool_version,
-        "findings": [
-            {"fingerprint": fp, "rule_id": rule, "path": path} for fp, rule, path in entries
-        ],
-    }
+    rows: list[dict[str, object]] = []
+    for fp, rule, path in entries:
+        row: dict[str, object] = {"fingerprint": fp, "rule_id": rule, "path": path}
+        old = kept.get(fp)
+        if old is not None:
+            row.update(
+                (key, value)
+                for key, value in (
+                    ("owner", old.owner),
+                    ("reason", old.reason),
+                    ("expires", old.expires.isoformat() if old.expires else None),
+                )
+                if value is not None
+            )
+        rows.append(row)
+    return {"qgov_baseline": BASELINE_VERSION, "tool_version": tool_version, "findings": rows}
 
 
 # A baseline holds hashes and paths; tens of thousands of entries stay far below this.
 MAX_BASELINE_BYTES = 64 * 1024 * 1024
 
 
-def load_baseline(path: Path) -> frozenset[str]:
+def load_baseline(path: Path) -> Baseline:
     try:
         raw = read_user_file(path, max_bytes=MAX_BASELINE_BYTES, what="baseline")
-        data = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        data = json.loads(text)
     except FileRefused as exc:
         raise BaselineError(exc.message) from exc
     except UnicodeDecodeError as exc:
@@ -52,22 +111,83 @@ def load_baseline(path: Path) -> frozenset[str]:
         raise BaselineError(f"{path}: baseline is nested too deeply") from exc
     if not isinstance(data, dict) or data.get("qgov_baseline") != BASELINE_VERSION:
         raise BaselineError(f"{path}: not a qgov baseline file (version {BASELINE_VERSION})")
-    entries = data.get("findings")
-    if not isinstance(entries, list):
+    rows = data.get("findings")
+    if not isinstance(rows, list):
         raise BaselineError(f"{path}: 'findings' must be a list")
-    fingerprints = set()
-    for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("fingerprint"), str):
-            raise BaselineError(f"{path}: every entry needs a 'fingerprint' string")
-        fingerprints.add(entry["fingerprint"])
-    return frozenset(fingerprints)
+    entries: dict[str, BaselineEntry] = {}
+    for index, row in enumerate(rows):
+        entry = _entry(row, index, path, text)
+        entries[entry.fingerprint] = entry
+    return Baseline(entries, path)
 
 
-def apply_baseline(findings: Iterable[Finding], fingerprints: frozenset[str]) -> list[Finding]:
-    marked = Suppression(kind=SuppressionKind.BASELINE, reason="accepted in baseline")
-    return [
-        f.model_copy(update={"suppression": marked})
-        if not f.suppressed and f.fingerprint in fingerprints
-        else f
-        for f in findings
-    ]
+def _entry(row: Any, index: int, path: Path, text: str) -> BaselineEntry:
+    if not isinstance(row, dict) or not isinstance(row.get("fingerprint"), str):
+        raise BaselineError(f"{path}: every entry needs a 'fingerprint' string (entry {index})")
+    fingerprint = row["fingerprint"]
+    line = _line_of(text, fingerprint)
+
+    def problem(name: str, message: str) -> BaselineError:
+        where = f" line {line}:" if line else ""
+        return BaselineError(f"{path}:{where} findings.{index}.{name}: {message}")
+
+    unknown = sorted(set(row) - _FIELDS)
+    if unknown:
+        raise problem(unknown[0], "unknown field (known: rule_id, path, owner, reason, expires)")
+    for name in ("rule_id", "path", "owner", "reason"):
+        if row.get(name) is not None and not isinstance(row[name], str):
+            raise problem(name, "must be a string")
+    expires = row.get("expires")
+    day: date | None = None
+    if expires is not None:
+        try:
+            day = date.fromisoformat(expires) if isinstance(expires, str) else None
+        except ValueError:
+            day = None
+        if day is None or len(expires) != 10:
+            raise problem("expires", "not a YYYY-MM-DD date")
+    return BaselineEntry(
+        fingerprint,
+        rule_id=row.get("rule_id"),
+        path=row.get("path"),
+        owner=row.get("owner"),
+        reason=row.get("reason"),
+        expires=day,
+        line=line,
+    )
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    at = text.find(f'"{needle}"')
+    return text.count("\n", 0, at) + 1 if at != -1 else None
+
+
+def apply_baseline(
+    findings: Iterable[Finding], baseline: Baseline, today: date
+) -> tuple[list[Finding], list[str]]:
+    """``(findings, notices)``: findings of live entries marked suppressed; a notice for each
+    expired entry whose finding is back."""
+    marked: list[Finding] = []
+    notices: dict[str, str] = {}
+    for finding in findings:
+        entry = None if finding.suppressed else baseline.entries.get(finding.fingerprint)
+        if entry is not None and entry.expired(today):
+            assert entry.expires is not None
+            owner = f" (owner {entry.owner})" if entry.owner else ""
+            notices[entry.fingerprint] = (
+                f"baseline entry for {finding.rule_id} in {finding.path}{owner} expired on "
+                f"{entry.expires.isoformat()}; the finding is reported again"
+            )
+        elif entry is not None:
+            finding = finding.model_copy(
+                update={
+                    "suppression": Suppression(
+                        kind=SuppressionKind.BASELINE,
+                        reason=entry.reason or "accepted in baseline",
+                        until=entry.expires.isoformat() if entry.expires else None,
+                        owner=entry.owner,
+                    )
+                }
+            )
+        marked.append(finding)
+    return marked, list(notices.values())

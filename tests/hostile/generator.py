@@ -259,3 +259,48 @@ def build(case: Case, target: Path) -> Path:
 if __name__ == "__main__":
     for case in CASES:
         print(f"{case.name}: {build(case, Path(sys.argv[1]))}")
+
+
+# --- governance policies and exceptions registers (qgov scan reads them leniently) ------------
+
+def _policy_bad_input(root: Path) -> None:
+    """An unknown field, an impossible date and a wrong type: each file one scan error
+    naming the field and its line; the rest of the tree is still scanned."""
+    _write(root, "governance/policy.yaml",
+           "roles:\n  - name: r\n    owner: o\n    colour: red\n")
+    _write(root, "governance/dates.yaml",
+           "roles:\n  - name: r\n    owner: o\n    expires: 2027-02-30\n")
+    _write(root, ".qgov-exceptions.yaml", "exceptions: {id: E}\n")
+    _leak(root)
+
+
+def _policy_credential_values(root: Path) -> None:
+    """Credential *values* where references belong: shared across environments, reported,
+    never printed."""
+    _write(root, "governance/policy.yaml",
+           "roles:\n  - {name: r, owner: o, purpose: p, expires: 2099-01-01}\n"
+           f"environments:\n  - name: dev\n    credentials: [{TOKEN}]\n"
+           f"  - name: production\n    credentials: [{TOKEN}]\n")
+    _leak(root)
+
+
+def _policy_hostile_sizes(root: Path) -> None:
+    """Long names and many entries: the checks stay quick (every role against every
+    project is bounded by the file-size cap)."""
+    roles = "".join(f"  - {{name: r{i}, owner: o, backends: [b]}}\n" for i in range(2000))
+    projects = "".join(f"  - {{name: p{i}, owner: o{i % 7}, environments: [dev]}}\n"
+                       for i in range(300))
+    _write(root, "governance/big.yaml", f"roles:\n{roles}projects:\n{projects}"
+           f"identities:\n  - {{subject: 's{'x' * LONG}', kind: service, roles: [r1]}}\n")
+    _leak(root)
+
+
+CASES = (
+    *CASES,
+    Case("policy-bad-input", _policy_bad_input,
+         errors=("governance/policy.yaml", "governance/dates.yaml", ".qgov-exceptions.yaml"),
+         finds=("QG-SEC-008",)),
+    Case("policy-credential-values", _policy_credential_values,
+         finds=("QG-GOV-011", "QG-SEC-008"), never_printed=(TOKEN, TOKEN[:20])),
+    Case("policy-hostile-sizes", _policy_hostile_sizes, finds=("QG-GOV-001", "QG-SEC-008")),
+)
