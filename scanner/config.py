@@ -19,6 +19,7 @@ from scanner.formats.yaml import (
     parse_yaml_bytes,
 )
 from scanner.fs import DEFAULT_MAX_FILE_BYTES, FileRefused, read_user_file
+from scanner.governed.policy import DataClass
 from scanner.model import Severity, Tier
 
 CONFIG_NAMES = (".qgov.yaml", ".qgov.yml")
@@ -47,6 +48,13 @@ class Settings(BaseModel):
     tier: Tier = Tier.INTERNAL_PILOT
     custom_catalog: list[str] = Field(default_factory=list)
     baseline: str | None = None
+    # The organisation policy whose exceptions register applies to this scan (and which is
+    # checked with it); relative to the config file.
+    policy: str | None = None
+    # The class of data the workload handles (the policy's data_classes decide its regions);
+    # None: what the tier implies (exploratory synthetic, internal-pilot internal, the
+    # regulated tiers regulated).
+    data_class: DataClass | None = None
     disable_rules: list[str] = Field(default_factory=list)
     engines: EngineSwitches = Field(default_factory=EngineSwitches)
     # bandit's assert (B101) and random (B311) checks stay quiet in test files.

@@ -1,11 +1,14 @@
-"""One scan, start to finish: discover -> detect (+ engines) -> findings -> suppress.
+"""One scan, start to finish: discover -> detect (+ engines) -> inventory -> findings ->
+suppress.
 
 Detection runs in supervised worker processes (``scanner.workers``): regex work is
 CPU-bound and holds the GIL, and a file that runs past its budget must be stoppable. Engines,
 which are mostly outside processes, run on a thread meanwhile. The unit of work is a file,
 or every file of one module for a detector that reads modules (Terraform), so a module is
-parsed once, on one worker. Every stage returns new data; nothing reaches back into an
-earlier stage.
+parsed once, on one worker. Workers return issues and facts; the cross-file stages then run
+here, in the parent, with every file's results at hand: the provider inventory with its
+policy checks (``scanner.inventory``). Every stage returns new data; nothing reaches back into
+an earlier stage.
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ from scanner.engines.interface import Engine, EngineOutput
 from scanner.engines.registry import build_engines
 from scanner.findings import FindingBuilder
 from scanner.fs import ScanRoot
-from scanner.model import Finding, ScanError, ScanResult
+from scanner.governed.policy import LoadedPolicy
+from scanner.inventory.build import build_inventory
+from scanner.inventory.checks import InventoryCheck, check_inventory
+from scanner.inventory.policy import TIER_DATA_CLASS, InventoryPolicy
+from scanner.inventory.scope import found_policy, policy_label, tree_profiles
+from scanner.model import Finding, Inventory, Issue, ProviderUse, ScanError, ScanResult
 from scanner.source import SourceFile
 from scanner.suppress.baseline import apply_baseline
 from scanner.suppress.inline import apply_inline
@@ -52,7 +60,11 @@ def run_scan(
     baseline: frozenset[str] = frozenset(),
     progress: ProgressCallback | None = None,
     today: dt.date | None = None,
+    org_policy: LoadedPolicy | None = None,
 ) -> ScanRun:
+    """Scan ``roots``. ``org_policy`` (``--policy``/``policy:``, loaded by the caller) is
+    what the provider inventory is checked against; without it, the one policy found in
+    the scanned tree, if exactly one validates."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     errors: list[ScanError] = []
@@ -80,12 +92,16 @@ def run_scan(
     errors.extend(engine_output.errors)
     notices.extend(engine_output.notices)
 
+    issues = [*outcome.issues, *engine_output.issues]
+    cross_started = time.perf_counter()
+    policy = _inventory_policy(org_policy, roots, sources, notices)
+    inventory, inventory_issues = _inventory(outcome.facts, policy, settings, sources)
+    issues += inventory_issues
+    timings["correlate+inventory"] = time.perf_counter() - cross_started
+
     builder = FindingBuilder(catalog)
     disabled = set(settings.disable_rules)
-    findings = [
-        f for f in builder.build_all([*outcome.issues, *engine_output.issues])
-        if f.rule_id not in disabled
-    ]
+    findings = [f for f in builder.build_all(issues) if f.rule_id not in disabled]
     marked, problems = apply_inline(findings, outcome.directives, today or dt.date.today())
     final = marked + builder.build_all(problems)
     errors.extend(builder.errors())
@@ -100,8 +116,66 @@ def run_scan(
         files_scanned=len(sources),
         duration_seconds=round(time.perf_counter() - started, 3),
         notices=tuple(dict.fromkeys(notices)),
+        inventory=inventory,
     )
     return ScanRun(result=result, timings=timings)
+
+
+# --- cross-file stages ---------------------------------------------------------------------
+
+
+def _inventory_policy(
+    given: LoadedPolicy | None,
+    roots: Sequence[Path],
+    sources: Sequence[SourceFile],
+    notices: list[str],
+) -> InventoryPolicy | None:
+    """The policy the inventory is checked against: the one given, else the only policy in
+    the scanned tree that validates (several: none, and a notice says why)."""
+    policy: InventoryPolicy | None = None
+    if given is not None:
+        label = policy_label(given.path, roots)
+        policy = InventoryPolicy.from_policy(given.policy, given.path, label, "given")
+    else:
+        found = found_policy(sources)
+        if isinstance(found, int):
+            if found > 1:
+                notices.append(
+                    f"{found} governance policies in the scanned tree validate; the provider "
+                    "inventory was checked against none of them (name one with --policy)"
+                )
+            return None
+        source, org = found
+        policy = InventoryPolicy.from_policy(org, source.abs_path, source.path, "found")
+        notices.append(
+            f"no policy was named (--policy, policy:); the provider inventory was checked "
+            f"against {source.path}, the one governance policy found in the scanned tree"
+        )
+    if policy.unknown_providers:
+        notices.append(
+            f"the policy {policy.label} lists providers qgov does not recognise in code: "
+            + ", ".join(policy.unknown_providers)
+        )
+    return policy
+
+
+def _inventory(
+    facts: Sequence[ProviderUse],
+    policy: InventoryPolicy | None,
+    settings: Settings,
+    sources: Sequence[SourceFile],
+) -> tuple[Inventory, list[Issue]]:
+    inventory = build_inventory(facts)
+    if policy is None:
+        return inventory, []
+    check = InventoryCheck(
+        policy=policy,
+        tier=settings.tier,
+        data_class=settings.data_class or TIER_DATA_CLASS[settings.tier],
+        tree_profiles=tree_profiles(sources),
+    )
+    issues, inventory = check_inventory(facts, inventory, check)
+    return inventory, issues
 
 
 def _discover(

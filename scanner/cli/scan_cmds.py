@@ -6,12 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from scanner import __version__
 from scanner.catalog import Catalog, CatalogError, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.config import ConfigError, Settings, load_settings
+from scanner.governed.errors import SpecError
+from scanner.governed.policy import DataClass, LoadedPolicy, load_policy
 from scanner.model import Severity
 from scanner.pipeline import ScanRun, run_scan
 from scanner.reports import OutputFormat, ScanReport, failing, render, use_color
@@ -55,6 +57,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help=".qgov.yaml or pyproject.toml to use")
     parser.add_argument("--osv-db", metavar="PATH", help="offline OSV database (folder or zip)")
     parser.add_argument("--tier", default=None, help="workload tier (default from config)")
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="organisation policy the provider inventory is checked against (default: policy: "
+        "in the config, else the one policy found in the scanned tree)",
+    )
+    parser.add_argument(
+        "--data-class",
+        choices=get_args(DataClass),
+        default=None,
+        help="class of data the workload handles (default: what the tier implies)",
+    )
     parser.add_argument("--jobs", type=int, default=None, help="worker processes")
     parser.add_argument(
         "--no-engines", action="store_true", help="skip bandit, semgrep and vulnerability lookups"
@@ -82,6 +96,8 @@ def _prepare(args: argparse.Namespace) -> tuple[list[Path], Settings, Catalog] |
         # the config file's folder, so make them absolute before they meet the config.
         "baseline": _absolute(getattr(args, "baseline", None)),
         "osv_db": _absolute(args.osv_db),
+        "policy": _absolute(getattr(args, "policy", None)),
+        "data_class": getattr(args, "data_class", None),
         "tier": args.tier,
         "jobs": args.jobs,
     }
@@ -116,12 +132,27 @@ def _progress_printer() -> Any:
     return show
 
 
+def _org_policy(settings: Settings) -> LoadedPolicy | None | str:
+    """The policy named by --policy or the config (relative to the config file), or why it
+    cannot be used."""
+    if not settings.policy:
+        return None
+    try:
+        return load_policy(settings.resolve(settings.policy))
+    except SpecError as exc:
+        return str(exc)
+
+
 def _scan(args: argparse.Namespace, baseline: frozenset[str] = frozenset()) -> ScanRun | str:
     prepared = _prepare(args)
     if isinstance(prepared, str):
         return prepared
     roots, settings, catalog = prepared
-    return run_scan(roots, settings, catalog, baseline=baseline, progress=_progress_printer())
+    org_policy = _org_policy(settings)
+    if isinstance(org_policy, str):
+        return org_policy
+    return run_scan(roots, settings, catalog, baseline=baseline, progress=_progress_printer(),
+                    org_policy=org_policy)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -135,7 +166,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
             baseline = load_baseline(settings.resolve(settings.baseline))
         except BaselineError as exc:
             return _error(str(exc))
-    run = run_scan(roots, settings, catalog, baseline=baseline, progress=_progress_printer())
+    org_policy = _org_policy(settings)
+    if isinstance(org_policy, str):
+        return _error(org_policy)
+    run = run_scan(roots, settings, catalog, baseline=baseline, progress=_progress_printer(),
+                   org_policy=org_policy)
     fail_on = None if settings.fail_on == "none" else Severity(settings.fail_on)
     output_format = OutputFormat(settings.format)
     to_file = args.output is not None
