@@ -1,14 +1,15 @@
-"""One scan, start to finish: discover -> detect (+ engines) -> inventory -> findings ->
-suppress.
+"""One scan, start to finish: discover -> detect (+ engines) -> correlate and inventory ->
+findings -> suppress.
 
 Detection runs in supervised worker processes (``scanner.workers``): regex work is
 CPU-bound and holds the GIL, and a file that runs past its budget must be stoppable. Engines,
 which are mostly outside processes, run on a thread meanwhile. The unit of work is a file,
 or every file of one module for a detector that reads modules (Terraform), so a module is
 parsed once, on one worker. Workers return issues and facts; the cross-file stages then run
-here, in the parent, with every file's results at hand: the provider inventory with its
-policy checks (``scanner.inventory``). Every stage returns new data; nothing reaches back into
-an earlier stage.
+here, in the parent, with every file's results at hand: the shared-credential check
+(``scanner.correlate``) and the provider inventory with its policy checks
+(``scanner.inventory``). Every stage returns new data; nothing reaches back into an earlier
+stage.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from scanner.catalog import Catalog
 from scanner.config import Settings
+from scanner.correlate import shared_credentials
 from scanner.detection import Outcome, work_units
 from scanner.detectors.registry import DetectorOptions, build_detectors
 from scanner.discover import read_source, walk
@@ -95,6 +97,9 @@ def run_scan(
     issues = [*outcome.issues, *engine_output.issues]
     cross_started = time.perf_counter()
     policy = _inventory_policy(org_policy, roots, sources, notices)
+    issues += shared_credentials(
+        issues, _line_reader(sources), policy.environment_refs if policy else ()
+    )
     inventory, inventory_issues = _inventory(outcome.facts, policy, settings, sources)
     issues += inventory_issues
     timings["correlate+inventory"] = time.perf_counter() - cross_started
@@ -176,6 +181,18 @@ def _inventory(
     )
     issues, inventory = check_inventory(facts, inventory, check)
     return inventory, issues
+
+
+def _line_reader(sources: Sequence[SourceFile]) -> Callable[[str, int], str]:
+    by_path = {source.path: source for source in sources}
+
+    def line_text(path: str, line: int) -> str:
+        source = by_path.get(path)
+        if source is None or not 1 <= line <= len(source.lines):
+            return ""
+        return source.lines[line - 1]
+
+    return line_text
 
 
 def _discover(
