@@ -42,12 +42,27 @@ AZURE_TARGET = re.compile(
 _BRAKET_DEVICES = "braket.devices.Devices"
 
 
+# CPython's parser takes seconds on a dotted name of tens of thousands of parts; no real code
+# has a line with this many dots, so such a file is read line by line instead.
+MAX_DOTS_PER_LINE = 2000
+
+
 def python_uses(code: str) -> list[ProviderUse]:
     """Every provider use in ``code`` (lines are lines of ``code``); raises ``SyntaxError``
-    (or ``RecursionError`` for absurd nesting) when it does not parse."""
+    when it does not parse (``RecursionError`` for absurd nesting)."""
+    if code.count(".") > MAX_DOTS_PER_LINE and any(
+        line.count(".") > MAX_DOTS_PER_LINE for line in code.split("\n")
+    ):
+        raise SyntaxError("a line too deeply dotted to parse")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes in scanned code
-        tree = ast.parse(code)
+        try:
+            tree = ast.parse(code)
+        except MemoryError as exc:
+            # CPython's parser reports some absurd inputs (an import of a 50,000-part dotted
+            # name) as out of memory; the caller then reads the lines instead. A real memory
+            # shortage fails again there and is reported as such.
+            raise SyntaxError("too large for the parser") from exc
     return _Reader(tree).uses
 
 

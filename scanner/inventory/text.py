@@ -45,7 +45,7 @@ _PIP_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
 # Imports in code that does not parse as Python (the fallback; ast is used where it can be).
 IMPORT_LINE = re.compile(
     r"^[ \t]{0,40}(?:from[ \t]{1,10}(?P<from>[A-Za-z_][\w.]{0,200})[ \t]{1,10}import\b"
-    r"|import[ \t]{1,10}(?P<modules>[\w., \t]{1,1000}))"
+    r"|import[ \t]{1,10}(?P<modules>[\w., \t]{1,200000}))"
 )
 # An IBM backend named in configuration or a command line (--backend ibm_torino,
 # backend: ibm_brisbane, IBM_BACKEND=ibm_fez); IBM's names are distinctive enough to read

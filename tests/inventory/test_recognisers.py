@@ -402,3 +402,9 @@ def test_file_kinds_without_a_finder_give_nothing() -> None:
     assert vendor.kind is FileKind.VENDOR_PROFILE
     assert providers(facts_of(vendor)) == set()
     assert brief(facts_of(source("x = 1\n", "a.py"))) == set()
+
+
+def test_a_deeply_dotted_line_is_read_line_by_line() -> None:
+    # CPython's parser needs seconds for this; the line reader does not.
+    code = "import " + "a." * 50_000 + "b\nimport braket.aws\n"
+    assert facts(code, "src/dotted.py") == {("amazon-braket", "sdk-import", "braket.aws", None, 2)}
