@@ -46,15 +46,15 @@ class Settings(BaseModel):
     max_file_size: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
     regulated_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_REGULATED_PATHS))
     tier: Tier = Tier.INTERNAL_PILOT
+    # The class of data the workload handles (the policy's data_classes decide its regions);
+    # None: what the tier implies (exploratory synthetic, internal-pilot internal, the
+    # regulated tiers regulated).
+    data_class: DataClass | None = None
     custom_catalog: list[str] = Field(default_factory=list)
     baseline: str | None = None
     # The organisation policy whose exceptions register applies to this scan (and which is
     # checked with it); relative to the config file.
     policy: str | None = None
-    # The class of data the workload handles (the policy's data_classes decide its regions);
-    # None: what the tier implies (exploratory synthetic, internal-pilot internal, the
-    # regulated tiers regulated).
-    data_class: DataClass | None = None
     disable_rules: list[str] = Field(default_factory=list)
     engines: EngineSwitches = Field(default_factory=EngineSwitches)
     # bandit's assert (B101) and random (B311) checks stay quiet in test files.
