@@ -19,6 +19,7 @@ from scanner.formats.yaml import (
     parse_yaml_bytes,
 )
 from scanner.fs import DEFAULT_MAX_FILE_BYTES, FileRefused, read_user_file
+from scanner.governed.policy import DataClass
 from scanner.model import Severity, Tier
 
 CONFIG_NAMES = (".qgov.yaml", ".qgov.yml")
@@ -45,6 +46,10 @@ class Settings(BaseModel):
     max_file_size: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
     regulated_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_REGULATED_PATHS))
     tier: Tier = Tier.INTERNAL_PILOT
+    # The class of data the workload handles (the policy's data_classes decide its regions);
+    # None: what the tier implies (exploratory synthetic, internal-pilot internal, the
+    # regulated tiers regulated).
+    data_class: DataClass | None = None
     custom_catalog: list[str] = Field(default_factory=list)
     baseline: str | None = None
     # The organisation policy whose exceptions register applies to this scan (and which is

@@ -1,9 +1,10 @@
 """Detection of one unit of work: every interested detector over one file, or over one
 module's files for a detector that reads modules, with the pipeline's rules for failure.
 
-Runs inside worker processes (``scanner.workers``); returns issues with their paths, scan
-errors, suppression directives and per-detector timings, never findings: those are built
-once, in the parent, by ``scanner.findings``.
+Runs inside worker processes (``scanner.workers``); returns issues with their paths, facts
+(the provider uses the inventory is built from), scan errors, suppression directives and
+per-detector timings, never findings: those are built once, in the parent, by
+``scanner.findings``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from scanner.detectors.interface import Detector, ModuleDetector
 from scanner.formats.errors import ParseError
+from scanner.inventory.finders import FactFinder, distinct
 from scanner.masking import redact_url
-from scanner.model import FileKind, Issue, ScanError
+from scanner.model import FileKind, Issue, ProviderUse, ScanError
 from scanner.source import SourceFile
 from scanner.suppress.inline import Directive, parse_directives
 
@@ -24,6 +27,7 @@ from scanner.suppress.inline import Directive, parse_directives
 @dataclass
 class Outcome:
     issues: list[Issue] = field(default_factory=list)  # every issue carries its path
+    facts: list[ProviderUse] = field(default_factory=list)  # every fact carries its path
     errors: list[ScanError] = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -32,11 +36,17 @@ class Outcome:
 
     def merge(self, part: Outcome) -> None:
         self.issues.extend(part.issues)
+        self.facts.extend(part.facts)
         self.errors.extend(part.errors)
         self.directives.extend(part.directives)
         for name, seconds in part.timings.items():
             self.timings[name] = self.timings.get(name, 0.0) + seconds
         self.slowest = max(self.slowest, part.slowest)
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
 
 
 class _Guard:
@@ -48,7 +58,7 @@ class _Guard:
         self.parse_failed: set[str] = set()
 
     @contextmanager
-    def running(self, detector: Detector, files: Sequence[SourceFile]) -> Iterator[None]:
+    def running(self, detector: _Named, files: Sequence[SourceFile]) -> Iterator[None]:
         started = time.perf_counter()
         try:
             yield
@@ -94,8 +104,13 @@ class _Guard:
             self.parse_failed.add(source.path)
 
 
-def detect_unit(sources: Sequence[SourceFile], detectors: Sequence[Detector]) -> Outcome:
-    """Run every interested detector on one unit (a file, or one module's files)."""
+def detect_unit(
+    sources: Sequence[SourceFile],
+    detectors: Sequence[Detector],
+    finders: Sequence[FactFinder] = (),
+) -> Outcome:
+    """Run every interested detector and fact finder on one unit (a file, or one module's
+    files)."""
     started = time.perf_counter()
     outcome = Outcome()
     guard = _Guard(outcome)
@@ -107,6 +122,14 @@ def detect_unit(sources: Sequence[SourceFile], detectors: Sequence[Detector]) ->
             if source.kind in detector.kinds:
                 with guard.running(detector, [source]):
                     guard.add(detector.scan(source), source.path)
+    for source in sources:
+        facts: list[ProviderUse] = []
+        for finder in finders:
+            if source.kind in finder.kinds:
+                # A finder that fails loses its facts for this file, like a detector.
+                with guard.running(finder, [source]):
+                    facts.extend(finder.facts(source))
+        outcome.facts.extend(distinct(facts, source.path))
     for source in sources:
         outcome.directives.extend(_directives(source))
     if sources:

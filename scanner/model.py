@@ -177,6 +177,38 @@ class Issue:
     engine: str = "qgov"
 
 
+class UseKind(StrEnum):
+    """How a file shows that it uses a quantum provider."""
+
+    SDK_IMPORT = "sdk-import"  # imports a module that talks to the provider's cloud
+    CLIENT = "client"  # builds a client, session, sampler or workspace for it
+    DEVICE = "device"  # names a device: a Braket ARN, an Azure Quantum target
+    BACKEND = "backend"  # names a backend: ibm_brisbane, H1-1, Ankaa-3
+    RESOURCE = "resource"  # infrastructure for it: Terraform/CloudFormation, service instances
+    DEPENDENCY = "dependency"  # a manifest or install line lists its SDK
+    CONFIG = "config"  # configuration outside code: its environment variables, endpoints
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderUse:
+    """A fact, not a finding: this place uses this quantum provider.
+
+    Fact finders report these from worker processes next to the detectors' issues; the
+    parent folds them into the scan's inventory and checks it against the policy.
+    ``provider`` is a canonical id from ``scanner/inventory/providers.yaml``; ``vendor`` is
+    the hardware maker behind a marketplace (ionq for a Braket or Azure Quantum device).
+    """
+
+    provider: str
+    kind: UseKind
+    detail: str  # what was seen, short and printable: "ionq Aria-1", "QiskitRuntimeService"
+    region: str | None = None
+    path: str | None = None  # None: the file being scanned
+    line: int | None = None
+    cell: int | None = None
+    vendor: str | None = None
+
+
 class Finding(BaseModel):
     """One thing wrong at one place, with everything the catalog says about its rule."""
 
@@ -266,6 +298,67 @@ class ScanError(BaseModel):
         return printable(value, path=False)
 
 
+class InventoryUse(BaseModel):
+    """One distinct use of a provider: the first line of a kind and detail in a file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: UseKind
+    detail: str
+    path: str
+    line: int | None = None
+    cell: int | None = None
+    region: str | None = None
+    vendor: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _printable_path(cls, value: str) -> str:
+        return printable(value)
+
+    @field_validator("detail")
+    @classmethod
+    def _printable_detail(cls, value: str) -> str:
+        return printable(value)
+
+
+class ProviderInventory(BaseModel):
+    """Everything the scan saw of one provider."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str
+    kinds: tuple[UseKind, ...]
+    files: tuple[str, ...]
+    devices: tuple[str, ...] = ()  # "ionq Aria-1 us-east-1"
+    backends: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    vendors: tuple[str, ...] = ()  # hardware makers reached through this provider
+    first_use: InventoryUse
+    uses: tuple[InventoryUse, ...]
+    uses_total: int = 0  # before the cap on ``uses``
+    # What the policy check found wrong (rule ids), empty when nothing or no policy.
+    problems: tuple[str, ...] = ()
+
+
+class Inventory(BaseModel):
+    """The quantum providers a scan found in use, and the policy they were held against."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    providers: tuple[ProviderInventory, ...] = ()
+    policy: str | None = None  # the policy file as shown to the user; None: not checked
+    policy_origin: Literal["given", "found"] | None = None
+    tier: Tier | None = None
+    data_class: str | None = None
+
+    @field_validator("policy")
+    @classmethod
+    def _printable_policy(cls, value: str | None) -> str | None:
+        return None if value is None else printable(value)
+
+
 class ScanResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -275,6 +368,7 @@ class ScanResult(BaseModel):
     files_scanned: int = 0
     duration_seconds: float = 0.0
     notices: tuple[str, ...] = ()
+    inventory: Inventory = Inventory()
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:

@@ -17,9 +17,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import cast
 
 from scanner.catalog import Catalog
 from scanner.config import Settings
+from scanner.correlate import shared_credentials
 from scanner.detection import Outcome, work_units
 from scanner.detectors.registry import DetectorOptions, build_detectors
 from scanner.discover import Candidate, read_source, walk
@@ -28,7 +30,20 @@ from scanner.engines.registry import build_engines
 from scanner.findings import FindingBuilder
 from scanner.fs import ScanRoot
 from scanner.governance.lenient import PolicyFile
-from scanner.model import FileKind, Finding, ScanError, ScanResult, printable
+from scanner.inventory.build import build_inventory
+from scanner.inventory.checks import InventoryCheck, check_inventory
+from scanner.inventory.policy import TIER_DATA_CLASS, InventoryPolicy, PolicySections
+from scanner.inventory.scope import found_policy, policy_label, tree_profiles
+from scanner.model import (
+    FileKind,
+    Finding,
+    Inventory,
+    Issue,
+    ProviderUse,
+    ScanError,
+    ScanResult,
+    printable,
+)
 from scanner.source import SourceFile
 from scanner.suppress.baseline import Baseline, apply_baseline
 from scanner.suppress.exceptions import Register, apply_exceptions, root_registers
@@ -57,7 +72,9 @@ def run_scan(
     policy: PolicyFile | None = None,
 ) -> ScanRun:
     """Scan ``roots``. ``policy`` (``--policy``/``policy:``, already read by the caller) adds
-    its exceptions to every root's and is itself checked, as a file of the scan."""
+    its exceptions to every root's, is itself checked as a file of the scan, and is what
+    the provider inventory is checked against (without one: the one policy found in the
+    scanned tree, if exactly one validates)."""
     started = time.perf_counter()
     today = today or dt.date.today()
     timings: dict[str, float] = {}
@@ -89,12 +106,21 @@ def run_scan(
     errors.extend(engine_output.errors)
     notices.extend(engine_output.notices)
 
+    issues = [*outcome.issues, *engine_output.issues]
+    cross_started = time.perf_counter()
+    inventory_policy = _inventory_policy(policy, roots, sources, notices)
+    issues += shared_credentials(
+        issues,
+        _line_reader(sources),
+        inventory_policy.environment_refs if inventory_policy else (),
+    )
+    inventory, inventory_issues = _inventory(outcome.facts, inventory_policy, settings, sources)
+    issues += inventory_issues
+    timings["correlate+inventory"] = time.perf_counter() - cross_started
+
     builder = FindingBuilder(catalog)
     disabled = set(settings.disable_rules)
-    findings = [
-        f for f in builder.build_all([*outcome.issues, *engine_output.issues])
-        if f.rule_id not in disabled
-    ]
+    findings = [f for f in builder.build_all(issues) if f.rule_id not in disabled]
     marked, problems = apply_inline(findings, outcome.directives, today)
     final = marked + builder.build_all(problems)
     errors.extend(builder.errors())
@@ -117,8 +143,79 @@ def run_scan(
         files_scanned=len(sources),
         duration_seconds=round(time.perf_counter() - started, 3),
         notices=tuple(dict.fromkeys(notices)),
+        inventory=inventory,
     )
     return ScanRun(result=result, timings=timings)
+
+
+# --- cross-file stages ---------------------------------------------------------------------
+
+
+def _inventory_policy(
+    given: PolicyFile | None,
+    roots: Sequence[Path],
+    sources: Sequence[SourceFile],
+    notices: list[str],
+) -> InventoryPolicy | None:
+    """The policy the inventory is checked against: the one given, else the only policy in
+    the scanned tree that validates (several: none, and a notice says why)."""
+    policy: InventoryPolicy | None = None
+    if given is not None and given.kind == "policy":
+        label = policy_label(given.path, roots)
+        view = cast(PolicySections, given.view)  # the lenient model has every section
+        policy = InventoryPolicy.from_policy(view, given.path, label, "given")
+    else:
+        found = found_policy(sources)
+        if isinstance(found, int):
+            if found > 1:
+                notices.append(
+                    f"{found} governance policies in the scanned tree validate; the provider "
+                    "inventory was checked against none of them (name one with --policy)"
+                )
+            return None
+        source, org = found
+        policy = InventoryPolicy.from_policy(org, source.abs_path, source.path, "found")
+        notices.append(
+            f"no policy was named (--policy, policy:); the provider inventory was checked "
+            f"against {source.path}, the one governance policy found in the scanned tree"
+        )
+    if policy.unknown_providers:
+        notices.append(
+            f"the policy {policy.label} lists providers qgov does not recognise in code: "
+            + ", ".join(policy.unknown_providers)
+        )
+    return policy
+
+
+def _inventory(
+    facts: Sequence[ProviderUse],
+    policy: InventoryPolicy | None,
+    settings: Settings,
+    sources: Sequence[SourceFile],
+) -> tuple[Inventory, list[Issue]]:
+    inventory = build_inventory(facts)
+    if policy is None:
+        return inventory, []
+    check = InventoryCheck(
+        policy=policy,
+        tier=settings.tier,
+        data_class=settings.data_class or TIER_DATA_CLASS[settings.tier],
+        tree_profiles=tree_profiles(sources),
+    )
+    issues, inventory = check_inventory(facts, inventory, check)
+    return inventory, issues
+
+
+def _line_reader(sources: Sequence[SourceFile]) -> Callable[[str, int], str]:
+    by_path = {source.path: source for source in sources}
+
+    def line_text(path: str, line: int) -> str:
+        source = by_path.get(path)
+        if source is None or not 1 <= line <= len(source.lines):
+            return ""
+        return source.lines[line - 1]
+
+    return line_text
 
 
 def _discover(

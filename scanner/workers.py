@@ -25,6 +25,7 @@ from typing import Any
 
 from scanner.detection import Outcome, detect_unit
 from scanner.detectors.registry import DetectorOptions, build_detectors
+from scanner.inventory.finders import build_fact_finders
 from scanner.model import ScanError
 from scanner.source import SourceFile
 
@@ -63,6 +64,7 @@ def _worker_main(
 ) -> None:
     _limit_memory(memory_mb)
     detectors = build_detectors(options)
+    finders = build_fact_finders()
     while True:
         try:
             batch = connection.recv()
@@ -74,7 +76,7 @@ def _worker_main(
         for done, unit in enumerate(batch):
             # Shared memory, not a message: the parent times each unit from this mark.
             progress[0], progress[1] = done, time.monotonic()
-            merged.merge(detect_unit(unit, detectors))
+            merged.merge(detect_unit(unit, detectors, finders))
         connection.send(merged)
 
 

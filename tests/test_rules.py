@@ -1,5 +1,5 @@
-"""Rule ids: declared as data by the detectors, engines and the suppression stage that report
-them, each catalog rule owned by exactly one of them, and nothing reported outside what its
+"""Rule ids: declared as data by the detectors, engines and the stages that report them
+(suppression, the cross-file credential check, the inventory checks), each catalog rule owned by exactly one of them, and nothing reported outside what its
 reporter declares (checked on the sample projects). Plus the catalog metadata of IaC rules."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import pytest
 
 from scanner.catalog import Catalog
 from scanner.config import Settings
+from scanner.correlate import CORRELATE_RULES
 from scanner.detectors.cloudformation import CloudFormationDetector
 from scanner.detectors.dockerfile import DockerfileDetector
 from scanner.detectors.interface import Detector
@@ -20,6 +21,7 @@ from scanner.engines.bandit_engine import BanditEngine
 from scanner.engines.interface import Engine
 from scanner.engines.osv import VulnerabilityEngine, VulnerabilityOptions
 from scanner.engines.registry import build_engines
+from scanner.inventory.checks import INVENTORY_RULES
 from scanner.model import Domain
 from scanner.source import SourceFile
 from scanner.suppress.inline import SUPPRESSION_RULES
@@ -34,11 +36,13 @@ def shipped_engines() -> list[Engine]:
 
 
 def owned_rules() -> list[tuple[str, frozenset[str]]]:
-    """(name, the rule ids it owns) for every detector, engine and the suppression stage."""
+    """(name, the rule ids it owns) for every detector, engine and parent-side stage."""
     return [
         *((d.name, d.rules) for d in shipped_detectors()),
         *((e.name, e.rules) for e in shipped_engines()),
         ("suppression", SUPPRESSION_RULES),
+        ("correlate", CORRELATE_RULES),
+        ("inventory", INVENTORY_RULES),
     ]
 
 

@@ -8,13 +8,14 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from scanner import __version__
 from scanner.catalog import Catalog, CatalogError, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.config import ConfigError, Settings, load_settings
 from scanner.governance.lenient import PolicyFile, PolicyFileError, read_policy_file
+from scanner.governed.policy import DataClass
 from scanner.model import Severity
 from scanner.pipeline import ScanRun, run_scan
 from scanner.reports import OutputFormat, ScanReport, failing, render, use_color
@@ -88,6 +89,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help=".qgov.yaml or pyproject.toml to use")
     parser.add_argument("--osv-db", metavar="PATH", help="offline OSV database (folder or zip)")
     parser.add_argument("--tier", default=None, help="workload tier (default from config)")
+    parser.add_argument(
+        "--data-class",
+        choices=get_args(DataClass),
+        default=None,
+        help="class of data the workload handles (default: what the tier implies)",
+    )
     parser.add_argument("--jobs", type=int, default=None, help="worker processes")
     parser.add_argument(
         "--no-engines", action="store_true", help="skip bandit, semgrep and vulnerability lookups"
@@ -95,8 +102,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy",
         metavar="FILE",
-        help="organisation policy (or exceptions file) whose exceptions register applies; "
-        "it is checked with the scan",
+        help="organisation policy (or exceptions file): checked with the scan, its exceptions "
+        "register applies, and the provider inventory is checked against it (default: policy: "
+        "in the config, else the one policy found in the scanned tree)",
     )
 
 
@@ -130,6 +138,7 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
         "baseline": _absolute(getattr(args, "baseline", None)),
         "osv_db": _absolute(args.osv_db),
         "policy": _absolute(getattr(args, "policy", None)),
+        "data_class": getattr(args, "data_class", None),
         "tier": args.tier,
         "jobs": args.jobs,
     }

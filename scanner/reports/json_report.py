@@ -1,4 +1,5 @@
-"""The JSON contract: ``{"tool", "roots", "findings", "scan_errors", "notices", "summary"}``."""
+"""The JSON contract: ``{"tool", "roots", "findings", "scan_errors", "notices", "inventory",
+"summary"}``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from scanner.reports.report import (
     ScanReport,
     error_dict,
     finding_dict,
+    inventory_dict,
     summary,
 )
 
@@ -21,6 +23,7 @@ def render_json(report: ScanReport) -> str:
         "findings": [finding_dict(f) for f in report.result.findings],
         "scan_errors": [error_dict(e) for e in report.result.errors],
         "notices": list(report.result.notices),
+        "inventory": inventory_dict(report.result.inventory),
         "summary": summary(report),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -13,7 +13,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.catalog import Catalog
-from scanner.model import Finding, ScanError, ScanResult, Severity, SuppressionKind
+from scanner.model import Finding, Inventory, ScanError, ScanResult, Severity, SuppressionKind
 
 TOOL_NAME = "qgov"
 INFORMATION_URI = "https://github.com/qgov/qgov"
@@ -90,3 +90,8 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 
 def error_dict(error: ScanError) -> dict[str, Any]:
     return {"type": "scan-error", **error.model_dump(mode="json")}
+
+
+def inventory_dict(inventory: Inventory) -> dict[str, Any]:
+    """The ``inventory`` object of the JSON contract (SARIF carries it in run properties)."""
+    return inventory.model_dump(mode="json")

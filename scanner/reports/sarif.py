@@ -13,6 +13,7 @@ from scanner.reports.report import (
     TOOL_NAME,
     TOOL_VERSION,
     ScanReport,
+    inventory_dict,
 )
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -178,6 +179,8 @@ def render_sarif(report: ScanReport) -> str:
             }
         ],
         "results": [_sarif_result(f, rule_index) for f in findings],
+        # The provider inventory has no SARIF construct of its own; a property bag keeps it.
+        "properties": {"qgovInventory": inventory_dict(report.result.inventory)},
     }
     document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

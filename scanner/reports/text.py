@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from scanner.model import Severity
+from scanner.model import Inventory, ProviderInventory, Severity
 from scanner.reports.report import TOOL_VERSION, ScanReport, accepted_risk, failing, summary
 
 _COLORS = {
@@ -71,6 +71,7 @@ def render_text(report: ScanReport) -> str:
             where = f"{error.path}:{error.line}" if error.line else error.path
             lines.append(f"  {error.reason}  {where}: {error.message}")
         lines.append("")
+    lines.extend(_inventory_block(result.inventory))
     lines.extend(f"note: {notice}" for notice in result.notices)
     stats = summary(report)
     counts = ", ".join(f"{n} {s}" for s, n in stats["by_severity"].items() if n)
@@ -94,3 +95,53 @@ def render_text(report: ScanReport) -> str:
             )
         )
     return "\n".join(lines) + "\n"
+
+
+# What each inventory check means, in the one-line-per-provider block.
+_PROBLEMS = {
+    "QG-INV-001": "no assessed vendor profile",
+    "QG-INV-002": "region not allowed",
+    "QG-INV-003": "not approved for the tier",
+}
+_LISTED = 4
+
+
+def _inventory_block(inventory: Inventory) -> list[str]:
+    """``Quantum providers used …`` and one line per provider."""
+    if not inventory.providers:
+        return []
+    if inventory.policy is None:
+        checked = "not checked against a policy: name one with --policy"
+    else:
+        where = " (found in the scanned tree)" if inventory.policy_origin == "found" else ""
+        tier = inventory.tier.value if inventory.tier else "?"
+        checked = (f"checked against {inventory.policy}{where} for tier {tier}, "
+                   f"{inventory.data_class} data")
+    lines = [f"Quantum providers used ({checked}):"]
+    lines.extend(f"  {_provider_line(provider)}" for provider in inventory.providers)
+    lines.append("")
+    return lines
+
+
+def _provider_line(provider: ProviderInventory) -> str:
+    # Hardware vendors a device already names are not listed twice.
+    vendors = tuple(
+        v for v in provider.vendors if not any(d.startswith(f"{v} ") for d in provider.devices)
+    )
+    parts = [
+        f"{label}: {_few(values)}"
+        for label, values in (("devices", provider.devices), ("backends", provider.backends),
+                              ("vendors", vendors), ("regions", provider.regions))
+        if values
+    ]
+    files = len(provider.files)
+    parts.append(f"{files} file{'s' if files != 1 else ''}")
+    line = f"{provider.id} ({'; '.join(parts)})"
+    if provider.problems:
+        line += " — " + ", ".join(_PROBLEMS.get(p, p) for p in provider.problems)
+    return line
+
+
+def _few(values: tuple[str, ...]) -> str:
+    shown = ", ".join(values[:_LISTED])
+    return shown + (f" and {len(values) - _LISTED} more" if len(values) > _LISTED else "")

@@ -47,6 +47,7 @@ MAX_PROFILE_BYTES = 1024 * 1024
 # The most days or hours any answer may hold; larger numbers are typos.
 MAX_COUNT = 100_000
 WHAT = "vendor profile"
+_PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,12 @@ def _block(value: Any) -> Any:
     return {} if _is_unknown(value) else value
 
 
+def _provider_id(value: str) -> str:
+    if not _PROVIDER_ID.match(value):
+        raise ValueError("expected a provider id: lower-case words joined by '-' (ibm-quantum)")
+    return value
+
+
 TriState = Annotated[bool | None, BeforeValidator(_tri_state)]
 Count = Annotated[int | None, BeforeValidator(_count)]
 Lifetime = Annotated[int | Literal["never"] | None, BeforeValidator(_lifetime)]
@@ -212,6 +219,10 @@ Day = Annotated[date | None, BeforeValidator(_day)]
 Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(clean_text)]
 OptionalText = Annotated[Text | None, BeforeValidator(_unknown_to_none)]
 TextList = Annotated[tuple[Text, ...] | None, BeforeValidator(_unknown_to_none)]
+ProviderIds = Annotated[
+    tuple[Annotated[str, AfterValidator(_provider_id)], ...] | None,
+    BeforeValidator(_unknown_to_none),
+]
 
 AUDIT_FIELDS = (
     "submitter", "backend", "timestamps", "job_id", "source_ip", "project", "token_id",
@@ -252,6 +263,9 @@ class VendorInfo(_Section):
     sources: TextList = None
     fictional: Annotated[bool, BeforeValidator(_strict_bool)] = False
     notes: OptionalText = None
+    # The quantum providers this profile assesses, by the ids a scan's inventory uses
+    # (ibm-quantum, amazon-braket …): a scan counts them as assessed (QG-INV-001).
+    providers: ProviderIds = None
 
 
 class IntendedUse(_Section):

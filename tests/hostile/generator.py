@@ -211,6 +211,44 @@ def _vendor_profiles(root: Path) -> None:
     _leak(root)
 
 
+def _odd_arns(root: Path) -> None:
+    arn = "arn:aws:braket:us-east-1::device/qpu/ionq/"
+    _write(root, "config/devices.yaml",
+           "devices: " + "arn:aws:braket:" * (LONG // 15) + "\n"
+           + "device: " + arn + "A" * LONG + "\n"
+           + "odd: arn:aws:braket:" + "-" * LONG + "::device/qpu/x/y\n"
+           + "many: " + (arn + "Aria-1 ") * (LONG // 50) + "\n")
+    _write(root, "src/devices.py",
+           "from braket.aws import AwsDevice\n"
+           f'DEVICES = ["{arn}" + "a" * 10, "' + "arn:aws:braket::" * (LONG // 16) + '"]\n')
+    _leak(root)
+
+
+def _long_import_lines(root: Path) -> None:
+    modules = ", ".join(f"m{i}" for i in range(LONG // 6))
+    _write(root, "src/wide.py", f"import {modules}, qiskit_ibm_runtime\n")
+    _write(root, "src/dotted.py", "import " + "a." * (LONG // 2) + "braket\n"
+           + "from " + "x" * LONG + " import y\n")
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": ["%pip install " + "amazon-braket-sdk " * (LONG // 18) + "\n",
+                       "import " + "b, " * (LONG // 3) + "qiskit_ionq\n"]}
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
+    _write(root, "nb/wide.ipynb", json.dumps(notebook))
+    _leak(root)
+
+
+def _notebook_many_imports(root: Path) -> None:
+    cells = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": [f"import qiskit_ibm_runtime as q{i}\n", f"from dwave.system import S{i}\n",
+                    f'd{i} = "arn:aws:braket:us-west-1::device/qpu/rigetti/Ankaa-{i}"\n']}
+        for i in range(3000)
+    ]
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+    _write(root, "nb/imports.ipynb", json.dumps(notebook))
+    _leak(root)
+
+
 CASES: tuple[Case, ...] = (
     Case("bad-gitignore", _bad_gitignore, errors=(".gitignore",), finds=("QG-SEC-008",)),
     Case("bad-qgovignore", _bad_qgovignore, errors=(".qgovignore",), finds=("QG-SEC-008",)),
@@ -246,6 +284,9 @@ CASES: tuple[Case, ...] = (
          errors=("vendors/typo.yaml", "vendors/bad-date.yaml", "vendors/bomb.yaml",
                  "vendors/binary.yaml", "vendors/pipe.yaml"),
          finds=("QG-SEC-008", "QG-VND-001"), never_printed=(TOKEN,)),
+    Case("odd-arns", _odd_arns, finds=("QG-SEC-008",)),
+    Case("long-import-lines", _long_import_lines, finds=("QG-SEC-008",)),
+    Case("notebook-many-imports", _notebook_many_imports, finds=("QG-SEC-008",)),
 )
 
 

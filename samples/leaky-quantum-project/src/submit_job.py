@@ -3,7 +3,9 @@ import logging
 import os
 
 import boto3
+from braket.aws import AwsDevice, AwsSession
 from qiskit import QuantumCircuit, qasm3
+from qiskit_braket_provider import to_braket
 from qiskit_ibm_runtime import QiskitRuntimeService, SamplerV2
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,16 @@ def bell() -> QuantumCircuit:
     return qc
 
 
+# The cross-vendor comparison runs on Rigetti's QPU through Braket (it sits in us-west-1).
+RIGETTI_ANKAA = "arn:aws:braket:us-west-1::device/qpu/rigetti/Ankaa-3"
+
+
+def run_on_braket(circuit: QuantumCircuit) -> None:
+    device = AwsDevice(RIGETTI_ANKAA, aws_session=AwsSession(boto_session=BRAKET_SESSION))
+    task = device.run(to_braket(circuit), shots=1000)
+    log.info("braket task %s", task.id)
+
+
 def main() -> None:
     service = QiskitRuntimeService(channel="ibm_quantum_platform", token=IBM_TOKEN)
     backend = service.least_busy(operational=True, simulator=False)
@@ -32,6 +44,7 @@ def main() -> None:
     log.info("submitting %s", qasm3.dumps(circuit))
     job = SamplerV2(backend).run([circuit])
     print(job.result()[0].data.meas.get_counts())
+    run_on_braket(circuit)
 
 
 if __name__ == "__main__":
