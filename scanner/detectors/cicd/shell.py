@@ -131,15 +131,36 @@ def leak_message(
 
 # A command (one piece of a line split at &&, ||, ; and |) that runs pip to install: pip,
 # pip3, pip3.11, python[3[.11]] -m pip, uv pip; after a subshell parenthesis, sudo and its
-# options, or VAR=value prefixes, but never as an argument (`echo pip install x`). Matched
-# at the command's start with bounded repeats.
-_PIP_INSTALL = re.compile(
-    r"[ \t]{0,200}\(?[ \t]{0,20}"
-    r"(?:(?:[A-Za-z_][A-Za-z0-9_]{0,100}=[^\s]{0,500}|sudo(?:[ \t]{1,20}-[A-Za-z-]{1,30}){0,5})"
-    r"[ \t]{1,20}){0,10}"
-    r"(?:pip3?(?:\.\d{1,2})?|python[\d.]{0,6}[ \t]{1,20}-m[ \t]{1,20}pip|uv[ \t]{1,20}pip)"
-    r"[ \t]{1,20}install\b"
-)
+# options, or VAR=value prefixes, but never as an argument (`echo pip install x`). Decided
+# on the command's first words, not by one pattern: bounded repeats of optional blanks
+# cost seconds on a line of spaces.
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,100}=")
+_PIP_WORD = re.compile(r"pip3?(?:\.\d{1,2})?")
+_PYTHON_WORD = re.compile(r"python[\d.]{0,6}")
+_MAX_PREFIXES = 10
+
+
+def _runs_pip_install(command: str) -> bool:
+    words = command.lstrip(" \t").removeprefix("(").split(None, 32)[:32]
+    index = prefixes = 0
+    while index < len(words) and prefixes < _MAX_PREFIXES:
+        if _ASSIGNMENT.match(words[index]):
+            index += 1
+        elif words[index] == "sudo":
+            index += 1
+            while index < len(words) and words[index].startswith("-"):
+                index += 1
+        else:
+            break
+        prefixes += 1
+    rest = words[index : index + 4]
+    if len(rest) >= 2 and _PIP_WORD.fullmatch(rest[0]):
+        return rest[1] == "install"
+    if len(rest) >= 4 and _PYTHON_WORD.fullmatch(rest[0]):
+        return rest[1:4] == ["-m", "pip", "install"]
+    return rest[:3] == ["uv", "pip", "install"]
+
+
 # A constraints file pins what the command installs.
 _CONSTRAINED = re.compile(r"(?:^|\s)(?:-c|--constraint)(?:\s|=)")
 # A GitHub expression (`${{ matrix.qiskit }}`) is decided elsewhere: kept as one word so
@@ -163,8 +184,7 @@ def unpinned_installs(line: str) -> list[str]:
     text = _GH_EXPRESSION.sub("${EXPR}", line)
     loose: list[str] = []
     for command in _COMMAND_SEPARATOR.split(text):
-        found = _PIP_INSTALL.match(command)
-        if found is None or _CONSTRAINED.search(command):
+        if not _runs_pip_install(command) or _CONSTRAINED.search(command):
             continue
         install = command[:_MAX_COMMAND].rstrip().rstrip(")")  # `(cd x; pip install y)`
         for requirement in unpinned_requirements(install):
