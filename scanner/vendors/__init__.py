@@ -1,7 +1,8 @@
 """Quantum-vendor security profiles: the profile format, the requirement table, the
 assessment of one profile at a workload tier, the comparison of several, and their reports.
 
-- ``profile``            the YAML format (pydantic, frozen, unknown fields refused) and its loader
+- ``profile``            the YAML format (pydantic, frozen, unknown fields refused)
+- ``profile_loader``     reading and validating a profile; ``ProfileError`` names line and field
 - ``requirements``       a row of the requirement table (the model), ``Context``, ``Check``, and
                          the thresholds the checks apply
 - ``checks``             how each row reads a profile: met, gap or not stated, in one sentence
