@@ -3,7 +3,8 @@ step lands in a tamper-evident ledger.
 
 Modules, in the order a job meets them:
 - ``spec``       the job spec (YAML): circuit file, dataset, project, environment, backend
-- ``policy``     the org policy (YAML): issuers, identities, roles, tiers, projects, backends
+- ``policy``     the org policy (YAML): issuers, identities, roles, tiers, projects, backends;
+  ``OrgPolicy`` checks what refers to what, ``policy_sections`` holds each section's model
 - ``tokens``     minting short-lived JWTs; the public demo issuer key
 - ``identity``   verifying a token (signature, claim types, lifetime, revocations) and binding
   it to a human/workload/service identity; ``token_use`` refuses a replayed token and
