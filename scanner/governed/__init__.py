@@ -20,8 +20,8 @@ Modules, in the order a job meets them:
 - ``record``     the execution record (JSON)
 - ``scrub``      keeping circuits, data rows and tokens out of logs and events
 - ``ledger``     append-only, hash-chained JSON Lines with signed checkpoints; verification
-  (a package: ``format``, ``writer``, ``witness``, ``verify`` with its ``chain``,
-  ``signatures`` and ``report``)
+  (a package: ``format``, ``writer`` with ``files``, ``witness``, ``verify`` with its
+  ``chain``, ``signatures`` and ``report``)
 - ``journal``    one job's events into the ledger, each carrying actor, source, policy, job id
 - ``siem``       OCSF-shaped events over syslog/UDP
 - ``runtime``    per-run plumbing (ledger, scrubbed log, SIEM forwarder, request source)
