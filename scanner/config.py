@@ -19,7 +19,7 @@ from scanner.formats.yaml import (
     parse_yaml_bytes,
 )
 from scanner.fs import DEFAULT_MAX_FILE_BYTES, FileRefused, read_user_file
-from scanner.governed.policy import DataClass
+from scanner.governed.policy_sections import DataClass
 from scanner.model import Severity, Tier
 
 CONFIG_NAMES = (".qgov.yaml", ".qgov.yml")

@@ -12,9 +12,18 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from scanner import __version__
-from scanner.cli import access_cmds, catalog_cmds, governed_cmds, scan_cmds, vendor_cmds
+from scanner.cli import (
+    access_cmds,
+    catalog_cmds,
+    job_cmds,
+    ledger_cmds,
+    scan_cmds,
+    token_cmds,
+    vendor_cmds,
+)
 from scanner.cli.exits import EXIT_ERROR, EXIT_OK
 
 
@@ -30,10 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     scan_cmds.register(sub)
     catalog_cmds.register(sub)
-    governed_cmds.register(sub)
+    register_governed(sub)
     vendor_cmds.register(sub)
     access_cmds.register(sub)
     return parser
+
+
+def register_governed(subparsers: Any) -> None:
+    """The governed-job command groups: `qgov job`, `qgov ledger` and `qgov token`."""
+    job_cmds.register(subparsers)
+    ledger_cmds.register(subparsers)
+    token_cmds.register(subparsers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from scanner.catalog import Catalog, CatalogError, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.config import ConfigError, Settings, load_settings
 from scanner.governance.lenient import PolicyFile, PolicyFileError, read_policy_file
-from scanner.governed.policy import DataClass
+from scanner.governed.policy_sections import DataClass
 from scanner.model import Severity
 from scanner.pipeline import ScanRun, run_scan
 from scanner.reports import OutputFormat, ScanReport, failing, render, use_color

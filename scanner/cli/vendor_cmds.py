@@ -20,7 +20,8 @@ from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.model import Tier, printable
 from scanner.vendors.assess import Assessment, assess_loaded
 from scanner.vendors.compare import Verdict, compare, summarize
-from scanner.vendors.profile import DataClass, LoadedProfile, ProfileError, load_profile
+from scanner.vendors.profile import DataClass
+from scanner.vendors.profile_loader import LoadedProfile, ProfileError, load_profile
 from scanner.vendors.render import VendorFormat, render_assessment_report, render_comparison_report
 
 _PROFILE_SUFFIXES = (".yaml", ".yml")

@@ -34,8 +34,9 @@ from scanner.formats.yaml import check_size
 from scanner.model import FileKind, Issue, Tier
 from scanner.source import SourceFile
 from scanner.vendors.assess import assess_loaded
-from scanner.vendors.profile import ProfileError, parse_documents, profile_from_documents
-from scanner.vendors.requirements import RULE_IDS, Status
+from scanner.vendors.profile_loader import ProfileError, parse_documents, profile_from_documents
+from scanner.vendors.requirement_table import RULE_IDS
+from scanner.vendors.requirements import Status
 
 
 def looks_like_profile(documents: list[Any]) -> bool:

@@ -40,7 +40,8 @@ from scanner.formats.yaml import (
 )
 from scanner.fs import FileRefused, read_user_file
 from scanner.governance.sections import ExceptionsFile
-from scanner.governed.policy import OrgPolicy, Role
+from scanner.governed.policy import OrgPolicy
+from scanner.governed.policy_sections import Role
 
 # --- deriving the lenient models ------------------------------------------------------------
 

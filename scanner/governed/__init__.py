@@ -3,7 +3,8 @@ step lands in a tamper-evident ledger.
 
 Modules, in the order a job meets them:
 - ``spec``       the job spec (YAML): circuit file, dataset, project, environment, backend
-- ``policy``     the org policy (YAML): issuers, identities, roles, tiers, projects, backends
+- ``policy``     the org policy (YAML): issuers, identities, roles, tiers, projects, backends;
+  ``OrgPolicy`` checks what refers to what, ``policy_sections`` holds each section's model
 - ``tokens``     minting short-lived JWTs; the public demo issuer key
 - ``identity``   verifying a token (signature, claim types, lifetime, revocations) and binding
   it to a human/workload/service identity; ``token_use`` refuses a replayed token and
@@ -19,7 +20,8 @@ Modules, in the order a job meets them:
 - ``record``     the execution record (JSON)
 - ``scrub``      keeping circuits, data rows and tokens out of logs and events
 - ``ledger``     append-only, hash-chained JSON Lines with signed checkpoints; verification
-  (a package: ``format``, ``writer``, ``verify``)
+  (a package: ``format``, ``writer`` with ``files``, ``witness``, ``verify`` with its
+  ``chain``, ``signatures`` and ``report``)
 - ``journal``    one job's events into the ledger, each carrying actor, source, policy, job id
 - ``siem``       OCSF-shaped events over syslog/UDP
 - ``runtime``    per-run plumbing (ledger, scrubbed log, SIEM forwarder, request source)

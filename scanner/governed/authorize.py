@@ -16,7 +16,8 @@ from datetime import datetime
 
 from scanner.governed.decision import Reason, reason
 from scanner.governed.identity import VerifiedIdentity
-from scanner.governed.policy import Backend, OrgPolicy, Project, Role
+from scanner.governed.policy import OrgPolicy
+from scanner.governed.policy_sections import Backend, Project, Role
 from scanner.governed.spec import JobSpec
 from scanner.governed.timeutil import deadline, iso_z
 

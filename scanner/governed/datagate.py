@@ -30,7 +30,8 @@ from scanner.fs import FileRefused
 from scanner.governed.decision import Reason, reason
 from scanner.governed.errors import SpecError
 from scanner.governed.files import hash_file
-from scanner.governed.policy import DatasetEntry, OrgPolicy, Project, Role
+from scanner.governed.policy import OrgPolicy
+from scanner.governed.policy_sections import DatasetEntry, Project, Role
 from scanner.governed.scrub import opaque_version, safe_text
 from scanner.governed.spec import DatasetRef
 from scanner.model import Tier

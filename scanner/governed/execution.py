@@ -22,7 +22,7 @@ from scanner.governed.environment import capture, provenance
 from scanner.governed.errors import GovernedError
 from scanner.governed.execute import COUNTS_HASH_NOTE, ExecutionResult
 from scanner.governed.journal import Journal
-from scanner.governed.policy import Backend
+from scanner.governed.policy_sections import Backend
 from scanner.governed.record import (
     BackendInfo,
     CircuitInfo,

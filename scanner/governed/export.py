@@ -15,7 +15,7 @@ from pathlib import Path
 from scanner.governed.decision import Decision, reason
 from scanner.governed.execute import ExecutionResult
 from scanner.governed.journal import Journal
-from scanner.governed.policy import Role
+from scanner.governed.policy_sections import Role
 from scanner.governed.record import display_path
 from scanner.governed.runtime import Context, Runtime
 from scanner.governed.spec import JobSpec

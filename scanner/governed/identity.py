@@ -33,7 +33,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.decision import Reason, reason
-from scanner.governed.policy import PROTECTED_ENVIRONMENTS, Issuer, OrgPolicy
+from scanner.governed.policy import OrgPolicy
+from scanner.governed.policy_sections import PROTECTED_ENVIRONMENTS, Issuer
 from scanner.governed.revocation import revocation_reasons
 from scanner.governed.timeutil import iso_z
 from scanner.governed.tokens import IDENTITY_KIND_CLAIM

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scanner.governed.decision import Reason, reason
-from scanner.governed.policy import Backend, Project
+from scanner.governed.policy_sections import Backend, Project
 from scanner.governed.timeutil import parse_iso
 
 DECISION_EVENT = "job.decision"

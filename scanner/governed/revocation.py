@@ -14,7 +14,8 @@ from datetime import datetime
 
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.decision import Reason, reason
-from scanner.governed.policy import OrgPolicy, Revocation
+from scanner.governed.policy import OrgPolicy
+from scanner.governed.policy_sections import Revocation
 from scanner.governed.timeutil import iso_z
 
 

@@ -24,7 +24,8 @@ from scanner.governed.decision import Reason
 from scanner.governed.errors import GovernedError
 from scanner.governed.ledger import Ledger
 from scanner.governed.ledger_queries import read_events
-from scanner.governed.policy import LedgerSettings, LoadedPolicy, Siem
+from scanner.governed.policy import LoadedPolicy
+from scanner.governed.policy_sections import LedgerSettings, Siem
 from scanner.governed.scrub import Scrubber, ScrubbingFilter
 from scanner.governed.siem import SyslogForwarder
 from scanner.governed.timeutil import Clock, utc_now

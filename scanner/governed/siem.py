@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner.governed.ledger.format import CHECKPOINT, HEAD_TYPE
-from scanner.governed.policy import SyslogTarget
+from scanner.governed.policy_sections import SyslogTarget
 from scanner.governed.timeutil import parse_iso
 
 OCSF_VERSION = "1.8.0"

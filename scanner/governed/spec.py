@@ -24,9 +24,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, field_validator
 
 from scanner.formats.yaml import DocumentError, load_yaml_model
+from scanner.governance.sections import Environment
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.errors import SpecError
-from scanner.governed.policy import DataClass, Environment
+from scanner.governed.policy_sections import DataClass
 from scanner.governed.scrub import MAX_NAME_CHARS, opaque_version, safe_text, text_problem
 
 MAX_SPEC_BYTES = 256 * 1024

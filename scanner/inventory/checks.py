@@ -26,7 +26,7 @@ from scanner.inventory.build import use_order
 from scanner.inventory.policy import InventoryPolicy, ProviderRule, region_allowed
 from scanner.inventory.table import display_name
 from scanner.model import Inventory, Issue, ProviderUse, Severity, Tier, UseKind, printable
-from scanner.vendors.profile import ProfileError, load_profile
+from scanner.vendors.profile_loader import ProfileError, load_profile
 
 NOT_ASSESSED = "QG-INV-001"
 REGION_NOT_ALLOWED = "QG-INV-002"

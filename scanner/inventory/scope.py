@@ -17,7 +17,7 @@ from scanner.governed.policy import OrgPolicy
 from scanner.inventory.table import canonical_id
 from scanner.model import FileKind, printable
 from scanner.source import SourceFile
-from scanner.vendors.profile import ProfileError, parse_profile
+from scanner.vendors.profile_loader import ProfileError, parse_profile
 
 # Vendor profiles are small; a tree with more than this many is not read for providers.
 MAX_TREE_PROFILES = 200

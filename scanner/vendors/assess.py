@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict
 
 from scanner.catalog import Catalog
 from scanner.model import Severity, Tier, printable
-from scanner.vendors.profile import DataClass, LoadedProfile, VendorInfo, VendorProfile
+from scanner.vendors.profile import DataClass, VendorInfo, VendorProfile
+from scanner.vendors.profile_loader import LoadedProfile
+from scanner.vendors.requirement_table import REQUIREMENTS
 from scanner.vendors.requirements import (
-    REQUIREMENTS,
     Context,
     Requirement,
     Status,

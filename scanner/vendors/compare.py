@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict
 
 from scanner.model import Severity, Tier
 from scanner.vendors.assess import Assessment, Outcome
-from scanner.vendors.requirements import REQUIREMENTS, Status
+from scanner.vendors.requirement_table import REQUIREMENTS
+from scanner.vendors.requirements import Status
 
 
 class Verdict(StrEnum):

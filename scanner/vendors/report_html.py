@@ -21,7 +21,8 @@ from scanner.paths import data_dir
 from scanner.vendors.assess import Assessment, Outcome
 from scanner.vendors.compare import Comparison, Summary, Verdict, summarize
 from scanner.vendors.report_text import SEVERITY_LETTER, VENDOR_KEYS, Symbols
-from scanner.vendors.requirements import FAMILIES, Status
+from scanner.vendors.requirement_table import FAMILIES
+from scanner.vendors.requirements import Status
 
 _VERDICT_CLASS = {
     Verdict.APPROVABLE: "verdict-approvable",

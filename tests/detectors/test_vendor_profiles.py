@@ -11,7 +11,7 @@ import pytest
 from scanner.detectors.vendor_profiles import VendorProfileDetector
 from scanner.model import FileKind, Severity, Tier
 from scanner.source import SourceFile
-from scanner.vendors.requirements import REQUIREMENTS
+from scanner.vendors.requirement_table import REQUIREMENTS
 from tests.conftest import GENERIC
 from tests.helpers import (
     SAMPLES,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from scanner.cli.governed_cmds import register
+from scanner.cli import register_governed as register
 from scanner.governed.tokens import private_key_pem
 from tests.governed.helpers import SAMPLES
 

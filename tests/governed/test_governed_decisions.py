@@ -10,7 +10,7 @@ import pytest
 
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.errors import SpecError
-from scanner.governed.policy import Backend, Burst, Project, Quota, TimeWindow
+from scanner.governed.policy_sections import Backend, Burst, Project, Quota, TimeWindow
 from scanner.governed.quota import burst_count, check_quota, cost_units, usage_for
 from scanner.governed.runtime import Runtime
 from tests.governed.helpers import ALICE, BOB, NOW, PIPELINE, World, approval

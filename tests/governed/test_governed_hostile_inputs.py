@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scanner.cli.governed_cmds import register
+from scanner.cli import register_governed as register
 from scanner.governed.circuits import MAX_EXPANDED_OPS, CircuitRefused, load_circuit, prescan
 from scanner.governed.errors import SpecError
 from scanner.governed.spec import load_job_spec

@@ -90,7 +90,7 @@ def test_malformed_policy_names_the_field(
 def test_time_window_accepts_unquoted_clock_times(world: World) -> None:
     # YAML 1.1 reads 07:30 as the integer 450; the policy must still mean half past seven.
     text = "days: [mon]\nstart: 07:30\nend: 19:00\n"
-    from scanner.governed.policy import TimeWindow
+    from scanner.governed.policy_sections import TimeWindow
 
     window = TimeWindow.model_validate(yaml.safe_load(text))
     assert (window.start.hour, window.start.minute, window.end.hour) == (7, 30, 19)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from scanner.cli.governed_cmds import register
+from scanner.cli import register_governed as register
 from scanner.governed.canonical import canonical_json
 from scanner.governed.errors import LedgerError
 from scanner.governed.ledger import Ledger, event_hash, verify_ledger

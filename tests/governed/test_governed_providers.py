@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from scanner.cli.governed_cmds import register
+from scanner.cli import register_governed as register
 from scanner.governed import environment
 from scanner.governed.adapters import run_backend
 from scanner.governed.canonical import canonical_json, sha256_hex

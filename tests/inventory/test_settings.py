@@ -10,7 +10,7 @@ import pytest
 from scanner.config import ConfigError, load_settings
 from scanner.inventory.policy import TIER_DATA_CLASS, region_allowed
 from scanner.model import Tier
-from scanner.vendors.profile import ProfileError, parse_profile
+from scanner.vendors.profile_loader import ProfileError, parse_profile
 from tests.inventory.common import PROFILE
 
 

@@ -12,7 +12,8 @@ import yaml
 
 from scanner.model import Tier
 from scanner.vendors.assess import Assessment, assess
-from scanner.vendors.profile import DataClass, LoadedProfile, VendorProfile, parse_profile
+from scanner.vendors.profile import DataClass, VendorProfile
+from scanner.vendors.profile_loader import LoadedProfile, parse_profile
 from tests.helpers import REPO, real_catalog
 
 SAMPLE_VENDORS = REPO / "samples" / "vendors"

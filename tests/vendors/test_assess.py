@@ -9,7 +9,8 @@ import pytest
 from scanner.model import Severity, Tier
 from scanner.vendors.assess import RISK_OWNER_PLACEHOLDER, Assessment, Outcome
 from scanner.vendors.profile import DataClass
-from scanner.vendors.requirements import REQUIREMENTS, Status
+from scanner.vendors.requirement_table import REQUIREMENTS
+from scanner.vendors.requirements import Status
 from tests.vendors.profiles import BARE, FULL, TODAY, assessed, full, to_yaml
 
 

@@ -9,8 +9,9 @@ import pytest
 from scanner.model import Severity, Tier
 from scanner.vendors.assess import assess_loaded
 from scanner.vendors.compare import Verdict, compare, summarize, verdict
-from scanner.vendors.profile import load_profile
-from scanner.vendors.requirements import REQUIREMENTS, Status
+from scanner.vendors.profile_loader import load_profile
+from scanner.vendors.requirement_table import REQUIREMENTS
+from scanner.vendors.requirements import Status
 from tests.helpers import real_catalog
 from tests.vendors.profiles import BARE, FULL, SAMPLE_VENDORS, TODAY, assessed, full
 

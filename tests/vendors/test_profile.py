@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.vendors.profile import ProfileError, VendorProfile, load_profile, parse_profile
+from scanner.vendors.profile import VendorProfile
+from scanner.vendors.profile_loader import ProfileError, load_profile, parse_profile
 from tests.conftest import GENERIC, IONQ_KEY
 from tests.helpers import REPO
 from tests.vendors.profiles import BARE, FULL, SAMPLE_VENDORS, full, loaded, profile, to_yaml, write

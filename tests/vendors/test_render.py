@@ -11,9 +11,9 @@ import pytest
 from scanner.model import Tier
 from scanner.vendors.assess import Assessment, assess_loaded
 from scanner.vendors.compare import compare
-from scanner.vendors.profile import load_profile
+from scanner.vendors.profile_loader import load_profile
 from scanner.vendors.render import VendorFormat, render_assessment_report, render_comparison_report
-from scanner.vendors.requirements import REQUIREMENTS
+from scanner.vendors.requirement_table import REQUIREMENTS
 from tests.conftest import GENERIC
 from tests.helpers import real_catalog
 from tests.vendors.profiles import BARE, FULL, SAMPLE_VENDORS, TODAY, assessed, full

@@ -7,16 +7,15 @@ import pytest
 from scanner.catalog import Catalog
 from scanner.model import Domain, Severity, Tier
 from scanner.vendors.profile import has_field
-from scanner.vendors.requirements import (
+from scanner.vendors.requirement_table import (
     APPROVALS,
     MASKING,
     REQUIREMENTS,
     RESTRICTED,
     RULE_IDS,
     SEPARATE,
-    Requirement,
-    not_stated_severity,
 )
+from scanner.vendors.requirements import Requirement, not_stated_severity
 from tests.helpers import REPO
 
 TIERS = list(Tier)

@@ -26,7 +26,8 @@ from scanner.formats.yaml import DocumentError, read_yaml
 from scanner.governed import world
 from scanner.governed.errors import SpecError
 from scanner.governed.ledger_queries import read_events
-from scanner.governed.policy import PROTECTED_ENVIRONMENTS, OrgPolicy, load_policy
+from scanner.governed.policy import OrgPolicy, load_policy
+from scanner.governed.policy_sections import PROTECTED_ENVIRONMENTS
 from scanner.governed.service import RunOutcome
 from scanner.governed.timeutil import deadline, utc_now
 from scanner.governed.tokens import mint_token, public_key_pem

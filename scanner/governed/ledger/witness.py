@@ -17,6 +17,10 @@ ledgers (heads carry their ``ledger_id``)::
 Keep it where the ledger's writers can append but not rewrite (another host, an append-only
 bucket, ``chattr +a``); a witness in the same folder as the ledger is only as strong as that
 folder's permissions.
+
+:func:`check_witness` holds a ledger against its witnessed heads when it is verified: each must
+carry a valid head signature and match the ledger's hash at its sequence number, and the
+newest must not be past the ledger's end.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from scanner.governed.ledger.format import (
     parse_strict,
     sign,
 )
+from scanner.governed.ledger.report import Problem, VerifyReport
+from scanner.governed.ledger.signatures import head_signature_ok
 
 
 def signed_head(
@@ -108,3 +114,71 @@ def read_heads(path: Path) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
                     yield line.number, exc
     finally:
         os.close(fd)
+
+
+def check_witness(path: Path, witness: Path, hashes: dict[int, str], report: VerifyReport) -> None:
+    """Every witnessed head of this ledger must be in it; the newest must not be past its end."""
+    latest: dict[str, Any] | None = None
+    others: set[str] = set()
+    here = str(path.absolute())
+    for number, item in read_heads(witness):
+        if isinstance(item, LineError):
+            report.problems.append(
+                Problem("witness-entry-invalid", f"witness line {number}: {item.message}")
+            )
+            continue
+        if item.get("ledger_id") != report.ledger_id:
+            if item.get("ledger") == here and isinstance(item.get("ledger_id"), str):
+                others.add(str(item["ledger_id"]))
+            continue
+        seq, hash_ = item.get("seq"), item.get("hash")
+        valid = isinstance(seq, int) and not isinstance(seq, bool) and isinstance(hash_, str)
+        if not valid or item.get("payload") != HEAD_PAYLOAD or not head_signature_ok(item, report):
+            report.problems.append(
+                Problem(
+                    "witness-entry-invalid",
+                    f"witness line {number}: not a head signed with the trusted key",
+                )
+            )
+            continue
+        assert isinstance(seq, int)
+        report.witness_heads += 1
+        if latest is None or seq > int(latest["seq"]):
+            latest = item
+        if report.last_seq is not None and seq <= report.last_seq and hashes.get(seq) != hash_:
+            report.problems.append(
+                Problem(
+                    "witness-mismatch",
+                    f"witness line {number} signed seq {seq} with a different hash: the ledger "
+                    "was rewritten from there on",
+                    seq=seq,
+                )
+            )
+    if latest is None:
+        extra = f" (it knows other ledger id(s) for this path: {', '.join(sorted(others))})"
+        report.problems.append(
+            Problem(
+                "witness-unknown-ledger",
+                f"the witness holds no head of ledger {report.ledger_id}: this ledger was "
+                "never witnessed there -- rewritten from its genesis on, or the wrong witness"
+                + (extra if others else ""),
+            )
+        )
+        return
+    report.witness_latest_seq = int(latest["seq"])
+    last = report.last_seq if report.last_seq is not None else -1
+    if report.witness_latest_seq > last:
+        report.problems.append(
+            Problem(
+                "rolled-back",
+                f"the witness holds a head at seq {report.witness_latest_seq} (signed "
+                f"{latest.get('signed_at')}) but the ledger ends at seq {last}: events were cut "
+                "off or an older copy of the ledger was restored",
+                seq=last + 1,
+            )
+        )
+    elif report.witness_latest_seq < last:
+        report.notes.append(
+            f"{last - report.witness_latest_seq} event(s) after the newest witnessed head "
+            f"(seq {report.witness_latest_seq})"
+        )

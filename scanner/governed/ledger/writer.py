@@ -10,27 +10,32 @@ configured, and handed to the listeners (the SIEM forwarder) after the events.
 
 Files: the ledger, its head, its lock and its public-key copy must be regular files; a symlink
 or anything else in their place is refused, and every temporary file is created exclusively
-with an unpredictable name in the same folder (so nothing planted there is ever followed).
-The signing key is kept outside the ledger folder (see :mod:`.format`).
+with an unpredictable name in the same folder (so nothing planted there is ever followed): see
+:mod:`.files`. The signing key is kept outside the ledger folder (see :mod:`.format`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from scanner.governed.canonical import CanonicalError
 from scanner.governed.errors import LedgerError
+from scanner.governed.ledger.files import (
+    append_line,
+    atomic_write,
+    check_ledger_path,
+    create_private,
+    exclusive,
+    fsync_dir,
+)
 from scanner.governed.ledger.format import (
     CANONICALIZATION,
     CHECKPOINT,
@@ -65,11 +70,6 @@ from scanner.governed.ledger.witness import append_head, signed_head
 from scanner.governed.scrub import Scrubber
 from scanner.governed.timeutil import Clock, iso_z, utc_now
 
-try:  # POSIX: a lock we open ourselves (no O_TRUNC, no following links)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 Listener = Callable[[dict[str, Any]], None]
 
 
@@ -80,19 +80,6 @@ class _Tail:
     prev_hash: str
     ledger_id: str | None
     since_checkpoint: int
-
-
-def check_ledger_path(path: Path) -> None:
-    """A ledger path must be a regular file, or not exist yet below a folder (or a folder
-    still to be created); a folder, a symlink, a device or a pipe is refused."""
-    if check_regular(path, "ledger"):
-        return
-    parent = path.parent
-    for ancestor in (parent, *parent.parents):
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                raise LedgerError(f"ledger {path}: {ancestor} is not a folder")
-            break
 
 
 class Ledger:
@@ -138,7 +125,7 @@ class Ledger:
         appended: list[dict[str, Any]] = []
         head: dict[str, Any] | None = None
         try:
-            with _exclusive(self.lock_path, self.lock_timeout, self.path):
+            with exclusive(self.lock_path, self.lock_timeout, self.path):
                 session = LedgerSession(self, self._read_tail(), appended)
                 try:
                     yield session
@@ -237,9 +224,9 @@ class Ledger:
             key = load_signing_key(path)
         elif new:
             key = ed25519.Ed25519PrivateKey.generate()
-            _create_private(path, key)
+            create_private(path, key)
             if self.signing_key is None:
-                _atomic_write(stored_public_path(tail.ledger_id), public_pem(key), mode=0o644)
+                atomic_write(stored_public_path(tail.ledger_id), public_pem(key), mode=0o644)
         else:
             raise LedgerError(
                 f"ledger {self.path}: its signing key {path} is missing; a new key would not "
@@ -261,7 +248,7 @@ class Ledger:
                     f"{self.pub_path}"
                 )
             return
-        _atomic_write(self.pub_path, public, mode=0o644)
+        atomic_write(self.pub_path, public, mode=0o644)
 
     def _seal(self, key: ed25519.Ed25519PrivateKey, tail: _Tail) -> dict[str, Any]:
         """Sign the newest event into the head file and the witness; return the head."""
@@ -274,7 +261,7 @@ class Ledger:
             signed_at=iso_z(self.clock()),
             ledger=self.path,
         )
-        _atomic_write(self.head_path, canonical_line(head), mode=0o644)
+        atomic_write(self.head_path, canonical_line(head), mode=0o644)
         if self.witness is not None:
             append_head(self.witness, head)
         return head
@@ -420,117 +407,11 @@ class LedgerSession:
             line = canonical_line(body)
         except CanonicalError as exc:
             raise LedgerError(f"event {event_type}: {exc}") from exc
-        _append_line(self.ledger.path, line, self.tail.size)
+        append_line(self.ledger.path, line, self.tail.size)
         if genesis:
-            _fsync_dir(self.ledger.path.parent)
+            fsync_dir(self.ledger.path.parent)
         self.tail.size += len(line)
         self.tail.next_seq += 1
         self.tail.prev_hash = body["hash"]
         self.appended.append(body)
         return body
-
-
-# -- locking and durable file writes ----------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path, timeout: float, ledger: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``<ledger>.lock``, opened without ``O_TRUNC`` and without
-    following a link (a planted symlink must not let qgov truncate another file)."""
-    if fcntl is None:  # pragma: no cover - Windows keeps the portable lock
-        from filelock import FileLock, Timeout
-
-        check_regular(lock_path, "ledger lock")
-        try:
-            with FileLock(str(lock_path), timeout=timeout).acquire(poll_interval=0.005):
-                yield
-        except Timeout as exc:
-            raise LedgerError(f"ledger {ledger}: could not get the lock in time") from exc
-        return
-    fd = open_regular(lock_path, "ledger lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LedgerError(f"ledger {ledger}: could not get the lock in time") from None
-                time.sleep(0.005)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def _append_line(path: Path, line: bytes, expected_size: int) -> None:
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-    try:
-        fd = open_regular(path, "ledger", flags, 0o640)
-    except FileNotFoundError as exc:
-        raise LedgerError(f"ledger {path}: its folder does not exist") from exc
-    try:
-        size = os.fstat(fd).st_size
-        if size != expected_size:
-            raise LedgerError(f"ledger {path}: changed size outside the lock; refusing to append")
-        try:
-            written = os.write(fd, line)
-            if written != len(line):
-                raise OSError(f"short write ({written} of {len(line)} bytes)")
-            os.fsync(fd)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, size)  # never leave a half-written line behind
-                os.fsync(fd)
-            raise LedgerError(f"ledger {path}: append failed and was rolled back: {exc}") from exc
-    finally:
-        os.close(fd)
-
-
-def _create_private(path: Path, key: ed25519.Ed25519PrivateKey) -> None:
-    """Write a new signing key, mode 0600, in a folder only its owner can enter; O_EXCL: never
-    overwrite (or follow a link planted as) a key file already there."""
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise LedgerError(f"ledger key {path}: cannot create: {exc.strerror or exc}") from exc
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _atomic_write(path: Path, data: bytes, *, mode: int) -> None:
-    """Replace ``path`` with ``data`` through a temporary file created exclusively (random
-    name, ``O_EXCL``, never a link) in the same folder; ``path`` must be a regular file or
-    absent -- a symlink there is refused, not replaced."""
-    check_regular(path, "ledger file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -1,76 +1,33 @@
-"""CLI for the governed quantum job: `qgov job run|replay|selftest|approve|drill`,
-`qgov ledger verify`, `qgov token mint`.
+"""`qgov job run|replay|selftest|approve|drill`: the governed quantum job from the command line.
 
-`register(subparsers)` adds the command groups to the main parser; every leaf sets
-``handler`` to a function ``(args) -> int``. Exit codes: 0 allowed/completed, intact, match,
-all checks passed; 1 refused or failed job, tampered ledger, replay mismatch, failed self-test
-check; 2 usage error or input that cannot be processed (message on stderr, no traceback).
+Exit codes: 0 completed, match, every self-test check or drill step passed, approval granted;
+1 refused or failed job (or refused export), replay mismatch, a failed check or step, a
+refused approval; 2 usage error or input that cannot be processed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
+from scanner.cli.exits import EXIT_FAIL, EXIT_OK
+from scanner.cli.governed_common import (
+    command_group,
+    emit,
+    format_option,
+    guard,
+    ledger_option,
+    read_token,
+    witness_option,
+)
 from scanner.governed.errors import GovernedError
-
-DEMO_ISSUER = "https://demo.qgov.invalid/issuer"
-DEMO_AUDIENCE = "qgov-governed-jobs"
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 def register(subparsers: Any) -> None:
-    """Add `job`, `ledger` and `token` command groups to an argparse subparsers action."""
-    _register_job(subparsers)
-    _register_ledger(subparsers)
-    _register_token(subparsers)
-
-
-def _format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
-    )
-
-
-def _ledger_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--ledger",
-        type=Path,
-        metavar="FILE",
-        help="audit ledger (default: $QGOV_LEDGER, else .qgov/ledger.jsonl in the current "
-        "directory); its signing key is created in the user's key store "
-        "($XDG_CONFIG_HOME/qgov/keys/<ledger-id>.pem) unless the policy names one",
-    )
-
-
-def _witness_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--witness",
-        type=Path,
-        metavar="FILE",
-        help="also append every signed ledger head to this append-only file (default: the "
-        "policy's ledger.witness); keep it outside the ledger folder",
-    )
-
-
-def _command_group(subparsers: Any, name: str, help_text: str, actions: str) -> Any:
-    """``qgov <name> <action>``: a command group whose action is required."""
-    group = subparsers.add_parser(name, help=help_text)
-    sub = group.add_subparsers(dest=f"{name}_command", metavar=f"{{{actions}}}")
-    sub.required = True
-    return sub
-
-
-def _register_job(subparsers: Any) -> None:
-    actions = _command_group(
+    """Add the `job` command group to an argparse subparsers action."""
+    actions = command_group(
         subparsers,
         "job",
         "submit, approve, replay, self-test and drill governed quantum jobs",
@@ -98,8 +55,8 @@ def _register_job(subparsers: Any) -> None:
     )
     run.add_argument("spec", type=Path, help="job spec (YAML)")
     run.add_argument("--policy", type=Path, required=True, help="org policy (YAML)")
-    _ledger_option(run)
-    _witness_option(run)
+    ledger_option(run)
+    witness_option(run)
     who = run.add_mutually_exclusive_group()
     who.add_argument(
         "--token", metavar="FILE|-", help="read the identity token (JWT) from a file or stdin"
@@ -145,7 +102,7 @@ def _register_job(subparsers: Any) -> None:
     run.add_argument(
         "--source", metavar="LABEL", help="caller label recorded as the request source"
     )
-    _format_option(run)
+    format_option(run)
     run.set_defaults(handler=cmd_job_run)
 
     replay = actions.add_parser(
@@ -158,194 +115,22 @@ def _register_job(subparsers: Any) -> None:
     replay.add_argument(
         "--policy", type=Path, help="policy for ledger settings and SIEM forwarding"
     )
-    _ledger_option(replay)
-    _witness_option(replay)
-    _format_option(replay)
+    ledger_option(replay)
+    witness_option(replay)
+    format_option(replay)
     replay.set_defaults(handler=cmd_job_replay)
 
     selftest = actions.add_parser(
         "selftest", help="run the control-test scenario and write machine-readable evidence"
     )
     selftest.add_argument("--out", type=Path, required=True, metavar="DIR", help="evidence folder")
-    _format_option(selftest)
+    format_option(selftest)
     selftest.set_defaults(handler=cmd_job_selftest)
 
     _register_job_identity(actions)
 
 
-def _register_ledger(subparsers: Any) -> None:
-    actions = _command_group(subparsers, "ledger", "audit ledger tools", "verify")
-    verify = actions.add_parser(
-        "verify",
-        help="check that the ledger is intact, say where it was altered and what was proven",
-        description=(
-            "Check every line's bytes, the hash chain, the checkpoint and head signatures and\n"
-            "that a valid signature covers the last event, then report what was proven.\n"
-            "\n"
-            "Trust anchor (first found): --public-key, the policy's ledger.public_key, the\n"
-            "public half of the policy's ledger.signing_key, the user's key store\n"
-            "($XDG_CONFIG_HOME/qgov/keys/<ledger-id>.pub), and last the <ledger>.pub copy\n"
-            "beside the ledger -- which proves nothing, so the verdict says 'unanchored'.\n"
-            "Freshness (is this the newest copy?): --witness, --min-seq, --head.\n"
-            "\n"
-            "Verdicts: INTACT; INTACT with qualifiers (unanchored, no signed head, v1\n"
-            "signatures); TAMPERED. Exit codes: 0 intact (with --strict: intact without\n"
-            "qualifiers); 1 tampered, or a qualifier under --strict; 2 unreadable input."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    verify.add_argument("ledger", type=Path, help="ledger file (JSON Lines)")
-    verify.add_argument(
-        "--public-key",
-        type=Path,
-        metavar="FILE",
-        help="trusted ledger key (PEM), kept outside the ledger folder",
-    )
-    verify.add_argument(
-        "--policy",
-        type=Path,
-        metavar="FILE",
-        help="take the trusted key (ledger.public_key / signing_key) and witness from this policy",
-    )
-    verify.add_argument(
-        "--witness",
-        type=Path,
-        metavar="FILE",
-        help="witness file of signed heads: detects rollback and truncation",
-    )
-    verify.add_argument(
-        "--min-seq",
-        type=int,
-        metavar="N",
-        help="the ledger must reach at least sequence number N (known from elsewhere)",
-    )
-    verify.add_argument(
-        "--head", metavar="HASH", help="an externally kept head hash that must be present"
-    )
-    verify.add_argument(
-        "--head-file", type=Path, metavar="FILE", help="signed head (default: <ledger>.head)"
-    )
-    verify.add_argument(
-        "--strict",
-        action="store_true",
-        help="exit 1 unless the ledger is intact, anchored, has a valid signed head and only "
-        "v2 signatures",
-    )
-    _format_option(verify)
-    verify.set_defaults(handler=cmd_ledger_verify)
-
-
-def _register_token(subparsers: Any) -> None:
-    actions = _command_group(subparsers, "token", "identity token helpers", "mint")
-    mint = actions.add_parser(
-        "mint",
-        help="mint a short-lived identity token (demo issuer or a given key)",
-        description=(
-            "Mint a signed, short-lived JWT. --demo signs with the demo issuer key derived from "
-            "qgov's public demo seed (it proves nothing; refused outside dev/test). --key signs "
-            "with your own private key PEM. The token goes to stdout or --out FILE (mode 0600)."
-        ),
-    )
-    source = mint.add_mutually_exclusive_group(required=True)
-    source.add_argument("--demo", action="store_true", help="use the public demo issuer key")
-    source.add_argument("--key", type=Path, metavar="PEM", help="private key to sign with")
-    mint.add_argument("--subject", required=True, help="the 'sub' claim")
-    mint.add_argument(
-        "--kind", choices=("human", "workload", "service"), help="identity kind claim"
-    )
-    mint.add_argument("--policy", type=Path, help="take issuer, audience and kind from this policy")
-    mint.add_argument("--issuer", help="the 'iss' claim")
-    mint.add_argument("--audience", help="the 'aud' claim")
-    mint.add_argument("--kid", help="key id header")
-    mint.add_argument(
-        "--ttl", type=int, default=300, metavar="SECONDS", help="lifetime (default 300)"
-    )
-    mint.add_argument(
-        "--out", type=Path, metavar="FILE", help="write the token here instead of stdout"
-    )
-    mint.set_defaults(handler=cmd_token_mint)
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-def _fail(message: str) -> int:
-    print(f"qgov: error: {message}", file=sys.stderr)
-    return EXIT_ERROR
-
-
-def _guard(handler: Handler) -> Handler:
-    def wrapped(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except GovernedError as exc:
-            return _fail(str(exc))
-        except OSError as exc:  # an unwritable records/log folder and the like
-            where = f"{exc.filename}: " if exc.filename else ""
-            return _fail(f"{where}{exc.strerror or exc}")
-
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
-    return wrapped
-
-
-def _emit(args: argparse.Namespace, payload: dict[str, Any], text: list[str]) -> None:
-    if args.format == "json":
-        print(json.dumps(payload, indent=2, sort_keys=False))
-    else:
-        print("\n".join(text))
-
-
-def _read_token(args: argparse.Namespace, policy: Any) -> tuple[str | None, str]:
-    """The token and a description of where it came from (never the token itself)."""
-    from scanner.governed.files import read_token_file, read_token_stream
-
-    if args.token:
-        if args.token == "-":
-            return read_token_stream(sys.stdin), "stdin"
-        return read_token_file(Path(args.token)), f"file {args.token}"
-    if args.token_env:
-        value = os.environ.get(args.token_env)
-        if not value:
-            raise GovernedError(f"--token-env {args.token_env}: the variable is not set")
-        return value.strip(), f"${args.token_env}"
-    subject = args.demo_identity or policy.demo_default_identity
-    if subject is None:
-        raise GovernedError(
-            "no identity: pass --token FILE|-, --token-env VAR or --demo-identity SUBJECT "
-            "(the policy names no demo_default_identity)"
-        )
-    return _mint_demo(policy, subject), f"demo identity {subject} (minted in-process, 5 min)"
-
-
-def _mint_demo(policy: Any, subject: str, ttl: int = 300) -> str:
-    from scanner.governed.tokens import demo_private_key, mint_token
-
-    entry = policy.identity(subject)
-    if entry is None:
-        raise GovernedError(f"demo identity {subject!r} is not listed in the policy's identities")
-    issuer = policy.issuer_by_name(entry.issuer)
-    if not issuer.demo:
-        raise GovernedError(
-            f"identity {subject!r} belongs to issuer {issuer.name}, which is not a demo issuer"
-        )
-    kid = issuer.keys[0].kid
-    return mint_token(
-        demo_private_key(),
-        issuer=issuer.issuer,
-        audience=issuer.audience,
-        subject=subject,
-        kind=entry.kind,
-        now=datetime.now(UTC),
-        ttl_seconds=ttl,
-        kid=kid,
-    )
-
-
-# -- handlers -----------------------------------------------------------------------------------
-
-
-@_guard
+@guard
 def cmd_job_run(args: argparse.Namespace) -> int:
     from scanner.governed.approvals import load_approvals
     from scanner.governed.ledger import default_ledger_path
@@ -355,7 +140,7 @@ def cmd_job_run(args: argparse.Namespace) -> int:
 
     loaded = load_policy(args.policy)
     approvals = load_approvals(args.approvals) if args.approvals else ()
-    token, token_source = _read_token(args, loaded.policy)
+    token, token_source = read_token(args, loaded.policy)
     ctx = Context(
         policy=loaded,
         ledger_path=args.ledger or default_ledger_path(),
@@ -368,7 +153,7 @@ def cmd_job_run(args: argparse.Namespace) -> int:
     outcome = run_job(args.spec, ctx, token=token, export_path=args.export, debug=args.debug)
     payload = outcome.to_json()
     payload["identity_source"] = token_source
-    _emit(args, payload, _run_text(outcome, token_source))
+    emit(args, payload, _run_text(outcome, token_source))
     refused_export = outcome.export is not None and not outcome.export.decision.allowed
     return EXIT_OK if outcome.status == "completed" and not refused_export else EXIT_FAIL
 
@@ -414,7 +199,7 @@ def _replay_headline(outcome: Any) -> str:
     return "MATCH" if outcome.result_compared else "MATCH (inputs only; result not comparable)"
 
 
-@_guard
+@guard
 def cmd_job_replay(args: argparse.Namespace) -> int:
     from scanner.governed.ledger import default_ledger_path
     from scanner.governed.policy import load_policy
@@ -437,11 +222,11 @@ def cmd_job_replay(args: argparse.Namespace) -> int:
     lines += [f"  problem: {p}" for p in outcome.problems]
     lines += [f"  note:    {n}" for n in outcome.notes]
     lines.append(f"  ledger:  {outcome.ledger_path}")
-    _emit(args, outcome.to_json(), lines)
+    emit(args, outcome.to_json(), lines)
     return EXIT_OK if outcome.matched else EXIT_FAIL
 
 
-@_guard
+@guard
 def cmd_job_selftest(args: argparse.Namespace) -> int:
     from scanner.governed.selftest import run_selftest
 
@@ -456,127 +241,8 @@ def cmd_job_selftest(args: argparse.Namespace) -> int:
     lines.append(
         f"{summary['passed']} passed, {summary['failed']} failed ({summary['duration_ms']} ms)"
     )
-    _emit(args, report, lines)
+    emit(args, report, lines)
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAIL
-
-
-def _signing_key_path(settings: Any) -> Path | None:
-    return Path(settings.signing_key) if settings is not None and settings.signing_key else None
-
-
-@_guard
-def cmd_ledger_verify(args: argparse.Namespace) -> int:
-    from scanner.governed.ledger import verify_ledger
-    from scanner.governed.policy import load_policy
-
-    settings = load_policy(args.policy).policy.ledger if args.policy else None
-    witness = args.witness
-    if witness is None and settings is not None and settings.witness:
-        witness = Path(settings.witness)
-    if args.min_seq is not None and args.min_seq < 0:
-        return _fail("--min-seq must be 0 or more")
-    report = verify_ledger(
-        args.ledger,
-        public_key=args.public_key,
-        policy_public_key=settings.public_key if settings else None,
-        policy_signing_key=_signing_key_path(settings),
-        head=args.head,
-        head_file=args.head_file,
-        witness=witness,
-        min_seq=args.min_seq,
-    )
-    span = f"seq 0-{report.last_seq}" if report.last_seq is not None else "no sequence"
-    lines = [f"{report.verdict}: {args.ledger}: {report.events} events ({span})"]
-    if report.intact:
-        head = (
-            f"at seq {report.signed_head_seq}"
-            if report.head_status == "verified"
-            else report.head_status
-        )
-        lines += [
-            f"  signed:       {report.checkpoints_verified} checkpoint(s) verified, signed head "
-            f"{head}",
-            f"  head hash:    {report.head_hash}",
-        ]
-    else:
-        for problem in report.problems:
-            where = " ".join(
-                part
-                for part in (
-                    f"line {problem.line}" if problem.line is not None else "",
-                    f"(seq {problem.seq})" if problem.seq is not None else "",
-                )
-                if part
-            )
-            lines.append(f"  {where or 'ledger'}: {problem.kind}: {problem.message}")
-    anchor = report.anchor
-    lines.append(
-        f"  trust anchor: {anchor.source} ({anchor.kind}"
-        + ("" if anchor.anchored else ", NOT an anchor")
-        + ")"
-    )
-    if witness is not None:
-        lines.append(
-            f"  witness:      {witness}: {report.witness_heads} head(s) of this ledger"
-            + (f", newest seq {report.witness_latest_seq}" if report.witness_heads else "")
-        )
-    lines += [f"  proven:       {p}" for p in report.proven()]
-    lines += [f"  not proven:   {p}" for p in report.not_proven()]
-    lines += [f"  note: {n}" for n in report.notes]
-    _emit(args, report.to_json(), lines)
-    if args.strict:
-        return EXIT_OK if report.strict_ok else EXIT_FAIL
-    return EXIT_OK if report.intact else EXIT_FAIL
-
-
-@_guard
-def cmd_token_mint(args: argparse.Namespace) -> int:
-    from scanner.governed.policy import load_policy
-    from scanner.governed.tokens import demo_private_key, load_private_key, mint_token
-
-    if not 0 < args.ttl <= 3600:
-        return _fail("--ttl must be between 1 and 3600 seconds (tokens are short-lived)")
-    issuer, audience, kind, kid = args.issuer, args.audience, args.kind, args.kid
-    if args.policy:
-        policy = load_policy(args.policy).policy
-        entry = policy.identity(args.subject)
-        if entry is None:
-            return _fail(f"subject {args.subject!r} is not listed in {args.policy}")
-        configured = policy.issuer_by_name(entry.issuer)
-        if args.demo and not configured.demo:
-            return _fail(f"subject {args.subject!r} belongs to non-demo issuer {configured.name}")
-        issuer = issuer or configured.issuer
-        audience = audience or configured.audience
-        kind = kind or entry.kind
-        kid = kid or configured.keys[0].kid
-    if args.demo:
-        key: Any = demo_private_key()
-        issuer, audience = issuer or DEMO_ISSUER, audience or DEMO_AUDIENCE
-    else:
-        key = load_private_key(args.key)
-    if not issuer or not audience or not kind:
-        return _fail("--issuer, --audience and --kind are needed (or --policy to look them up)")
-    token = mint_token(
-        key,
-        issuer=issuer,
-        audience=audience,
-        subject=args.subject,
-        kind=kind,
-        now=datetime.now(UTC),
-        ttl_seconds=args.ttl,
-        kid=kid,
-    )
-    if args.out:
-        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(token + "\n")
-        print(
-            f"token for {args.subject} ({kind}) written to {args.out}; valid {args.ttl} s",
-            file=sys.stderr,
-        )
-    else:
-        print(token)
-    return EXIT_OK
 
 
 # -- identity, approvals and drills (`qgov job approve`, `qgov job drill`) ---------------------
@@ -621,8 +287,8 @@ def _register_job_identity(actions: Any) -> None:
     who = approve.add_mutually_exclusive_group(required=True)
     who.add_argument("--token", metavar="FILE|-", help="the approver's identity token")
     who.add_argument("--token-env", metavar="VAR", help="read it from this environment variable")
-    _ledger_option(approve)
-    _format_option(approve)
+    ledger_option(approve)
+    format_option(approve)
     approve.set_defaults(handler=cmd_job_approve, demo_identity=None)
 
     drill = actions.add_parser(
@@ -647,7 +313,7 @@ def _register_job_identity(actions: Any) -> None:
     drill.add_argument(
         "--subject", metavar="SUBJECT", help="the identity to play the victim (default: chosen)"
     )
-    _format_option(drill)
+    format_option(drill)
     drill.set_defaults(handler=cmd_job_drill)
 
 
@@ -666,7 +332,7 @@ def parse_validity(text: str, now: datetime) -> timedelta:
         raise GovernedError(f"--expires {text!r}: not a duration (2h, 30m) or an ISO time") from exc
 
 
-@_guard
+@guard
 def cmd_job_approve(args: argparse.Namespace) -> int:
     from scanner.governed.approve import approve
     from scanner.governed.ledger import default_ledger_path
@@ -674,7 +340,7 @@ def cmd_job_approve(args: argparse.Namespace) -> int:
     from scanner.governed.runtime import Context, request_source
 
     loaded = load_policy(args.policy)
-    token, token_source = _read_token(args, loaded.policy)
+    token, token_source = read_token(args, loaded.policy)
     now = datetime.now(UTC)
     ctx = Context(
         policy=loaded,
@@ -708,11 +374,11 @@ def cmd_job_approve(args: argparse.Namespace) -> int:
         f"    - [{r.code}] {r.message} ({', '.join(r.control_ids)})" for r in outcome.reasons
     ]
     lines.append(f"  ledger:    {outcome.ledger_path} (seq {outcome.event_seq})")
-    _emit(args, payload, lines)
+    emit(args, payload, lines)
     return EXIT_OK if outcome.granted else EXIT_FAIL
 
 
-@_guard
+@guard
 def cmd_job_drill(args: argparse.Namespace) -> int:
     from scanner.governed.drills import run_drill
 
@@ -726,5 +392,5 @@ def cmd_job_drill(args: argparse.Namespace) -> int:
     lines.append(
         f"{summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped"
     )
-    _emit(args, report, lines)
+    emit(args, report, lines)
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAIL
