@@ -20,6 +20,7 @@ from typing import Any
 
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.governed.errors import GovernedError
+from scanner.governed.extra import needs_job_extra
 
 DEMO_ISSUER = "https://demo.qgov.invalid/issuer"
 DEMO_AUDIENCE = "qgov-governed-jobs"
@@ -346,6 +347,7 @@ def _mint_demo(policy: Any, subject: str, ttl: int = 300) -> str:
 
 
 @_guard
+@needs_job_extra
 def cmd_job_run(args: argparse.Namespace) -> int:
     from scanner.governed.approvals import load_approvals
     from scanner.governed.ledger import default_ledger_path
@@ -415,6 +417,7 @@ def _replay_headline(outcome: Any) -> str:
 
 
 @_guard
+@needs_job_extra
 def cmd_job_replay(args: argparse.Namespace) -> int:
     from scanner.governed.ledger import default_ledger_path
     from scanner.governed.policy import load_policy
@@ -442,6 +445,7 @@ def cmd_job_replay(args: argparse.Namespace) -> int:
 
 
 @_guard
+@needs_job_extra
 def cmd_job_selftest(args: argparse.Namespace) -> int:
     from scanner.governed.selftest import run_selftest
 
@@ -713,6 +717,7 @@ def cmd_job_approve(args: argparse.Namespace) -> int:
 
 
 @_guard
+@needs_job_extra
 def cmd_job_drill(args: argparse.Namespace) -> int:
     from scanner.governed.drills import run_drill
 
