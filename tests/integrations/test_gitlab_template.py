@@ -42,9 +42,11 @@ def test_template_declares_reports_gitlab_shows_in_merge_requests() -> None:
     script = "\n".join(job["script"])
     assert f"--codequality {reports['codequality']}" in script
     assert f"--junit {reports['junit']}" in script
-    assert "@sha256:" in job["image"]
+    assert job["image"]["name"] == "$QGOV_IMAGE"
+    assert "@sha256:" in TEMPLATE["variables"]["QGOV_IMAGE"]
+    used = json.dumps(job)
     for name in TEMPLATE["variables"]:
-        assert f"${name}" in script, f"variable {name} is never used"
+        assert f"${name}" in used, f"variable {name} is never used"
 
 
 def test_qgov_finds_nothing_in_its_own_template(
@@ -57,6 +59,12 @@ def test_qgov_finds_nothing_in_its_own_template(
 
 
 def _run_job(project: Path, tools: Path, overrides: dict[str, str]) -> int:
+    return _job_process(project, tools, overrides).returncode
+
+
+def _job_process(
+    project: Path, tools: Path, overrides: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     job = _job()
     variables = {**TEMPLATE["variables"], **job.get("variables", {}), **overrides}
     env = {
@@ -69,7 +77,7 @@ def _run_job(project: Path, tools: Path, overrides: dict[str, str]) -> int:
     done = subprocess.run(["bash", "--noprofile", "--norc", "-e", str(script)], cwd=project,
                           env=env, capture_output=True, text=True, timeout=600)
     assert "Traceback" not in done.stderr, done.stderr
-    return done.returncode
+    return done
 
 
 def test_job_runs_on_a_sample_repository_with_a_baseline(tmp_path: Path) -> None:
@@ -101,3 +109,13 @@ def test_job_runs_on_a_sample_repository_with_a_baseline(tmp_path: Path) -> None
     for artifact in _job()["artifacts"]["paths"]:
         assert (project / artifact).is_file(), artifact
     assert os.path.getsize(project / "qgov-summary.md") > 0
+
+
+def test_job_without_qgov_or_a_package_to_install_says_so(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    empty_tools = tmp_path / "tools"
+    empty_tools.mkdir()
+    done = _job_process(project, empty_tools, {})
+    assert done.returncode == 2
+    assert "set QGOV_PIP_SPEC" in done.stderr
