@@ -41,7 +41,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fail_on: Severity | Literal["none"] = Severity.HIGH
-    format: Literal["text", "json", "sarif", "junit"] = "text"
+    format: Literal["text", "json", "sarif", "junit", "markdown", "codequality"] = "text"
     exclude: list[str] = Field(default_factory=list)
     max_file_size: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
     regulated_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_REGULATED_PATHS))
@@ -55,11 +55,17 @@ class Settings(BaseModel):
     # The organisation policy whose exceptions register applies to this scan (and which is
     # checked with it); relative to the config file.
     policy: str | None = None
+    # Rule ids, or prefixes ending in '*' (QG-PY-*); --skip-rule adds to them.
     disable_rules: list[str] = Field(default_factory=list)
+    # --strict: scan errors and a scan of zero files fail the gate too.
+    strict: bool = False
     engines: EngineSwitches = Field(default_factory=EngineSwitches)
     # bandit's assert (B101) and random (B311) checks stay quiet in test files.
     bandit_skip_in_tests: bool = True
     osv_db: str | None = None
+    # Days an offline OSV database may be old (from its newest advisory's `modified`) before
+    # the scan warns; under --strict that fails the gate.
+    vuln_db_max_age: int = Field(default=7, gt=0)
     vuln_service: Literal["offline", "online"] = "offline"
     vuln_timeout: int = Field(default=15, gt=0)
     semgrep_timeout: int = Field(default=300, gt=0)
@@ -82,6 +88,9 @@ class Settings(BaseModel):
     # Where the config came from, so relative paths in it resolve against its folder.
     source_dir: str | None = Field(default=None, exclude=True)
 
+    def rule_disabled(self, rule_id: str) -> bool:
+        return any(rule_matches(pattern, rule_id) for pattern in self.disable_rules)
+
     def resolve(self, value: str, base: Path | None = None) -> Path:
         """A path the config names, relative to the config's folder (else to ``base``)."""
         path = Path(value).expanduser()
@@ -91,6 +100,13 @@ class Settings(BaseModel):
             elif base is not None:
                 path = base / path
         return path
+
+
+def rule_matches(pattern: str, rule_id: str) -> bool:
+    """``QG-SEC-001`` names one rule; ``QG-PY-*`` every rule starting ``QG-PY-``."""
+    if pattern.endswith("*"):
+        return rule_id.startswith(pattern[:-1])
+    return rule_id == pattern
 
 
 def _validate(raw: Any, origin: Path) -> Settings:

@@ -51,6 +51,7 @@ class Candidate:
 class WalkResult:
     candidates: list[Candidate] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+    excluded: int = 0  # files and folders an ignore file or exclude pattern left out
 
 
 # An ignore file is a short list of patterns; a huge one is refused, not parsed.
@@ -236,6 +237,7 @@ def _walk_tree(
         if is_dir and entry.name in DEFAULT_EXCLUDED_DIRS:
             continue
         if _ignored(folder.layers, rel, is_dir):
+            result.excluded += 1
             continue
         if is_dir:
             child = enter(rel, folder.layers)

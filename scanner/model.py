@@ -274,6 +274,7 @@ ScanErrorReason = Literal[
     "detector-error",
     "budget-exceeded",
     "suppression-error",
+    "stale-database",
 ]
 
 
@@ -366,6 +367,8 @@ class ScanResult(BaseModel):
     findings: tuple[Finding, ...]
     errors: tuple[ScanError, ...] = ()
     files_scanned: int = 0
+    # Files and folders left out by ignore files, `exclude` and --skip-path (a folder once).
+    files_excluded: int = 0
     duration_seconds: float = 0.0
     notices: tuple[str, ...] = ()
     inventory: Inventory = Inventory()

@@ -80,7 +80,7 @@ def run_scan(
     timings: dict[str, float] = {}
     errors: list[ScanError] = []
     notices: list[str] = []
-    sources = _discover(roots, settings, errors)
+    sources, excluded = _discover(roots, settings, errors)
     policy_source = _policy_source(policy, roots, sources, settings, errors)
     if policy_source is not None:
         sources.append(policy_source)
@@ -119,8 +119,7 @@ def run_scan(
     timings["correlate+inventory"] = time.perf_counter() - cross_started
 
     builder = FindingBuilder(catalog)
-    disabled = set(settings.disable_rules)
-    findings = [f for f in builder.build_all(issues) if f.rule_id not in disabled]
+    findings = [f for f in builder.build_all(issues) if not settings.rule_disabled(f.rule_id)]
     marked, problems = apply_inline(findings, outcome.directives, today)
     final = marked + builder.build_all(problems)
     errors.extend(builder.errors())
@@ -141,6 +140,7 @@ def run_scan(
         findings=tuple(_dedupe(_drop_overlaps(final, catalog))),
         errors=tuple(sorted(errors, key=lambda e: (e.path, e.reason))),
         files_scanned=len(sources),
+        files_excluded=excluded,
         duration_seconds=round(time.perf_counter() - started, 3),
         notices=tuple(dict.fromkeys(notices)),
         inventory=inventory,
@@ -220,8 +220,10 @@ def _line_reader(sources: Sequence[SourceFile]) -> Callable[[str, int], str]:
 
 def _discover(
     roots: Sequence[Path], settings: Settings, errors: list[ScanError]
-) -> list[SourceFile]:
+) -> tuple[list[SourceFile], int]:
+    """The files to scan, and how many files and folders the ignore rules left out."""
     sources: list[SourceFile] = []
+    excluded = 0
     for root in roots:
         walked = walk(
             root,
@@ -230,6 +232,7 @@ def _discover(
             use_gitignore=settings.use_gitignore,
         )
         errors.extend(walked.errors)
+        excluded += walked.excluded
         # A single-file root reads its includes from the folder it sits in.
         folder = root if root.is_dir() else root.parent
         scan_root = ScanRoot.open(folder, settings.max_file_size)
@@ -239,7 +242,7 @@ def _discover(
                 errors.append(read)
             else:
                 sources.append(read)
-    return sources
+    return sources, excluded
 
 
 def _policy_source(

@@ -23,6 +23,7 @@ from scanner.cli.governed_common import (
     witness_option,
 )
 from scanner.governed.errors import GovernedError
+from scanner.governed.extra import needs_job_extra
 
 
 def register(subparsers: Any) -> None:
@@ -131,6 +132,7 @@ def register(subparsers: Any) -> None:
 
 
 @guard
+@needs_job_extra
 def cmd_job_run(args: argparse.Namespace) -> int:
     from scanner.governed.approvals import load_approvals
     from scanner.governed.ledger import default_ledger_path
@@ -200,6 +202,7 @@ def _replay_headline(outcome: Any) -> str:
 
 
 @guard
+@needs_job_extra
 def cmd_job_replay(args: argparse.Namespace) -> int:
     from scanner.governed.ledger import default_ledger_path
     from scanner.governed.policy import load_policy
@@ -227,6 +230,7 @@ def cmd_job_replay(args: argparse.Namespace) -> int:
 
 
 @guard
+@needs_job_extra
 def cmd_job_selftest(args: argparse.Namespace) -> int:
     from scanner.governed.selftest import run_selftest
 
@@ -379,6 +383,7 @@ def cmd_job_approve(args: argparse.Namespace) -> int:
 
 
 @guard
+@needs_job_extra
 def cmd_job_drill(args: argparse.Namespace) -> int:
     from scanner.governed.drills import run_drill
 

@@ -1,11 +1,18 @@
-"""`qgov scan` and `qgov baseline create|check`."""
+"""`qgov scan` and `qgov baseline create|update|prune|check`.
+
+One scan writes any number of reports: the ``--format`` one to stdout (or ``--output``)
+and each of ``--sarif/--junit/--json/--markdown/--codequality FILE`` (``-`` is stdout).
+The console always gets the summary and the gate line: with the text report on stdout, or
+on stderr when stdout carries a machine report.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, get_args
@@ -13,17 +20,28 @@ from typing import Any, get_args
 from scanner import __version__
 from scanner.catalog import Catalog, CatalogError, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
-from scanner.config import ConfigError, Settings, load_settings
+from scanner.config import ConfigError, Settings, load_settings, rule_matches
+from scanner.discover import invalid_patterns
+from scanner.engines.osv import NO_DATABASE_NOTICE, database_problem
+from scanner.engines.registry import engine_rules
+from scanner.engines.semgrep_engine import NOT_FOUND_NOTICE
 from scanner.governance.lenient import PolicyFile, PolicyFileError, read_policy_file
 from scanner.governed.policy_sections import DataClass
-from scanner.model import Severity
+from scanner.model import ScanResult, Severity
 from scanner.pipeline import ScanRun, run_scan
-from scanner.reports import OutputFormat, ScanReport, failing, render, use_color
+from scanner.reports import OutputFormat, ScanReport, gate, render, use_color
+from scanner.reports.docs import find_rule_docs
+from scanner.reports.report import SKIPPED_BY_DESIGN
+from scanner.reports.sarif import MAX_RESULTS, capped_findings
+from scanner.reports.text import gate_line, summary_lines
 from scanner.suppress.baseline import (
     Baseline,
+    BaselineEntry,
     BaselineError,
     baseline_document,
     load_baseline,
+    pruned_document,
+    updated_document,
 )
 
 FAIL_CHOICES = ["critical", "high", "medium", "low", "info", "none"]
@@ -37,15 +55,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
     _common(scan)
-    scan.add_argument("--format", choices=[f.value for f in OutputFormat], default=None)
-    scan.add_argument("--output", "-o", metavar="FILE", help="write the report here, not stdout")
-    scan.add_argument(
+    _output_options(scan)
+    gate_options = scan.add_argument_group("gate")
+    gate_options.add_argument(
         "--fail-on",
         choices=FAIL_CHOICES,
         default=None,
         help="exit 1 when a finding at or above this severity remains (default: high)",
     )
-    scan.add_argument("--baseline", metavar="FILE", help="treat findings in FILE as accepted")
+    gate_options.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="also exit 1 on scan errors (files not fully examined, an engine that failed, an "
+        "OSV database older than vuln_db_max_age) and when no file was scanned",
+    )
+    gate_options.add_argument(
+        "--baseline", metavar="FILE", help="treat findings in FILE as accepted"
+    )
     scan.add_argument("--show-timings", action="store_true", help="per-detector times on stderr")
     scan.set_defaults(handler=cmd_scan)
 
@@ -65,6 +92,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _common(create)
     create.set_defaults(handler=cmd_baseline_create)
+
+    for action, handler, summary_text in (
+        ("update", cmd_baseline_update,
+         "add the findings not in the baseline yet; keep every entry (and its owner, reason "
+         "and expires), found or not"),
+        ("prune", cmd_baseline_prune,
+         "drop the entries whose finding is gone; keep the rest as they are (entries this "
+         "scan could not check stay)"),
+    ):
+        parser = baseline_sub.add_parser(action, help=summary_text, description=summary_text)
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="scan these, as for create")
+        parser.add_argument(
+            "--baseline", "-b", metavar="FILE",
+            help="the baseline to change in place (default: baseline: in the config)",
+        )
+        _common(parser)
+        parser.set_defaults(handler=handler)
 
     check = baseline_sub.add_parser(
         "check",
@@ -100,12 +144,61 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--no-engines", action="store_true", help="skip bandit, semgrep and vulnerability lookups"
     )
     parser.add_argument(
+        "--skip-rule",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="do not report this rule (repeatable; QG-PY-* for a prefix); adds to disable_rules",
+    )
+    parser.add_argument(
+        "--skip-path",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="leave out files matching this gitignore-style pattern (repeatable); adds to "
+        "exclude",
+    )
+    parser.add_argument(
         "--policy",
         metavar="FILE",
         help="organisation policy (or exceptions file): checked with the scan, its exceptions "
         "register applies, and the provider inventory is checked against it (default: policy: "
         "in the config, else the one policy found in the scanned tree)",
     )
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "reports",
+        "Any number of reports from one scan. FILE may be '-' for stdout (one report at most). "
+        "The summary and gate line always reach the console: on stderr when stdout carries "
+        "a machine report.",
+    )
+    group.add_argument(
+        "--format", choices=[f.value for f in OutputFormat], default=None,
+        help="the main report (default: text)",
+    )
+    group.add_argument("--output", "-o", metavar="FILE", help="write the main report here")
+    for fmt, what in _EXTRA_OUTPUTS.items():
+        group.add_argument(f"--{fmt.value}", metavar="FILE", help=f"also write {what}")
+    group.add_argument(
+        "--quiet", "-q", action="store_true",
+        help="print only the gate line and errors (reports are still written)",
+    )
+    group.add_argument(
+        "--severity", choices=FAIL_CHOICES[:-1], default=None,
+        help="list only findings at or above this severity in the text and Markdown reports "
+        "(the gate, counts and machine reports still cover all)",
+    )
+
+
+_EXTRA_OUTPUTS = {
+    OutputFormat.SARIF: "SARIF 2.1.0 (GitHub code scanning)",
+    OutputFormat.JUNIT: "JUnit XML (CI test views)",
+    OutputFormat.JSON: "the JSON report",
+    OutputFormat.MARKDOWN: "a Markdown summary (PR comment, $GITHUB_STEP_SUMMARY)",
+    OutputFormat.CODEQUALITY: "a GitLab Code Quality report (merge request widget)",
+}
 
 
 def _error(message: str) -> int:
@@ -141,21 +234,34 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
         "data_class": getattr(args, "data_class", None),
         "tier": args.tier,
         "jobs": args.jobs,
+        "strict": getattr(args, "strict", None),
     }
+    bad = invalid_patterns(args.skip_path)
+    if bad:
+        return f"--skip-path {bad[0]!r}: not a valid gitignore-style pattern"
     try:
         settings = load_settings(Path(args.config) if args.config else None, roots[0], overrides)
+        update: dict[str, Any] = {
+            "exclude": [*settings.exclude, *args.skip_path],
+            "disable_rules": [*settings.disable_rules, *args.skip_rule],
+        }
         if args.no_engines:
-            settings = settings.model_copy(
-                update={
-                    "engines": settings.engines.model_copy(
-                        update={"bandit": False, "semgrep": False, "vulnerabilities": False}
-                    )
-                }
+            update["engines"] = settings.engines.model_copy(
+                update={"bandit": False, "semgrep": False, "vulnerabilities": False}
             )
+        settings = settings.model_copy(update=update)
         catalog = load_catalog(settings.resolve(p) for p in settings.custom_catalog)
         policy = read_policy_file(settings.resolve(settings.policy)) if settings.policy else None
     except (ConfigError, CatalogError, PolicyFileError) as exc:
         return str(exc)
+    for pattern in args.skip_rule:
+        if not any(rule_matches(pattern, rule_id) for rule_id in catalog.rules):
+            return f"--skip-rule {pattern}: matches no rule (the rules are in docs/rules/)"
+    if settings.engines.vulnerabilities and settings.osv_db:
+        # A mistyped path must not pass the gate with the check silently skipped.
+        problem = database_problem(settings.resolve(settings.osv_db, roots[0].absolute()))
+        if problem:
+            return f"OSV database {settings.osv_db}: {problem}"
     return _Prepared(roots, settings, catalog, policy)
 
 
@@ -185,11 +291,35 @@ def _run(prepared: _Prepared, baseline: Baseline | None = None) -> ScanRun:
     )
 
 
+@dataclass(frozen=True)
+class _Output:
+    format: OutputFormat
+    target: str  # a file name, or "-" for stdout
+
+
+def _outputs(args: argparse.Namespace, settings: Settings) -> list[_Output] | str:
+    outputs = [_Output(OutputFormat(settings.format), args.output or "-")]
+    outputs += [_Output(fmt, getattr(args, fmt.value)) for fmt in _EXTRA_OUTPUTS
+                if getattr(args, fmt.value)]
+    if outputs[0] == _Output(OutputFormat.TEXT, "-") and any(o.target == "-" for o in outputs[1:]):
+        outputs.pop(0)  # `--markdown -`: the console summary on stderr stands in for the text
+    targets = [o.target for o in outputs]
+    if targets.count("-") > 1:
+        return "only one report can go to stdout ('-'); give the others a FILE"
+    clash = next((t for t in targets if t != "-" and targets.count(t) > 1), None)
+    if clash:
+        return f"{clash}: two reports would be written to the same file"
+    return outputs
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     prepared = _prepare(args)
     if isinstance(prepared, str):
         return _error(prepared)
     settings, catalog = prepared.settings, prepared.catalog
+    outputs = _outputs(args, settings)
+    if isinstance(outputs, str):
+        return _error(outputs)
     baseline = None
     if settings.baseline:
         try:
@@ -197,32 +327,56 @@ def cmd_scan(args: argparse.Namespace) -> int:
         except BaselineError as exc:
             return _error(str(exc))
     run = _run(prepared, baseline)
-    fail_on = None if settings.fail_on == "none" else Severity(settings.fail_on)
-    output_format = OutputFormat(settings.format)
-    to_file = args.output is not None
+    sarif = any(o.format is OutputFormat.SARIF for o in outputs)
     report = ScanReport(
         result=run.result,
         catalog=catalog,
-        fail_on=fail_on,
-        color=not to_file and output_format is OutputFormat.TEXT and use_color(sys.stdout.isatty()),
+        fail_on=None if settings.fail_on == "none" else Severity(settings.fail_on),
+        strict=settings.strict,
+        min_severity=Severity(args.severity) if args.severity else None,
+        docs=find_rule_docs() if sarif else None,
     )
-    rendered = render(report, output_format)
-    if to_file:
+    stdout_report = next((o for o in outputs if o.target == "-"), None)
+    for output in outputs:
+        if output is stdout_report:
+            continue
         try:
-            Path(args.output).write_text(rendered, encoding="utf-8")
+            Path(output.target).write_text(render(report, output.format), encoding="utf-8")
         except OSError as exc:
-            return _error(f"{args.output}: cannot write report ({exc.strerror})")
-        print(
-            f"qgov: wrote {output_format.value} report to {args.output} "
-            f"({len(run.result.active_findings)} findings)",
-            file=sys.stderr,
-        )
-    else:
-        sys.stdout.write(rendered)
+            return _error(f"{output.target}: cannot write the {output.format.value} report "
+                          f"({exc.strerror})")
+        if not args.quiet:
+            print(f"qgov: wrote the {output.format.value} report to {output.target}",
+                  file=sys.stderr)
+    _console(report, stdout_report, quiet=args.quiet, sarif=sarif)
     if args.show_timings:
         for name, seconds in sorted(run.timings.items(), key=lambda kv: -kv[1]):
             print(f"  {name:<24} {seconds:8.3f}s", file=sys.stderr)
-    return EXIT_FAIL if failing(report) else EXIT_OK
+    return EXIT_FAIL if gate(report).failed else EXIT_OK
+
+
+def _console(
+    report: ScanReport, stdout_report: _Output | None, *, quiet: bool, sarif: bool
+) -> None:
+    """The report bound for stdout, then the summary and the gate line: the text report's
+    own, else printed on stdout when no report uses it, else on stderr."""
+    text_on_stdout = stdout_report is not None and stdout_report.format is OutputFormat.TEXT
+    console = sys.stdout if stdout_report is None or text_on_stdout else sys.stderr
+    report = replace(report, color=use_color(console.isatty()))
+    dropped = capped_findings(report)[1] if sarif else 0
+    if dropped and not quiet:
+        print(f"warning: the SARIF report carries the {MAX_RESULTS:,} most severe of "
+              f"{len(report.result.findings):,} results (GitHub's limit per run)",
+              file=sys.stderr)
+    if stdout_report is not None and not (text_on_stdout and quiet):
+        shown = report if text_on_stdout else replace(report, color=False)
+        sys.stdout.write(render(shown, stdout_report.format))
+        sys.stdout.flush()
+    if quiet:
+        print(gate_line(report), file=console)
+        return
+    if not text_on_stdout:
+        print("\n".join(summary_lines(report)), file=console)
 
 
 def cmd_baseline_create(args: argparse.Namespace) -> int:
@@ -246,6 +400,87 @@ def cmd_baseline_create(args: argparse.Namespace) -> int:
     count = len(document["findings"])  # type: ignore[arg-type]
     print(f"qgov: baseline with {count} fingerprints written to {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_baseline_update(args: argparse.Namespace) -> int:
+    return _change_baseline(args, prune=False)
+
+
+def cmd_baseline_prune(args: argparse.Namespace) -> int:
+    return _change_baseline(args, prune=True)
+
+
+def _change_baseline(args: argparse.Namespace, *, prune: bool) -> int:
+    """``update`` adds what is new and drops nothing; ``prune`` drops what is gone and adds
+    nothing. Both keep owner, reason and expires, and write the file in place."""
+    prepared = _prepare(args)
+    if isinstance(prepared, str):
+        return _error(prepared)
+    settings = prepared.settings
+    if args.baseline:
+        path = Path(args.baseline)
+    elif settings.baseline:
+        path = settings.resolve(settings.baseline)
+    else:
+        return _error("which baseline? pass --baseline FILE (or set baseline: in the config)")
+    try:
+        previous = load_baseline(path)
+    except BaselineError as exc:
+        return _error(str(exc))
+    run = _run(prepared)
+    if prune:
+        document, change = pruned_document(
+            previous, run.result.findings, __version__, _unchecked(run.result, prepared)
+        )
+        counts = f"{change.dropped} dropped, {change.kept} kept"
+        if change.unchecked:
+            counts += f" ({change.unchecked} this scan could not check)"
+    else:
+        document, change = updated_document(previous, run.result.findings, __version__)
+        counts = f"{change.added} added, {change.kept} kept"
+        if change.gone:
+            counts += f" ({change.gone} no longer found: `qgov baseline prune` drops them)"
+    try:
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        return _error(f"{path}: cannot write baseline ({exc.strerror})")
+    print(f"qgov: baseline {path}: {counts}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _unchecked(result: ScanResult, prepared: _Prepared) -> Callable[[BaselineEntry], bool]:
+    """Entries whose finding this scan could not have found, so a prune must keep them: the
+    file was not fully examined, the rule is disabled, or the engine that owns the rule was
+    off, missing or failed."""
+    settings = prepared.settings
+    troubled = {e.path for e in result.errors if e.reason not in SKIPPED_BY_DESIGN}
+    engine_errors = [e for e in result.errors if e.reason in {"engine-error",
+                                                               "engine-unavailable"}]
+    enabled = settings.engines.model_dump()
+    missing = {"semgrep": NOT_FOUND_NOTICE, "vulnerabilities": NO_DATABASE_NOTICE}
+    # An unopenable OSV database is reported under its own name, not the engine's.
+    unavailable = {"vulnerabilities"} if any(
+        e.reason == "engine-unavailable" for e in engine_errors
+    ) else set()
+    blind: set[str] = set()
+    for name, rules in engine_rules().items():
+        if (
+            not enabled.get(name, True)
+            or name in unavailable
+            or missing.get(name) in result.notices
+            or any(e.path == "." or e.message.startswith(name) for e in engine_errors)
+        ):
+            blind |= rules
+
+    def unchecked(entry: BaselineEntry) -> bool:
+        rule = entry.rule_id or ""
+        return (
+            entry.path in troubled
+            or rule in blind
+            or (bool(rule) and settings.rule_disabled(rule))
+        )
+
+    return unchecked
 
 
 def cmd_baseline_check(args: argparse.Namespace) -> int:

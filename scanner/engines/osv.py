@@ -15,7 +15,14 @@ detector's business and are never guessed at. Advisories that are aliases of eac
 are reported once, under the PYSEC id when there is one.
 
 Options (``VulnerabilityOptions``, built from the settings by the engine registry): the
-database path and how the user wrote it, whether to ask the online service, and its timeout.
+database path and how the user wrote it, whether to ask the online service, its timeout,
+and how old the offline database may be.
+
+A database's age is measured from its newest advisory's ``modified`` time, not the file's
+mtime: a copy, a checkout or a CI cache restore gives a stale snapshot a fresh mtime, while
+OSV updates some PyPI advisory nearly every day, so the newest ``modified`` is close to the
+day the snapshot was taken. Older than ``max_age_days`` (``vuln_db_max_age``) is a
+``stale-database`` scan error: listed as a problem, and a gate failure under ``--strict``.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -100,6 +108,20 @@ class VulnerabilityOptions:
     database_label: str | None = None  # as the user wrote it, for messages
     online: bool = False  # also ask pip-audit's OSV service
     timeout: int = 15  # seconds for the online service
+    max_age_days: int = 7  # older offline databases are reported as stale
+    now: datetime | None = None  # tests pin the clock
+
+
+def database_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be an OSV database (None when it may be one): checked before the
+    scan, so a mistyped path is a usage error rather than a skipped check."""
+    if not path.exists():
+        return "no such file or directory"
+    if path.is_dir():
+        return None
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return "not a folder of OSV JSON files nor an OSV zip"
+    return None
 
 
 class VulnerabilityEngine(Engine):
@@ -175,10 +197,37 @@ class VulnerabilityEngine(Engine):
                     )
                     for name, message in database.errors
                 )
+                stale = _staleness(database, label, options)
+                if stale is not None:
+                    output.errors.append(stale)
                 backends.append(_OfflineSource(database))
         if options.online:
             backends.append(self._online_factory(options.timeout))
         return backends
+
+
+def _staleness(
+    database: OsvDatabase, label: str, options: VulnerabilityOptions
+) -> ScanError | None:
+    newest = database.newest_modified
+    if newest is None:
+        return ScanError(
+            path=label,
+            reason="stale-database",
+            message=f"vulnerability database {label} holds no PyPI advisory with a 'modified' "
+            "date, so its age is unknown; download a current snapshot",
+        )
+    now = options.now or datetime.now(UTC)
+    age = (now - newest).days
+    if age <= options.max_age_days:
+        return None
+    return ScanError(
+        path=label,
+        reason="stale-database",
+        message=f"vulnerability database {label} is {age} days old (newest advisory modified "
+        f"{newest.date().isoformat()}; vuln_db_max_age is {options.max_age_days}); advisories "
+        "published since are not checked: download a current snapshot",
+    )
 
 
 class _OfflineSource:

@@ -18,6 +18,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,8 @@ class OsvDatabase:
     advisories: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> summary data
     by_package: dict[str, list[_Affected]] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (file, message)
+    # The newest `modified` among kept advisories: how current the snapshot is.
+    newest_modified: datetime | None = None
 
     # --- loading -------------------------------------------------------------------------
 
@@ -141,6 +144,11 @@ class OsvDatabase:
             )
             kept = True
         if kept:
+            modified = _timestamp(entry.get("modified"))
+            if modified is not None and (
+                self.newest_modified is None or modified > self.newest_modified
+            ):
+                self.newest_modified = modified
             aliases = entry.get("aliases") or []
             self.advisories[advisory_id] = {
                 "aliases": tuple(str(a) for a in aliases if isinstance(a, str)),
@@ -178,6 +186,17 @@ class OsvDatabase:
                 )
             )
         return results
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """An OSV RFC 3339 time (``2024-05-01T12:00:00Z``) as an aware datetime, else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _version_key(text: str) -> tuple[int, Version | str]:

@@ -19,6 +19,7 @@ def vulnerability_options(settings: Settings, root: Path) -> VulnerabilityOption
         database_label=settings.osv_db,
         online=settings.vuln_service == "online",
         timeout=settings.vuln_timeout,
+        max_age_days=settings.vuln_db_max_age,
     )
 
 
@@ -31,3 +32,9 @@ def build_engines(settings: Settings, root: Path) -> list[Engine]:
     if settings.engines.vulnerabilities:
         engines.append(VulnerabilityEngine(vulnerability_options(settings, root)))
     return engines
+
+
+def engine_rules() -> dict[str, frozenset[str]]:
+    """The rule ids each engine owns, whether or not it is switched on."""
+    engines = build_engines(Settings(), Path("."))
+    return {engine.name: engine.rules for engine in engines}

@@ -36,6 +36,7 @@ from typing import Any
 
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.errors import SpecError
+from scanner.governed.extra import require_job_extra
 from scanner.governed.files import read_file
 
 MAX_CIRCUIT_BYTES = 1024 * 1024
@@ -308,6 +309,7 @@ def _where(exc: Exception) -> str:
 
 
 def _parse(text: str, fmt: str, path: Path, field: str) -> Any:
+    require_job_extra("qiskit")
     if fmt == "openqasm2":
         from qiskit import qasm2
 

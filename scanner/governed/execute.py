@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.governed.canonical import canonical_json, sha256_hex
+from scanner.governed.extra import require_job_extra
 
 COUNTS_HASH_NOTE = (
     "SHA-256 of canonical JSON of the counts: keys are the measured bitstrings as qiskit "
@@ -94,6 +95,7 @@ def run_on_aer(
     seed_transpiler: int,
     optimization_level: int,
 ) -> ExecutionResult:
+    require_job_extra("qiskit", "qiskit_aer")
     from qiskit import transpile
     from qiskit_aer import AerSimulator
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import assert_never
 
+from scanner.reports.codequality import render_codequality
 from scanner.reports.json_report import render_json
 from scanner.reports.junit import render_junit
-from scanner.reports.report import ScanReport, failing, summary
+from scanner.reports.markdown import render_markdown
+from scanner.reports.report import ScanReport, failing, gate, summary
 from scanner.reports.sarif import render_sarif
 from scanner.reports.text import render_text, use_color
 
-__all__ = ["OutputFormat", "ScanReport", "failing", "render", "summary", "use_color"]
+__all__ = ["OutputFormat", "ScanReport", "failing", "gate", "render", "summary", "use_color"]
 
 
 class OutputFormat(StrEnum):
@@ -19,6 +21,8 @@ class OutputFormat(StrEnum):
     JSON = "json"
     SARIF = "sarif"
     JUNIT = "junit"
+    MARKDOWN = "markdown"
+    CODEQUALITY = "codequality"
 
 
 def render(report: ScanReport, output_format: OutputFormat) -> str:
@@ -30,4 +34,8 @@ def render(report: ScanReport, output_format: OutputFormat) -> str:
         return render_sarif(report)
     if output_format is OutputFormat.JUNIT:
         return render_junit(report)
+    if output_format is OutputFormat.MARKDOWN:
+        return render_markdown(report)
+    if output_format is OutputFormat.CODEQUALITY:
+        return render_codequality(report)
     assert_never(output_format)

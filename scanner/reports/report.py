@@ -14,21 +14,46 @@ from typing import Any
 from scanner import __version__
 from scanner.catalog import Catalog
 from scanner.model import Finding, Inventory, ScanError, ScanResult, Severity, SuppressionKind
+from scanner.reports.docs import RuleDocs
 
 TOOL_NAME = "qgov"
-INFORMATION_URI = "https://github.com/qgov/qgov"
 TOOL_VERSION = __version__
 
 # Scan errors that mean a file was not (fully) examined, as opposed to skipped by design.
 INCOMPLETE = frozenset({"parse-error", "unreadable", "engine-error", "detector-error"})
+# Files left out on purpose (never followed or never text): listed, but no reason to fail
+# --strict. Every other scan error means something was not examined and fails it.
+SKIPPED_BY_DESIGN = frozenset({"binary", "not-a-file", "symlink-loop", "symlink-outside-root"})
+# What the summary counts as "skipped": files the walk or the reader declined.
+SKIPPED = SKIPPED_BY_DESIGN | {"too-large", "unreadable"}
 
 
 @dataclass(frozen=True)
 class ScanReport:
     result: ScanResult
     catalog: Catalog
-    fail_on: Severity | None  # None: never fail
+    fail_on: Severity | None  # None: never fail on findings
     color: bool = False
+    # --strict: scan errors (other than files skipped by design) and an empty scan fail too.
+    strict: bool = False
+    # --severity: what the readable views (text, Markdown) list; the gate ignores it.
+    min_severity: Severity | None = None
+    # Where the rule pages are published (SARIF helpUri, informationUri).
+    docs: RuleDocs | None = None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The gate decision: findings at or above ``fail_on``; under ``--strict`` also scan
+    errors and a scan of zero files."""
+
+    findings: tuple[Finding, ...]
+    errors: tuple[ScanError, ...]
+    empty: bool
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.findings or self.errors or self.empty)
 
 
 def failing(report: ScanReport) -> list[Finding]:
@@ -36,6 +61,28 @@ def failing(report: ScanReport) -> list[Finding]:
         return []
     threshold = report.fail_on
     return [f for f in report.result.active_findings if f.severity.at_least(threshold)]
+
+
+def gate(report: ScanReport) -> Gate:
+    result = report.result
+    return Gate(
+        findings=tuple(failing(report)),
+        errors=tuple(e for e in result.errors if e.reason not in SKIPPED_BY_DESIGN)
+        if report.strict
+        else (),
+        empty=report.strict and result.files_scanned == 0,
+    )
+
+
+def shown_findings(report: ScanReport) -> list[Finding]:
+    """Active findings at or above ``--severity`` (the readable views list these)."""
+    floor = report.min_severity
+    active = report.result.active_findings
+    return list(active) if floor is None else [f for f in active if f.severity.at_least(floor)]
+
+
+def skipped_count(result: ScanResult) -> int:
+    return sum(1 for e in result.errors if e.reason in SKIPPED)
 
 
 def accepted_risk(report: ScanReport) -> list[Finding]:
@@ -52,6 +99,8 @@ def summary(report: ScanReport) -> dict[str, Any]:
     by_severity = Counter(f.severity.value for f in active)
     return {
         "files_scanned": result.files_scanned,
+        "files_excluded": result.files_excluded,
+        "files_skipped": skipped_count(result),
         "findings": len(active),
         # Every finding not counted above; `accepted_risk` of them by an exception.
         "suppressed": len(result.findings) - len(active),
@@ -59,7 +108,8 @@ def summary(report: ScanReport) -> dict[str, Any]:
         "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
         "scan_errors": len(result.errors),
         "fail_on": report.fail_on.value if report.fail_on else "none",
-        "failed": bool(failing(report)),
+        "strict": report.strict,
+        "failed": gate(report).failed,
         "duration_seconds": result.duration_seconds,
     }
 

@@ -1,15 +1,20 @@
 """SARIF 2.1.0, as GitHub code scanning and other consumers read it (rules with help text,
-tags and ``security-severity``; results with relative locations and fingerprints)."""
+tags, ``security-severity`` and ``helpUri``; results with relative locations, fingerprints,
+and their own level and ``security-severity``, since the tier may raise or lower a finding
+above or below its rule's default).
+
+GitHub takes at most 25,000 results per run: past that the most severe are kept (open
+findings before suppressed ones) and a tool notification says how many were left out."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from scanner.catalog import Catalog
 from scanner.model import Finding, Severity, Suppression, SuppressionKind
 from scanner.reports.report import (
     INCOMPLETE,
-    INFORMATION_URI,
     TOOL_NAME,
     TOOL_VERSION,
     ScanReport,
@@ -17,6 +22,8 @@ from scanner.reports.report import (
 )
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# GitHub code scanning's limit on results in one run.
+MAX_RESULTS = 25_000
 
 _SARIF_LEVEL = {
     Severity.CRITICAL: "error",
@@ -50,8 +57,10 @@ def _sarif_rule(rule_id: str, report: ScanReport) -> dict[str, Any]:
         help_text += f"\nFrameworks: {mapped}"
     tags = ["security", catalog.rule_domain(rule).value, *rule.controls]
     tags += [f"{key}:{rid}" for key, ids in frameworks.items() for rid in ids]
+    help_uri = report.docs.rule_uri(rule.id) if report.docs else None
     return {
         "id": rule.id,
+        **({"helpUri": help_uri} if help_uri else {}),
         "name": "".join(part.capitalize() for part in rule.title.split()[:8] if part.isalnum())
         or rule.id,
         "shortDescription": {"text": rule.title},
@@ -72,7 +81,9 @@ def _sarif_rule(rule_id: str, report: ScanReport) -> dict[str, Any]:
     }
 
 
-def _sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def _sarif_result(
+    finding: Finding, rule_index: dict[str, int], catalog: Catalog
+) -> dict[str, Any]:
     region: dict[str, Any] = {"startLine": finding.line or 1}
     if finding.end_line:
         region["endLine"] = finding.end_line
@@ -83,6 +94,11 @@ def _sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any
         message += f" (notebook cell {finding.cell})"
     if finding.evidence:
         message += f" — evidence: {finding.evidence}"
+    rule = catalog.rule(finding.rule_id)
+    default = catalog.rule_severity(rule) if rule is not None else finding.severity
+    if finding.severity is not default:
+        # GitHub ranks by the rule's security-severity; say it where a reader sees it.
+        message += f" [severity {finding.severity.value}; the rule's default is {default.value}]"
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index[finding.rule_id],
@@ -104,6 +120,7 @@ def _sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any
         "partialFingerprints": {"qgovFingerprint/v1": finding.fingerprint},
         "properties": {
             "severity": finding.severity.value,
+            "security-severity": _SECURITY_SEVERITY[finding.severity],
             "controls": list(finding.control_ids),
             "frameworks": finding.framework_map,
             **({"notebookCell": finding.cell} if finding.cell is not None else {}),
@@ -140,8 +157,15 @@ def _sarif_suppression(suppression: Suppression) -> dict[str, Any]:
     return entry
 
 
+def capped_findings(report: ScanReport) -> tuple[list[Finding], int]:
+    """The findings SARIF carries (at most ``MAX_RESULTS``, the worst first, open before
+    suppressed) and how many were left out."""
+    ordered = sorted(report.result.findings, key=lambda f: (f.suppressed, -f.severity.rank))
+    return ordered[:MAX_RESULTS], max(0, len(ordered) - MAX_RESULTS)
+
+
 def render_sarif(report: ScanReport) -> str:
-    findings = report.result.findings
+    findings, dropped = capped_findings(report)
     rule_ids = sorted({f.rule_id for f in findings})
     rule_index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     notifications = [
@@ -161,13 +185,22 @@ def render_sarif(report: ScanReport) -> str:
         }
         for e in report.result.errors
     ]
+    if dropped:
+        notifications.insert(0, {
+            "level": "warning",
+            "message": {
+                "text": f"{dropped} of {len(report.result.findings)} results left out: GitHub "
+                f"code scanning takes at most {MAX_RESULTS:,} per run; the most severe are kept"
+            },
+            "descriptor": {"id": "results-capped"},
+        })
     run: dict[str, Any] = {
         "tool": {
             "driver": {
                 "name": TOOL_NAME,
                 "version": TOOL_VERSION,
                 "semanticVersion": TOOL_VERSION,
-                "informationUri": INFORMATION_URI,
+                **({"informationUri": report.docs.information_uri} if report.docs else {}),
                 "rules": [_sarif_rule(rule_id, report) for rule_id in rule_ids],
             }
         },
@@ -178,7 +211,7 @@ def render_sarif(report: ScanReport) -> str:
                 "toolExecutionNotifications": notifications,
             }
         ],
-        "results": [_sarif_result(f, rule_index) for f in findings],
+        "results": [_sarif_result(f, rule_index, report.catalog) for f in findings],
         # The provider inventory has no SARIF construct of its own; a property bag keeps it.
         "properties": {"qgovInventory": inventory_dict(report.result.inventory)},
     }

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 
 from scanner.model import Inventory, ProviderInventory, Severity
-from scanner.reports.report import TOOL_VERSION, ScanReport, accepted_risk, failing, summary
+from scanner.reports.report import (
+    SKIPPED,
+    TOOL_VERSION,
+    ScanReport,
+    accepted_risk,
+    gate,
+    shown_findings,
+    summary,
+)
 
 _COLORS = {
     Severity.CRITICAL: "\033[1;31m",
@@ -23,15 +32,19 @@ def use_color(stream_isatty: bool) -> bool:
     return stream_isatty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
+def _painter(report: ScanReport) -> Callable[[str, str], str]:
+    if report.color:
+        return lambda text, code: f"{code}{text}{_RESET}"
+    return lambda text, _code: text
+
+
 def render_text(report: ScanReport) -> str:
     result = report.result
-    paint: Callable[[str, str], str] = (
-        (lambda text, code: f"{code}{text}{_RESET}") if report.color else (lambda text, _c: text)
-    )
+    paint = _painter(report)
     lines: list[str] = []
-    active = result.active_findings
+    shown = shown_findings(report)
     for severity in Severity:
-        group = [f for f in active if f.severity is severity]
+        group = [f for f in shown if f.severity is severity]
         if not group:
             continue
         lines.append(paint(f"{severity.value.upper()} ({len(group)})", _COLORS[severity]))
@@ -64,7 +77,6 @@ def render_text(report: ScanReport) -> str:
             lines.append(f"    exception {risk.id}{until}{owner}: {risk.reason or ''}")
         lines.append("")
     problems = [e for e in result.errors if e.reason not in {"binary"}]
-    skipped_binary = sum(1 for e in result.errors if e.reason == "binary")
     if problems:
         lines.append(paint(f"SCAN PROBLEMS ({len(problems)})", _BOLD))
         for error in problems:
@@ -73,28 +85,70 @@ def render_text(report: ScanReport) -> str:
         lines.append("")
     lines.extend(_inventory_block(result.inventory))
     lines.extend(f"note: {notice}" for notice in result.notices)
+    lines.extend(summary_lines(report))
+    return "\n".join(lines) + "\n"
+
+
+def summary_lines(report: ScanReport) -> list[str]:
+    """The counts, any warning about what was not scanned, and the gate line: what the
+    console shows whatever else the run writes."""
+    result = report.result
+    paint = _painter(report)
     stats = summary(report)
     counts = ", ".join(f"{n} {s}" for s, n in stats["by_severity"].items() if n)
+    skipped: Counter[str] = Counter(e.reason for e in result.errors if e.reason in SKIPPED)
+    problems = len(result.errors) - sum(skipped.values())
+    lines = []
+    if report.min_severity is not None:
+        hidden = stats["findings"] - len(shown_findings(report))
+        if hidden:
+            lines.append(
+                f"note: {hidden} finding(s) below {report.min_severity.value} not listed "
+                "(--severity); the gate still counts them"
+            )
+    if result.files_scanned == 0:
+        lines.append(
+            paint(
+                f"warning: no files were scanned ({result.files_excluded} excluded by ignore "
+                f"files or exclude patterns, {sum(skipped.values())} skipped); check .gitignore, "
+                ".qgovignore, exclude and --skip-path",
+                _COLORS[Severity.MEDIUM],
+            )
+        )
     lines.append(
-        f"qgov {TOOL_VERSION}: {stats['files_scanned']} files scanned in "
-        f"{result.duration_seconds:.2f}s, {stats['findings']} findings"
+        f"qgov {TOOL_VERSION}: {stats['files_scanned']} files scanned, "
+        f"{result.files_excluded} excluded, {sum(skipped.values())} skipped"
+        + (f" ({_reasons(skipped)})" if skipped else "")
+        + f" in {result.duration_seconds:.2f}s; {stats['findings']} findings"
         + (f" ({counts})" if counts else "")
         + (f", {stats['suppressed']} suppressed" if stats["suppressed"] else "")
         + (f" ({stats['accepted_risk']} as accepted risk)" if stats["accepted_risk"] else "")
-        + (f", {skipped_binary} binary files skipped" if skipped_binary else "")
+        + (f", {problems} scan problem(s)" if problems else "")
     )
-    if report.fail_on is None:
-        lines.append("gate: disabled (--fail-on none)")
+    lines.append(gate_line(report))
+    return lines
+
+
+def _reasons(counts: Counter[str]) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+
+
+def gate_line(report: ScanReport) -> str:
+    decision = gate(report)
+    if report.fail_on is None and not report.strict:
+        return "gate: disabled (--fail-on none)"
+    parts = []
+    if report.fail_on is not None:
+        parts.append(f"{len(decision.findings)} finding(s) at or above {report.fail_on.value}")
     else:
-        blocking = len(failing(report))
-        verdict = "FAIL" if blocking else "PASS"
-        lines.append(
-            paint(
-                f"gate: {verdict} — {blocking} finding(s) at or above {report.fail_on.value}",
-                _COLORS[Severity.CRITICAL] if blocking else "\033[32m",
-            )
-        )
-    return "\n".join(lines) + "\n"
+        parts.append("findings not gated (--fail-on none)")
+    if report.strict:
+        parts.append(f"{len(decision.errors)} scan error(s) (--strict)")
+        if decision.empty:
+            parts.append("no files scanned (--strict)")
+    verdict = "FAIL" if decision.failed else "PASS"
+    color = _COLORS[Severity.CRITICAL] if decision.failed else "\033[32m"
+    return _painter(report)(f"gate: {verdict} — {'; '.join(parts)}", color)
 
 
 # What each inventory check means, in the one-line-per-provider block.

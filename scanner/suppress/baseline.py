@@ -7,14 +7,16 @@ An entry may also say who accepted it and until when (SDL-04): ``owner``, ``reas
 ``expires`` (YYYY-MM-DD, valid through that day). An entry past its expiry suppresses
 nothing: its finding is reported again, with a notice naming the entry. ``qgov baseline
 create`` over an existing file keeps these three fields for every fingerprint still found
-(and drops entries whose finding is gone); ``qgov baseline check`` lists expired entries.
+(and drops entries whose finding is gone); ``update`` adds new findings and drops nothing;
+``prune`` drops entries whose finding is gone and adds nothing; ``qgov baseline check`` lists
+expired entries.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -70,26 +72,90 @@ def baseline_document(
     """The baseline for ``findings``; an entry of ``previous`` whose fingerprint is still
     found passes on its owner, reason and expiry."""
     kept = previous.entries if previous is not None else {}
-    entries = sorted(
-        {(f.fingerprint, f.rule_id, f.path) for f in findings if not f.suppressed},
-        key=lambda e: (e[2], e[1], e[0]),
+    found = _found(findings)
+    return _document([_merged(entry, kept.get(fp)) for fp, entry in found.items()], tool_version)
+
+
+@dataclass(frozen=True)
+class BaselineChange:
+    added: int = 0
+    dropped: int = 0
+    kept: int = 0
+    gone: int = 0  # kept entries whose finding this scan did not see
+    unchecked: int = 0  # kept because this scan could not have seen their finding
+
+
+def updated_document(
+    previous: Baseline, findings: Iterable[Finding], tool_version: str
+) -> tuple[dict[str, object], BaselineChange]:
+    """``previous`` with every entry kept as it is, plus the findings it lacks."""
+    found = _found(findings)
+    new = [entry for fp, entry in found.items() if fp not in previous.entries]
+    document = _document([*previous.entries.values(), *new], tool_version)
+    gone = sum(1 for fp in previous.entries if fp not in found)
+    return document, BaselineChange(added=len(new), kept=len(previous.entries), gone=gone)
+
+
+def pruned_document(
+    previous: Baseline,
+    findings: Iterable[Finding],
+    tool_version: str,
+    unchecked: Callable[[BaselineEntry], bool] = lambda _entry: False,
+) -> tuple[dict[str, object], BaselineChange]:
+    """``previous`` without the entries whose finding is gone; an entry ``unchecked`` says
+    this scan could not have found stays."""
+    found = _found(findings)
+    kept, spared = [], 0
+    for fp, entry in previous.entries.items():
+        if fp in found:
+            kept.append(entry)
+        elif unchecked(entry):
+            kept.append(entry)
+            spared += 1
+    change = BaselineChange(
+        dropped=len(previous.entries) - len(kept), kept=len(kept), unchecked=spared
     )
-    rows: list[dict[str, object]] = []
-    for fp, rule, path in entries:
-        row: dict[str, object] = {"fingerprint": fp, "rule_id": rule, "path": path}
-        old = kept.get(fp)
-        if old is not None:
-            row.update(
-                (key, value)
-                for key, value in (
-                    ("owner", old.owner),
-                    ("reason", old.reason),
-                    ("expires", old.expires.isoformat() if old.expires else None),
-                )
-                if value is not None
-            )
-        rows.append(row)
-    return {"qgov_baseline": BASELINE_VERSION, "tool_version": tool_version, "findings": rows}
+    return _document(kept, tool_version), change
+
+
+def _found(findings: Iterable[Finding]) -> dict[str, BaselineEntry]:
+    """Open findings as bare entries by fingerprint (suppressed ones need no baseline)."""
+    return {
+        f.fingerprint: BaselineEntry(f.fingerprint, rule_id=f.rule_id, path=f.path)
+        for f in findings
+        if not f.suppressed
+    }
+
+
+def _merged(entry: BaselineEntry, old: BaselineEntry | None) -> BaselineEntry:
+    if old is None:
+        return entry
+    return replace(entry, owner=old.owner, reason=old.reason, expires=old.expires)
+
+
+def _document(entries: Iterable[BaselineEntry], tool_version: str) -> dict[str, object]:
+    ordered = sorted(entries, key=lambda e: (e.path or "", e.rule_id or "", e.fingerprint))
+    return {
+        "qgov_baseline": BASELINE_VERSION,
+        "tool_version": tool_version,
+        "findings": [_row(entry) for entry in ordered],
+    }
+
+
+def _row(entry: BaselineEntry) -> dict[str, object]:
+    row: dict[str, object] = {"fingerprint": entry.fingerprint}
+    row.update(
+        (key, value)
+        for key, value in (
+            ("rule_id", entry.rule_id),
+            ("path", entry.path),
+            ("owner", entry.owner),
+            ("reason", entry.reason),
+            ("expires", entry.expires.isoformat() if entry.expires else None),
+        )
+        if value is not None
+    )
+    return row
 
 
 # A baseline holds hashes and paths; tens of thousands of entries stay far below this.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +59,15 @@ def _project(tmp_path: Path) -> list[SourceFile]:
     return sources_under(root)
 
 
+# A day after the newest advisory in tests/data/osv: the snapshot counts as current.
+SNAPSHOT_DAY = datetime(2024, 5, 21, tzinfo=UTC)
+
+
 def _options(tmp_path: Path, **settings: Any) -> VulnerabilityOptions:
-    """The engine's options as a scan of ``tmp_path/proj`` with these settings builds them."""
-    return vulnerability_options(Settings(**settings), tmp_path / "proj")
+    """The engine's options as a scan of ``tmp_path/proj`` with these settings builds them,
+    on the day after the test database's snapshot."""
+    return replace(vulnerability_options(Settings(**settings), tmp_path / "proj"),
+                   now=SNAPSHOT_DAY)
 
 
 def _run(sources: list[SourceFile], tmp_path: Path, **settings: Any) -> EngineOutput:

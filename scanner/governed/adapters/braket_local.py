@@ -29,6 +29,7 @@ from scanner.governed.adapters.common import (
     text_or_none,
 )
 from scanner.governed.execute import ExecutionResult
+from scanner.governed.extra import require_job_extra
 
 PROVIDER = "braket-local"
 # qiskit gate -> braket.circuits.Circuit method
@@ -78,6 +79,7 @@ def calibration(device: Any) -> dict[str, Any]:
 
 def to_braket(compiled: Any) -> tuple[Any, dict[int, list[int]]]:
     """The Braket circuit and, per measured qubit, the classical bits it was measured into."""
+    require_job_extra("braket")
     from braket.circuits import Circuit
 
     out = Circuit()
@@ -106,6 +108,7 @@ def to_braket(compiled: Any) -> tuple[Any, dict[int, list[int]]]:
 def run_local_simulator(
     circuit: Any, *, device: str, shots: int, seed: int, optimization_level: int
 ) -> ExecutionResult:
+    require_job_extra("braket", "qiskit")
     result = ExecutionResult(status="failed", backend_name=device, provider=PROVIDER, device=device)
     started = time.perf_counter()
     try:

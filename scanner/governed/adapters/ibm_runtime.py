@@ -26,6 +26,7 @@ from scanner.governed.adapters.common import (
     text_or_none,
 )
 from scanner.governed.execute import ExecutionResult
+from scanner.governed.extra import require_job_extra
 
 PROVIDER = "ibm-runtime-local"
 
@@ -46,6 +47,7 @@ def calibration(backend: Any) -> dict[str, Any]:
 def run_fake_backend(
     circuit: Any, *, device: str, shots: int, seed: int, optimization_level: int
 ) -> ExecutionResult:
+    require_job_extra("qiskit", "qiskit_ibm_runtime", "qiskit_aer")
     result = ExecutionResult(status="failed", backend_name=device, provider=PROVIDER, device=device)
     started = time.perf_counter()
     try:
