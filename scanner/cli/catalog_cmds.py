@@ -94,7 +94,10 @@ def cmd_controls_show(args: argparse.Namespace) -> int:
     print(f"{control.id}  {control.title}")
     print(f"domain: {control.domain.value}   default severity: {control.severity.value}")
     print(f"tiers: {', '.join(t.value for t in control.tiers)}")
-    print(f"verified by: {', '.join(v.value for v in control.verification)}")
+    also = f" (also {', '.join(v.value for v in control.also_verified_by)})"
+    print(f"verified by: {control.verification.value}{also if control.also_verified_by else ''}")
+    if control.verification_note:
+        print(f"  {control.verification_note}")
     print(f"\nObjective: {control.objective}\n\nWhy: {control.rationale}")
     print(f"\nHow to fix: {control.remediation}\n\nEvidence: {control.evidence}")
     if data["frameworks"]:
