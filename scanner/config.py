@@ -55,6 +55,9 @@ class Settings(BaseModel):
     # The organisation policy whose exceptions register applies to this scan (and which is
     # checked with it); relative to the config file.
     policy: str | None = None
+    # attestations.yaml: what people state about controls no rule can check (relative to
+    # the config file; --attestations wins).
+    attestations: str | None = None
     disable_rules: list[str] = Field(default_factory=list)
     engines: EngineSwitches = Field(default_factory=EngineSwitches)
     # bandit's assert (B101) and random (B311) checks stay quiet in test files.

@@ -73,6 +73,7 @@ def render_text(report: ScanReport) -> str:
         lines.append("")
     lines.extend(_inventory_block(result.inventory))
     lines.extend(f"note: {notice}" for notice in result.notices)
+    lines.extend(f"note: {problem}" for problem in report.compliance.notes)
     stats = summary(report)
     counts = ", ".join(f"{n} {s}" for s, n in stats["by_severity"].items() if n)
     lines.append(
@@ -83,6 +84,7 @@ def render_text(report: ScanReport) -> str:
         + (f" ({stats['accepted_risk']} as accepted risk)" if stats["accepted_risk"] else "")
         + (f", {skipped_binary} binary files skipped" if skipped_binary else "")
     )
+    lines.append(controls_line(stats["controls"]))
     if report.fail_on is None:
         lines.append("gate: disabled (--fail-on none)")
     else:
@@ -95,6 +97,20 @@ def render_text(report: ScanReport) -> str:
             )
         )
     return "\n".join(lines) + "\n"
+
+
+# In this order; the first five always (so "0 not assessed" is as visible as the rest), the
+# others when they occur.
+_LINE_ORDER = ("failing", "passing", "accepted-risk", "not-assessed", "attested",
+               "control-test-failed", "control-test-passed", "not-applicable")
+
+
+def controls_line(counts: dict[str, int]) -> str:
+    """``controls: 12 failing, 30 passing, 4 accepted risk, 20 not assessed, 3 attested``."""
+    shown = [s for i, s in enumerate(_LINE_ORDER) if i < 5 or counts.get(s)]
+    return "controls: " + ", ".join(
+        f"{counts.get(status, 0)} {status.replace('-', ' ')}" for status in shown
+    )
 
 
 # What each inventory check means, in the one-line-per-provider block.
