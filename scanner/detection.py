@@ -74,9 +74,9 @@ class _Guard:
         try:
             yield
             if examines and isinstance(detector, Detector):
-                per_kind = self.outcome.examined.setdefault(detector.name, {})
                 for source in files:
                     if detector.examines(source):
+                        per_kind = self.outcome.examined.setdefault(detector.name, {})
                         per_kind[source.kind.value] = per_kind.get(source.kind.value, 0) + 1
         except ParseError as exc:
             self._parse_error(files[0], redact_url(str(exc)), exc.line)

@@ -9,8 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from scanner.catalog import Catalog, CatalogError, Control, load_catalog
-from scanner.cli import scan_cmds
 from scanner.cli.exits import EXIT_ERROR, EXIT_OK
+from scanner.cli.scan_cmds import (
+    common_options,
+    error,
+    prepare,
+    status_inputs,
+    status_options,
+)
+from scanner.cli.scan_cmds import run as run_scan
 from scanner.config import ConfigError, load_config_file
 from scanner.model import Domain
 from scanner.status.controls import compute_status
@@ -43,8 +50,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "of each framework with the controls covering it (not covered when none does).",
     )
     status.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
-    scan_cmds.common_options(status)
-    scan_cmds.status_options(status)
+    common_options(status)
+    status_options(status)
     status.add_argument("--baseline", metavar="FILE", help="treat findings in FILE as accepted")
     status.add_argument("--framework", metavar="KEY",
                         help="only this framework's requirements (iso27001, soc2, hipaa, gdpr …)")
@@ -134,23 +141,23 @@ def cmd_controls_show(args: argparse.Namespace) -> int:
 
 
 def cmd_controls_status(args: argparse.Namespace) -> int:
-    prepared = scan_cmds.prepare(args)
+    prepared = prepare(args)
     if isinstance(prepared, str):
-        return scan_cmds.error(prepared)
+        return error(prepared)
     catalog = prepared.catalog
     if args.framework is not None and args.framework not in catalog.frameworks:
         known = ", ".join(sorted(catalog.frameworks))
-        return scan_cmds.error(f"unknown framework {args.framework} (known: {known})")
+        return error(f"unknown framework {args.framework} (known: {known})")
     baseline = None
     if prepared.settings.baseline:
         try:
             baseline = load_baseline(prepared.settings.resolve(prepared.settings.baseline))
         except BaselineError as exc:
-            return scan_cmds.error(str(exc))
-    evidence = scan_cmds.status_inputs(args, prepared)
+            return error(str(exc))
+    evidence = status_inputs(args, prepared)
     if isinstance(evidence, str):
-        return scan_cmds.error(evidence)
-    result = scan_cmds.run(prepared, baseline).result
+        return error(evidence)
+    result = run_scan(prepared, baseline).result
     status = compute_status(result, catalog, attestations=evidence.attestations,
                             selftest=evidence.selftest)
     if args.status_format == "json":

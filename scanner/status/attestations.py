@@ -99,6 +99,13 @@ class Attestation(BaseModel):
             raise ValueError("must not be blank")
         return printable(value.strip(), path=False)
 
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _a_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError("expected a list of file paths, e.g. [evidence/review.pdf]")
+        return value
+
     @field_validator("evidence")
     @classmethod
     def _relative_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
