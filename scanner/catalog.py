@@ -19,7 +19,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from scanner.formats.yaml import DocumentError, read_yaml
 from scanner.model import Domain, FileKind, FrameworkRefs, Severity, Tier
@@ -31,9 +38,19 @@ class CatalogError(Exception):
 
 
 class Verification(StrEnum):
-    AUTOMATED = "automated"  # a scanner rule checks it
-    GOVERNED_JOB = "governed-job"  # the governed-job self-test proves it
-    ATTESTATION = "attestation"  # only a human can attest to it
+    """How a control is verified. Each control names one (its primary way), and may list
+    others under ``also_verified_by``; ``tests/test_catalog.py`` holds every claim against
+    the code: ``automated`` needs a shipped rule that lists the control, ``control-test`` a
+    governed-job self-test check that names it."""
+
+    AUTOMATED = "automated"  # a scan rule lists it and can fail it
+    CONTROL_TEST = "control-test"  # a governed-job self-test check exercises it
+    ATTESTED = "attested"  # a person states it, with evidence (attestations.yaml)
+    NOT_ASSESSED = "not-assessed"  # nothing verifies it yet, and the catalog says so
+
+
+# The spellings of the old list form, so a custom catalog written for it gets a pointer.
+_RENAMED = {"governed-job": "control-test", "attestation": "attested"}
 
 
 CONTROL_ID = re.compile(r"^[A-Z]{2,5}-\d{2,3}$")
@@ -52,7 +69,12 @@ class Control(BaseModel):
     remediation: str
     tiers: tuple[Tier, ...]
     evidence: str
-    verification: tuple[Verification, ...]
+    verification: Verification
+    # Further ways that also verify it; their evidence counts when the primary one gives none.
+    also_verified_by: tuple[Verification, ...] = ()
+    # Why the kinds are what they are where the code alone would suggest otherwise (a rule
+    # can fail an attested control, but does not check all of it).
+    verification_note: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -61,10 +83,47 @@ class Control(BaseModel):
             raise ValueError(f"control id {value!r} must look like 'SEC-01'")
         return value
 
-    @field_validator("tiers", "verification", mode="before")
+    @field_validator("tiers", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("verification", mode="before")
+    @classmethod
+    def _one_kind(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            raise ValueError(
+                "verification takes one kind (automated, control-test, attested or "
+                "not-assessed); list further kinds under also_verified_by"
+            )
+        return _renamed(value)
+
+    @field_validator("also_verified_by", mode="before")
+    @classmethod
+    def _renamed_kinds(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        return [_renamed(item) for item in value] if isinstance(value, list | tuple) else value
+
+    @model_validator(mode="after")
+    def _distinct_kinds(self) -> Control:
+        kinds = self.kinds
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("also_verified_by repeats a kind or the primary verification")
+        if Verification.NOT_ASSESSED in kinds and len(kinds) > 1:
+            raise ValueError("a not-assessed control lists no other verification")
+        return self
+
+    @property
+    def kinds(self) -> tuple[Verification, ...]:
+        """Every way it is verified, the primary one first."""
+        return (self.verification, *self.also_verified_by)
+
+
+def _renamed(value: Any) -> Any:
+    if isinstance(value, str) and value in _RENAMED:
+        raise ValueError(f"verification kind {value!r} is now called {_RENAMED[value]!r}")
+    return value
 
 
 class Rule(BaseModel):

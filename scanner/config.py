@@ -55,6 +55,9 @@ class Settings(BaseModel):
     # The organisation policy whose exceptions register applies to this scan (and which is
     # checked with it); relative to the config file.
     policy: str | None = None
+    # attestations.yaml: what people state about controls no rule can check (relative to
+    # the config file; --attestations wins).
+    attestations: str | None = None
     # Rule ids, or prefixes ending in '*' (QG-PY-*); --skip-rule adds to them.
     disable_rules: list[str] = Field(default_factory=list)
     # --strict: scan errors and a scan of zero files fail the gate too.

@@ -31,6 +31,9 @@ class Outcome:
     errors: list[ScanError] = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # Files each detector analysed to the end, by detector name and file kind: a rule whose
+    # detector read none of the scan's files checked nothing (scanner.status.coverage).
+    examined: dict[str, dict[str, int]] = field(default_factory=dict)
     # The unit that took longest: (seconds, its first file), for --show-timings and bench/.
     slowest: tuple[float, str] = (0.0, "")
 
@@ -41,6 +44,10 @@ class Outcome:
         self.directives.extend(part.directives)
         for name, seconds in part.timings.items():
             self.timings[name] = self.timings.get(name, 0.0) + seconds
+        for name, per_kind in part.examined.items():
+            mine = self.examined.setdefault(name, {})
+            for kind, count in per_kind.items():
+                mine[kind] = mine.get(kind, 0) + count
         self.slowest = max(self.slowest, part.slowest)
 
 
@@ -58,10 +65,19 @@ class _Guard:
         self.parse_failed: set[str] = set()
 
     @contextmanager
-    def running(self, detector: _Named, files: Sequence[SourceFile]) -> Iterator[None]:
+    def running(
+        self, detector: _Named, files: Sequence[SourceFile], *, examines: bool = True
+    ) -> Iterator[None]:
+        """``examines``: a call that returns normally counts ``files`` as examined by
+        ``detector`` (not so for admitting a module's file or finding facts)."""
         started = time.perf_counter()
         try:
             yield
+            if examines and isinstance(detector, Detector):
+                for source in files:
+                    if detector.examines(source):
+                        per_kind = self.outcome.examined.setdefault(detector.name, {})
+                        per_kind[source.kind.value] = per_kind.get(source.kind.value, 0) + 1
         except ParseError as exc:
             self._parse_error(files[0], redact_url(str(exc)), exc.line)
         except RecursionError:
@@ -127,7 +143,7 @@ def detect_unit(
         for finder in finders:
             if source.kind in finder.kinds:
                 # A finder that fails loses its facts for this file, like a detector.
-                with guard.running(finder, [source]):
+                with guard.running(finder, [source], examines=False):
                     facts.extend(finder.facts(source))
         outcome.facts.extend(distinct(facts, source.path))
     for source in sources:
@@ -150,7 +166,7 @@ def _detect_modules(detector: ModuleDetector, sources: Sequence[SourceFile], gua
             continue
         admitted = []
         for source in members:
-            with guard.running(detector, [source]):
+            with guard.running(detector, [source], examines=False):
                 detector.admit(source)
                 admitted.append(source)
         if admitted:

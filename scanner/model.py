@@ -360,6 +360,36 @@ class Inventory(BaseModel):
         return None if value is None else printable(value)
 
 
+class CheckRun(BaseModel):
+    """One detector, engine or parent-side stage of a scan: the rules it can report and how
+    many files it examined. Zero files (or a ``skipped`` reason) means its rules checked
+    nothing, so no control may pass on them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: Literal["detector", "engine", "stage"]
+    rules: tuple[str, ...]
+    file_kinds: tuple[str, ...] = ()  # what it reads, for "no files of these kinds" reasons
+    files: int = 0
+    skipped: str | None = None  # why it examined nothing: turned off, not installed, …
+
+
+class Coverage(BaseModel):
+    """What a scan actually checked: the basis of every control's status."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tier: Tier
+    checks: tuple[CheckRun, ...] = ()
+    disabled_rules: tuple[str, ...] = ()
+
+    def rules_run(self) -> frozenset[str]:
+        """Rule ids some check that examined at least one file can report (not disabled)."""
+        ran = {rule for check in self.checks if check.files > 0 for rule in check.rules}
+        return frozenset(ran - set(self.disabled_rules))
+
+
 class ScanResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -372,6 +402,9 @@ class ScanResult(BaseModel):
     duration_seconds: float = 0.0
     notices: tuple[str, ...] = ()
     inventory: Inventory = Inventory()
+    # None: the result was not made by a scan that recorded what ran (every control is then
+    # not assessed).
+    coverage: Coverage | None = None
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:

@@ -45,6 +45,7 @@ from scanner.model import (
     printable,
 )
 from scanner.source import SourceFile
+from scanner.status.coverage import scan_coverage
 from scanner.suppress.baseline import Baseline, apply_baseline
 from scanner.suppress.exceptions import Register, apply_exceptions, root_registers
 from scanner.suppress.inline import apply_inline
@@ -144,6 +145,10 @@ def run_scan(
         duration_seconds=round(time.perf_counter() - started, 3),
         notices=tuple(dict.fromkeys(notices)),
         inventory=inventory,
+        coverage=scan_coverage(
+            settings, options, outcome.examined, engine_output, len(sources),
+            inventory_checked=inventory_policy is not None,
+        ),
     )
     return ScanRun(result=result, timings=timings)
 
@@ -307,12 +312,16 @@ def _run_engines(
                         reason="engine-error",
                         message=f"{engine.name} failed: {exc.__class__.__name__}: {exc}",
                     )
-                ]
+                ],
+                not_run={engine.name: f"{engine.name} failed"},
             )
         timings[f"engine:{engine.name}"] = time.perf_counter() - started
         output.issues.extend(part.issues)
         output.errors.extend(part.errors)
         output.notices.extend(part.notices)
+        output.not_run.update(part.not_run)
+        if engine.name not in part.not_run:
+            output.ran[engine.name] = len(wanted)
     return output, timings
 
 

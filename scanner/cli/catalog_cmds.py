@@ -1,4 +1,4 @@
-"""`qgov controls list` and `qgov controls show ID`."""
+"""`qgov controls list`, `qgov controls show ID` and `qgov controls status PATH…`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,19 @@ from typing import Any
 
 from scanner.catalog import Catalog, CatalogError, Control, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_OK
+from scanner.cli.scan_cmds import (
+    common_options,
+    error,
+    prepare,
+    status_inputs,
+    status_options,
+)
+from scanner.cli.scan_cmds import run as run_scan
 from scanner.config import ConfigError, load_config_file
 from scanner.model import Domain
+from scanner.status.controls import compute_status
+from scanner.status.render import status_csv, status_json, status_text
+from scanner.suppress.baseline import BaselineError, load_baseline
 
 FRAMEWORK_KEYS = ["iso27001", "soc2", "hipaa", "gdpr"]
 
@@ -30,6 +41,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.add_argument("--format", choices=["text", "json"], default="text")
     show.add_argument("--config", metavar="FILE")
     show.set_defaults(handler=cmd_controls_show)
+    status = controls_sub.add_parser(
+        "status",
+        help="scan, then show each control's status and each framework requirement's",
+        description="Scan PATH… and report every control as failing, accepted risk, passing "
+        "(a rule that can fail it ran and found nothing), control-test passed/failed, attested, "
+        "not applicable at the tier, or not assessed (with the reason), then every requirement "
+        "of each framework with the controls covering it (not covered when none does).",
+    )
+    status.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
+    common_options(status)
+    status_options(status)
+    status.add_argument("--baseline", metavar="FILE", help="treat findings in FILE as accepted")
+    status.add_argument("--framework", metavar="KEY",
+                        help="only this framework's requirements (iso27001, soc2, hipaa, gdpr …)")
+    status.add_argument("--format", dest="status_format", choices=["text", "json", "csv"],
+                        default="text")
+    status.set_defaults(handler=cmd_controls_status)
 
 
 def _catalog(args: argparse.Namespace) -> Catalog | None:
@@ -94,7 +122,10 @@ def cmd_controls_show(args: argparse.Namespace) -> int:
     print(f"{control.id}  {control.title}")
     print(f"domain: {control.domain.value}   default severity: {control.severity.value}")
     print(f"tiers: {', '.join(t.value for t in control.tiers)}")
-    print(f"verified by: {', '.join(v.value for v in control.verification)}")
+    also = f" (also {', '.join(v.value for v in control.also_verified_by)})"
+    print(f"verified by: {control.verification.value}{also if control.also_verified_by else ''}")
+    if control.verification_note:
+        print(f"  {control.verification_note}")
     print(f"\nObjective: {control.objective}\n\nWhy: {control.rationale}")
     print(f"\nHow to fix: {control.remediation}\n\nEvidence: {control.evidence}")
     if data["frameworks"]:
@@ -106,4 +137,33 @@ def cmd_controls_show(args: argparse.Namespace) -> int:
                 print(f"  {key:<9} {requirement_id:<22} {title}")
     if data["rules"]:
         print(f"\nRules: {', '.join(data['rules'])}")
+    return EXIT_OK
+
+
+def cmd_controls_status(args: argparse.Namespace) -> int:
+    prepared = prepare(args)
+    if isinstance(prepared, str):
+        return error(prepared)
+    catalog = prepared.catalog
+    if args.framework is not None and args.framework not in catalog.frameworks:
+        known = ", ".join(sorted(catalog.frameworks))
+        return error(f"unknown framework {args.framework} (known: {known})")
+    baseline = None
+    if prepared.settings.baseline:
+        try:
+            baseline = load_baseline(prepared.settings.resolve(prepared.settings.baseline))
+        except BaselineError as exc:
+            return error(str(exc))
+    evidence = status_inputs(args, prepared)
+    if isinstance(evidence, str):
+        return error(evidence)
+    result = run_scan(prepared, baseline).result
+    status = compute_status(result, catalog, attestations=evidence.attestations,
+                            selftest=evidence.selftest)
+    if args.status_format == "json":
+        sys.stdout.write(status_json(status, result.coverage, args.framework))
+    elif args.status_format == "csv":
+        sys.stdout.write(status_csv(status, args.framework))
+    else:
+        sys.stdout.write(status_text(status, args.framework))
     return EXIT_OK

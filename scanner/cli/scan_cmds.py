@@ -34,6 +34,8 @@ from scanner.reports.docs import find_rule_docs
 from scanner.reports.report import SKIPPED_BY_DESIGN
 from scanner.reports.sarif import MAX_RESULTS, capped_findings
 from scanner.reports.text import gate_line, summary_lines
+from scanner.status.controls import compute_status
+from scanner.status.inputs import StatusInputError, StatusInputs, load_status_inputs
 from scanner.suppress.baseline import (
     Baseline,
     BaselineEntry,
@@ -74,6 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--baseline", metavar="FILE", help="treat findings in FILE as accepted"
     )
     scan.add_argument("--show-timings", action="store_true", help="per-detector times on stderr")
+    status_options(scan)
     scan.set_defaults(handler=cmd_scan)
 
     baseline = sub.add_parser("baseline", help="manage baselines of accepted findings")
@@ -201,6 +204,32 @@ _EXTRA_OUTPUTS = {
 }
 
 
+def status_options(parser: argparse.ArgumentParser) -> None:
+    """The evidence control status is computed with, beside what the scan checks."""
+    parser.add_argument(
+        "--attestations", metavar="FILE",
+        help="attestations.yaml: controls people attest, with evidence files (default: "
+        "attestations: in the config)",
+    )
+    parser.add_argument(
+        "--selftest", metavar="FILE",
+        help="selftest.json from qgov job selftest: the control-test results",
+    )
+
+
+def status_inputs(args: argparse.Namespace, prepared: _Prepared) -> StatusInputs | str:
+    settings = prepared.settings
+    try:
+        return load_status_inputs(
+            prepared.catalog,
+            attestations=settings.resolve(settings.attestations) if settings.attestations
+            else None,
+            selftest=Path(args.selftest) if getattr(args, "selftest", None) else None,
+        )
+    except StatusInputError as exc:
+        return str(exc)
+
+
 def _error(message: str) -> int:
     print(f"qgov: error: {message}", file=sys.stderr)
     return EXIT_ERROR
@@ -231,6 +260,7 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
         "baseline": _absolute(getattr(args, "baseline", None)),
         "osv_db": _absolute(args.osv_db),
         "policy": _absolute(getattr(args, "policy", None)),
+        "attestations": _absolute(getattr(args, "attestations", None)),
         "data_class": getattr(args, "data_class", None),
         "tier": args.tier,
         "jobs": args.jobs,
@@ -326,6 +356,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
             baseline = load_baseline(settings.resolve(settings.baseline))
         except BaselineError as exc:
             return _error(str(exc))
+    evidence = status_inputs(args, prepared)
+    if isinstance(evidence, str):
+        return _error(evidence)
     run = _run(prepared, baseline)
     sarif = any(o.format is OutputFormat.SARIF for o in outputs)
     report = ScanReport(
@@ -335,6 +368,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         strict=settings.strict,
         min_severity=Severity(args.severity) if args.severity else None,
         docs=find_rule_docs() if sarif else None,
+        status=compute_status(run.result, catalog, attestations=evidence.attestations,
+                              selftest=evidence.selftest),
     )
     stdout_report = next((o for o in outputs if o.target == "-"), None)
     for output in outputs:
@@ -512,3 +547,10 @@ def cmd_baseline_check(args: argparse.Namespace) -> int:
         print(f"{len(baseline.entries)} entries, {len(expired)} expired as of "
               f"{today.isoformat()}, {undated} without an expiry date")
     return EXIT_FAIL if expired else EXIT_OK
+
+
+# What `qgov controls status` (and later `qgov report`) reuse to run the same scan.
+common_options = _common
+prepare = _prepare
+run = _run
+error = _error

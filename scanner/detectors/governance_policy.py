@@ -35,13 +35,18 @@ class GovernancePolicyDetector(Detector):
     # must be checked and its problems reported like any other register.
     kinds: ClassVar[frozenset[FileKind]] = frozenset({FileKind.GOVERNANCE_POLICY, FileKind.YAML})
     rules: ClassVar[frozenset[str]] = RULES
+    # What it really checks (see ``examines``), for "no such files in the scan" reasons.
+    examined_kinds: ClassVar[frozenset[FileKind]] = frozenset({FileKind.GOVERNANCE_POLICY})
 
     def __init__(self, today: date | None = None) -> None:
         # Pinned by the scan (and by tests); None: the day the file is checked.
         self.today = today
 
+    def examines(self, source: SourceFile) -> bool:
+        return source.kind is not FileKind.YAML or source.name.lower() in EXCEPTIONS_FILE_NAMES
+
     def scan(self, source: SourceFile) -> Iterator[Issue]:
-        if source.kind is FileKind.YAML and source.name.lower() not in EXCEPTIONS_FILE_NAMES:
+        if not self.examines(source):
             return
         today = self.today or date.today()
         for document in read_documents(source.text):

@@ -35,6 +35,12 @@ class Detector(ABC):
     def scan(self, source: SourceFile) -> Iterable[Issue]:
         """Yield the issues of one file (their ``path`` may stay None: this file)."""
 
+    def examines(self, source: SourceFile) -> bool:
+        """Whether scanning ``source`` really checks it against this detector's rules. A
+        detector that is handed a broad kind and passes over most such files says False for
+        those, so its rules are not counted as having checked them (control status)."""
+        return True
+
 
 class ModuleDetector(Detector):
     """A detector whose unit is several files read together (a Terraform module is every

@@ -21,6 +21,11 @@ class EngineOutput:
     issues: list[Issue] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # Engine name -> why it analysed nothing although it had files (not installed, no
+    # database, failed); its rules then checked nothing, and controls say so.
+    not_run: dict[str, str] = field(default_factory=dict)
+    # Engine name -> files it was given and analysed (filled in by the pipeline).
+    ran: dict[str, int] = field(default_factory=dict)
 
 
 class Engine(ABC):

@@ -144,6 +144,10 @@ class VulnerabilityEngine(Engine):
         if not backends:
             if not output.errors:
                 output.notices.append(NO_DATABASE_NOTICE)
+            output.not_run[self.name] = (
+                "the vulnerability database could not be opened" if output.errors
+                else "no vulnerability database was given (--osv-db, osv_db:)"
+            )
             return output
         packages = list(_pinned_packages(sources))
         cache: dict[tuple[str, str], list[Advisory]] = {}
@@ -167,6 +171,8 @@ class VulnerabilityEngine(Engine):
                         )
                 cache[key] = merge_aliases(found)
             output.issues.extend(_issue(package, advisory) for advisory in cache[key])
+        if failed and len(failed) == len(backends):
+            output.not_run[self.name] = "no vulnerability source answered"
         return output
 
     def _backends(self, output: EngineOutput) -> list[VulnerabilitySource]:

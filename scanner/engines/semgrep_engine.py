@@ -102,11 +102,13 @@ class SemgrepEngine(Engine):
         executable = self._executable or find_semgrep()
         if executable is None:
             output.notices.append(NOT_FOUND_NOTICE)
+            output.not_run[self.name] = "semgrep is not installed"
             return output
         with tempfile.TemporaryDirectory(prefix="qgov-semgrep-") as scratch:
             tree = Path(scratch) / "tree"
             by_path = write_mirror(python, tree)
-            self._invoke(executable, [str(tree)], by_path, scratch, output)
+            if not self._invoke(executable, [str(tree)], by_path, scratch, output):
+                output.not_run[self.name] = "semgrep did not complete (see the scan errors)"
         return output
 
     def _command(self, executable: str, targets: list[str]) -> list[str]:
@@ -127,7 +129,8 @@ class SemgrepEngine(Engine):
         by_path: dict[str, SourceFile],
         scratch: str,
         output: EngineOutput,
-    ) -> None:
+    ) -> bool:
+        """Run semgrep; False when it produced no report (its rules checked nothing)."""
         seconds = self.timeout
         env = dict(os.environ)
         env.update(
@@ -148,12 +151,12 @@ class SemgrepEngine(Engine):
                 f"semgrep did not finish within {seconds:g} s; its rules were skipped "
                 "(raise semgrep_timeout)"
             ))
-            return
+            return False
         except OSError as exc:
             output.errors.append(_engine_error(
                 f"semgrep could not be started ({exc.strerror or exc}); its rules were skipped"
             ))
-            return
+            return False
         try:
             report: Any = json.loads(completed.stdout)
         except json.JSONDecodeError:
@@ -162,15 +165,16 @@ class SemgrepEngine(Engine):
             output.errors.append(_engine_error(
                 f"semgrep failed (exit {completed.returncode}): {last}"
             ))
-            return
+            return False
         if not isinstance(report, dict):
             output.errors.append(_engine_error("semgrep printed an unexpected report"))
-            return
+            return False
         for result in report.get("results") or []:
             issue = _issue(result, by_path)
             if issue is not None:
                 output.issues.append(issue)
         output.errors.extend(_errors(report.get("errors") or [], by_path))
+        return True
 
 
 def _engine_error(message: str) -> ScanError:

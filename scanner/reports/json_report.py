@@ -1,5 +1,5 @@
 """The JSON contract: ``{"tool", "roots", "findings", "scan_errors", "notices", "inventory",
-"summary"}``."""
+"controls", "frameworks", "evidence", "coverage", "summary"}``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from scanner.reports.report import (
     error_dict,
     finding_dict,
     inventory_dict,
+    status_sections,
     summary,
 )
 
@@ -24,6 +25,7 @@ def render_json(report: ScanReport) -> str:
         "scan_errors": [error_dict(e) for e in report.result.errors],
         "notices": list(report.result.notices),
         "inventory": inventory_dict(report.result.inventory),
+        **status_sections(report),
         "summary": summary(report),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,84 +1,172 @@
-"""JUnit XML for CI test views (GitLab, Jenkins, Azure DevOps): one testcase per control."""
+"""JUnit XML for CI test views (GitLab, Jenkins, Azure DevOps): one suite per control, one
+test case per finding.
+
+Shape, and why:
+- ``<testsuite name="SEC-01 No hard-coded credentials …">`` per catalog control, and every
+  case in it has ``classname="qgov.<domain>.<control id>"``. GitLab lists cases with their
+  classname as the suite column, Jenkins builds its package/class tree from the classname
+  (domain, then control), Azure DevOps groups by test suite; each of them therefore shows
+  the findings under the control they break.
+- A finding at or above the fail-on threshold is a ``<failure>``; below it, or suppressed
+  (exception, baseline, inline directive), the case passes and says why in ``system-out``,
+  so the test view agrees with the exit code. Case names are ``rule path [fingerprint]``:
+  stable across line moves, so GitLab's "new failures" compare across runs.
+- A control without findings: one case. ``no findings`` (passing, its rules ran), the
+  self-test checks (``control test <check>``, failed ones as failures), ``attested``, or a
+  ``<skipped>`` case whose message is the reason it was not assessed or does not apply. A
+  control no rule checked is never reported as passed.
+- At most ``MAX_CASES_PER_CONTROL`` cases per control (failures first); the rest fold into
+  one summary case that fails if any of them would have, keeping a report of thousands of
+  findings far below GitLab's 30 MB limit. The JSON and SARIF reports hold every finding.
+- ``<testsuites>`` carries no attributes and timestamps no timezone, for strict parsers.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from collections import Counter
 from xml.etree import ElementTree as ET
 
-from scanner.model import Finding
-from scanner.reports.report import INCOMPLETE, ScanReport, accepted_risk
+from scanner.model import Finding, Severity, SuppressionKind
+from scanner.reports.report import INCOMPLETE, ScanReport
+from scanner.status.controls import ControlResult
+from scanner.status.statuses import ControlStatus
+
+MAX_CASES_PER_CONTROL = 200
+
+_SKIPPED = {ControlStatus.NOT_ASSESSED: "not assessed", ControlStatus.NOT_APPLICABLE:
+            "not applicable"}
 
 
 def render_junit(report: ScanReport) -> str:
-    """One testcase per control in the catalog; each failing finding is a <failure>.
-
-    A control with only below-threshold findings passes but lists them in system-out,
-    so the CI's UI shows the same gate decision as the exit code.
-    """
-    catalog = report.catalog
-    threshold = report.fail_on
-    per_control: dict[str, list[Finding]] = {cid: [] for cid in catalog.controls}
-    for finding in report.result.active_findings:
-        for control_id in finding.control_ids:
-            per_control.setdefault(control_id, []).append(finding)
-    # Accepted risk never fails a testcase, but stays visible in its output.
-    accepted: dict[str, list[Finding]] = {}
-    for finding in accepted_risk(report):
-        for control_id in finding.control_ids:
-            accepted.setdefault(control_id, []).append(finding)
-            per_control.setdefault(control_id, [])
     root = ET.Element("testsuites")
-    suites: dict[str, ET.Element] = {}
-    counts: dict[str, Counter[str]] = {}
-    for control_id, findings in per_control.items():
-        control = catalog.controls.get(control_id)
-        domain = control.domain.value if control else "other"
-        suite = suites.get(domain)
-        if suite is None:
-            suite = suites[domain] = ET.SubElement(root, "testsuite", name=f"qgov.{domain}")
-            counts[domain] = Counter()
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=f"qgov.{domain}",
-            name=f"{control_id} {control.title if control else ''}".strip(),
-        )
-        counts[domain]["tests"] += 1
-        blocking = [f for f in findings if threshold is not None and f.severity.at_least(threshold)]
-        for finding in blocking:
-            failure = ET.SubElement(
-                case,
-                "failure",
-                message=f"{finding.rule_id} {finding.path}:{finding.line or 1} {finding.message}",
-                type=finding.severity.value,
-            )
-            failure.text = _finding_text(finding)
-        if blocking:
-            counts[domain]["failures"] += 1
-        below = [_finding_text(f) for f in findings if f not in blocking]
-        below += [_accepted_text(f) for f in accepted.get(control_id, [])]
-        if below:
-            ET.SubElement(case, "system-out").text = "\n".join(below)
+    stamp = _timestamp()
+    for result in report.compliance.controls:
+        _control_suite(root, result, report.fail_on, stamp)
     if report.result.errors:
-        suite = ET.SubElement(root, "testsuite", name="qgov.scan-errors")
-        counts["scan-errors"] = Counter()
-        suites["scan-errors"] = suite
+        suite = _suite(root, "qgov scan errors", stamp)
+        counts: Counter[str] = Counter()
         for error in report.result.errors:
             case = ET.SubElement(suite, "testcase", classname="qgov.scan-errors", name=error.path)
-            counts["scan-errors"]["tests"] += 1
+            counts["tests"] += 1
             if error.reason in INCOMPLETE:
                 ET.SubElement(case, "error", message=error.message, type=error.reason)
-                counts["scan-errors"]["errors"] += 1
+                counts["errors"] += 1
             else:
                 ET.SubElement(case, "skipped", message=f"{error.reason}: {error.message}")
-                counts["scan-errors"]["skipped"] += 1
-    for key, suite in suites.items():
-        suite.set("tests", str(counts[key]["tests"]))
-        suite.set("failures", str(counts[key]["failures"]))
-        suite.set("errors", str(counts[key]["errors"]))
-        suite.set("skipped", str(counts[key]["skipped"]))
+                counts["skipped"] += 1
+        _count(suite, counts)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _control_suite(
+    root: ET.Element, result: ControlResult, threshold: Severity | None, stamp: str
+) -> None:
+    control = result.control
+    suite = _suite(root, f"{control.id} {control.title}", stamp)
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("qgov.status", result.status.value), ("qgov.reason", result.reason),
+                        ("qgov.verification", control.verification.value)):
+        ET.SubElement(properties, "property", name=name, value=value)
+    classname = f"qgov.{control.domain.value}.{control.id}"
+    counts: Counter[str] = Counter()
+
+    def case(name: str) -> ET.Element:
+        counts["tests"] += 1
+        return ET.SubElement(suite, "testcase", classname=classname, name=name)
+
+    def blocking(finding: Finding) -> bool:
+        return (not finding.suppressed and threshold is not None
+                and finding.severity.at_least(threshold))
+
+    ordered = sorted(
+        result.findings,
+        key=lambda f: (not blocking(f), f.suppressed, -f.severity.rank, f.path, f.line or 0),
+    )
+    shown = ordered if len(ordered) <= MAX_CASES_PER_CONTROL else \
+        ordered[:MAX_CASES_PER_CONTROL - 1]
+    for finding in shown:
+        element = case(f"{finding.rule_id} {_where(finding)} [{finding.fingerprint[:8]}]")
+        if blocking(finding):
+            failure = ET.SubElement(element, "failure", message=_headline(finding),
+                                    type=finding.severity.value)
+            failure.text = _finding_text(finding)
+            counts["failures"] += 1
+        else:
+            ET.SubElement(element, "system-out").text = (
+                f"{_why_passed(finding, threshold)}\n{_finding_text(finding)}"
+            )
+    rest = ordered[len(shown):]
+    if rest:
+        failing = sum(1 for f in rest if blocking(f))
+        element = case(f"{len(rest)} more findings")
+        text = (f"{len(rest)} further findings of {control.id} are not listed one by one here "
+                "(JUnit is capped per control); the JSON and SARIF reports list them all.")
+        if failing:
+            ET.SubElement(element, "failure", type="capped",
+                          message=f"{failing} of them at or above the fail-on threshold"
+                          ).text = text
+            counts["failures"] += 1
+        else:
+            ET.SubElement(element, "system-out").text = text
+    for check in result.checks:
+        element = case(f"control test {check.id}")
+        if check.status == "fail":
+            ET.SubElement(element, "failure", type="control-test",
+                          message=f"self-test check {check.id} failed").text = check.detail
+            counts["failures"] += 1
+        else:
+            ET.SubElement(element, "system-out").text = f"{check.title}: passed"
+    if not result.findings and not result.checks:
+        if result.status in _SKIPPED:
+            ET.SubElement(case(_SKIPPED[result.status]), "skipped", message=result.reason)
+            counts["skipped"] += 1
+        else:
+            name = "attested" if result.status is ControlStatus.ATTESTED else "no findings"
+            ET.SubElement(case(name), "system-out").text = result.reason
+    _count(suite, counts)
+
+
+def _suite(root: ET.Element, name: str, stamp: str) -> ET.Element:
+    return ET.SubElement(root, "testsuite", name=name, timestamp=stamp, time="0")
+
+
+def _count(suite: ET.Element, counts: Counter[str]) -> None:
+    for key in ("tests", "failures", "errors", "skipped"):
+        suite.set(key, str(counts[key]))
+
+
+def _timestamp() -> str:
+    """Now in UTC without a timezone suffix; ``SOURCE_DATE_EPOCH`` pins it (reproducible
+    reports)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit()
+              else dt.datetime.now(dt.UTC))
+    return moment.replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def _where(finding: Finding) -> str:
+    return finding.path + (f" cell {finding.cell}" if finding.cell is not None else "")
+
+
+def _headline(finding: Finding) -> str:
+    return f"{finding.rule_id} {finding.path}:{finding.line or 1} {finding.message}"
+
+
+def _why_passed(finding: Finding, threshold: Severity | None) -> str:
+    risk = finding.suppression
+    if risk is None:
+        limit = threshold.value if threshold else "none (--fail-on none)"
+        return f"passed: {finding.severity.value} is below the fail-on threshold ({limit})"
+    until = f" until {risk.until}" if risk.until else ""
+    if risk.kind is SuppressionKind.EXCEPTION:
+        owner = f", risk owner {risk.owner}" if risk.owner else ""
+        return f"accepted risk: exception {risk.id}{until}{owner}: {risk.reason or ''}"
+    how = "baseline entry" if risk.kind is SuppressionKind.BASELINE else "inline qgov:ignore"
+    reason = f": {risk.reason}" if risk.reason else ""
+    return f"suppressed by {how}{until}{reason}"
 
 
 def _finding_text(finding: Finding) -> str:
@@ -91,10 +179,3 @@ def _finding_text(finding: Finding) -> str:
     if finding.remediation:
         lines.append(f"fix: {finding.remediation}")
     return "\n".join(lines)
-
-
-def _accepted_text(finding: Finding) -> str:
-    risk = finding.suppression
-    assert risk is not None
-    until = f" until {risk.until}" if risk.until else ""
-    return f"[accepted risk: exception {risk.id}{until}] {_finding_text(finding)}"

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from scanner import __version__
 from scanner.catalog import Catalog
 from scanner.model import Finding, Inventory, ScanError, ScanResult, Severity, SuppressionKind
 from scanner.reports.docs import RuleDocs
+from scanner.status.controls import ComplianceStatus, compute_status
 
 TOOL_NAME = "qgov"
 TOOL_VERSION = __version__
@@ -40,6 +42,13 @@ class ScanReport:
     min_severity: Severity | None = None
     # Where the rule pages are published (SARIF helpUri, informationUri).
     docs: RuleDocs | None = None
+    # Control statuses with the attestations and self-test evidence the command was given;
+    # None: worked out from the scan alone.
+    status: ComplianceStatus | None = None
+
+    @cached_property
+    def compliance(self) -> ComplianceStatus:
+        return self.status or compute_status(self.result, self.catalog)
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,9 @@ def summary(report: ScanReport) -> dict[str, Any]:
         "accepted_risk": len(accepted_risk(report)),
         "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
         "scan_errors": len(result.errors),
+        # Controls by status (scanner.status): a control whose rules did not run is counted
+        # as not assessed, never as passing.
+        "controls": report.compliance.counts(),
         "fail_on": report.fail_on.value if report.fail_on else "none",
         "strict": report.strict,
         "failed": gate(report).failed,
@@ -145,3 +157,22 @@ def error_dict(error: ScanError) -> dict[str, Any]:
 def inventory_dict(inventory: Inventory) -> dict[str, Any]:
     """The ``inventory`` object of the JSON contract (SARIF carries it in run properties)."""
     return inventory.model_dump(mode="json")
+
+
+def status_sections(report: ScanReport) -> dict[str, Any]:
+    """``controls``, ``frameworks``, ``evidence`` and ``coverage`` of the JSON contract: each
+    control's status with its reason, every framework requirement with its roll-up, the
+    attestations and self-test evidence relied on (with SHA-256), and what the scan ran."""
+    status = report.compliance
+    coverage = report.result.coverage
+    return {
+        "controls": [result.to_json(status.today) for result in status.controls],
+        "frameworks": [matrix.to_json() for matrix in status.frameworks],
+        "evidence": {
+            "attestations": status.attestations.to_json(status.today)
+            if status.attestations else None,
+            "selftest": status.selftest.to_json() if status.selftest else None,
+            "problems": list(status.notes),
+        },
+        "coverage": coverage.model_dump(mode="json") if coverage else None,
+    }

@@ -164,6 +164,18 @@ def capped_findings(report: ScanReport) -> tuple[list[Finding], int]:
     return ordered[:MAX_RESULTS], max(0, len(ordered) - MAX_RESULTS)
 
 
+def _controls(report: ScanReport) -> dict[str, Any]:
+    status = report.compliance
+    return {
+        "summary": status.counts(),
+        "controls": [
+            {"id": r.control.id, "status": r.status.value, "reason": r.reason}
+            for r in status.controls
+        ],
+        "frameworks": {matrix.key: matrix.counts() for matrix in status.frameworks},
+    }
+
+
 def render_sarif(report: ScanReport) -> str:
     findings, dropped = capped_findings(report)
     rule_ids = sorted({f.rule_id for f in findings})
@@ -212,8 +224,12 @@ def render_sarif(report: ScanReport) -> str:
             }
         ],
         "results": [_sarif_result(f, rule_index, report.catalog) for f in findings],
-        # The provider inventory has no SARIF construct of its own; a property bag keeps it.
-        "properties": {"qgovInventory": inventory_dict(report.result.inventory)},
+        # Neither the provider inventory nor control status has a SARIF construct of its
+        # own; property bags keep them (results stay one per finding).
+        "properties": {
+            "qgovInventory": inventory_dict(report.result.inventory),
+            "qgovControls": _controls(report),
+        },
     }
     document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -85,6 +85,7 @@ def render_text(report: ScanReport) -> str:
         lines.append("")
     lines.extend(_inventory_block(result.inventory))
     lines.extend(f"note: {notice}" for notice in result.notices)
+    lines.extend(f"note: {problem}" for problem in report.compliance.notes)
     lines.extend(summary_lines(report))
     return "\n".join(lines) + "\n"
 
@@ -125,6 +126,7 @@ def summary_lines(report: ScanReport) -> list[str]:
         + (f" ({stats['accepted_risk']} as accepted risk)" if stats["accepted_risk"] else "")
         + (f", {problems} scan problem(s)" if problems else "")
     )
+    lines.append(controls_line(stats["controls"]))
     lines.append(gate_line(report))
     return lines
 
@@ -149,6 +151,20 @@ def gate_line(report: ScanReport) -> str:
     verdict = "FAIL" if decision.failed else "PASS"
     color = _COLORS[Severity.CRITICAL] if decision.failed else "\033[32m"
     return _painter(report)(f"gate: {verdict} — {'; '.join(parts)}", color)
+
+
+# In this order; the first five always (so "0 not assessed" is as visible as the rest), the
+# others when they occur.
+_LINE_ORDER = ("failing", "passing", "accepted-risk", "not-assessed", "attested",
+               "control-test-failed", "control-test-passed", "not-applicable")
+
+
+def controls_line(counts: dict[str, int]) -> str:
+    """``controls: 12 failing, 30 passing, 4 accepted risk, 20 not assessed, 3 attested``."""
+    shown = [s for i, s in enumerate(_LINE_ORDER) if i < 5 or counts.get(s)]
+    return "controls: " + ", ".join(
+        f"{counts.get(status, 0)} {status.replace('-', ' ')}" for status in shown
+    )
 
 
 # What each inventory check means, in the one-line-per-provider block.

@@ -47,7 +47,7 @@ def write_custom(tmp_path: Path, control_extra: str = "", mapping_control: str =
         "controls/org.yaml":
             "domain: secrets\ncontrols:\n  - id: ORG-01\n    title: No internal hostnames in code\n"
             "    severity: low\n    objective: o\n    rationale: r\n    remediation: fix it\n"
-            "    tiers: [exploratory]\n    evidence: e\n    verification: [automated]\n"
+            "    tiers: [exploratory]\n    evidence: e\n    verification: automated\n"
             + control_extra,
         "mappings/soc2.yaml":
             "framework: soc2\nname: SOC 2\nrequirements: []\nmappings:\n"

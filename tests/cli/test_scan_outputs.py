@@ -29,7 +29,8 @@ def test_one_scan_writes_every_report_and_the_console_keeps_the_gate(
     assert code == 1
     # The text report is still the console's, ending with the summary and the gate.
     lines = captured.out.rstrip("\n").splitlines()
-    assert lines[-1].startswith("gate: FAIL") and "files scanned" in lines[-2]
+    assert lines[-1].startswith("gate: FAIL") and lines[-2].startswith("controls: ")
+    assert "files scanned" in lines[-3]
     assert "CRITICAL (" in captured.out
     jsonschema.validate(json.loads(out["r.sarif"].read_text()), SARIF_SCHEMA)
     ET.fromstring(out["r.xml"].read_text())
@@ -52,7 +53,8 @@ def test_machine_report_on_stdout_moves_the_summary_to_stderr(
     json.loads(captured.out)  # stdout is only the report
     assert code == 1
     err = captured.err.rstrip("\n").splitlines()
-    assert err[-1].startswith("gate: FAIL") and "files scanned" in err[-2]
+    assert err[-1].startswith("gate: FAIL") and err[-2].startswith("controls: ")
+    assert "files scanned" in err[-3]
 
 
 def test_report_to_a_file_keeps_summary_and_gate_on_stdout(

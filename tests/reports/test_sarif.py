@@ -28,3 +28,22 @@ def test_sarif_validates_against_official_schema(capsys: pytest.CaptureFixture[s
     assert all(r["ruleId"] in rules for r in run["results"])
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
     assert all(not u.startswith("/") and "\\" not in u for u in uris)
+
+
+def test_sarif_carries_control_status_in_run_properties(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["scan", str(LEAKY), "--format", "sarif", "--no-engines"])
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, SARIF_SCHEMA)
+    run = doc["runs"][0]
+    controls = run["properties"]["qgovControls"]
+    statuses = {c["id"]: c["status"] for c in controls["controls"]}
+    assert statuses["SEC-01"] == "failing"
+    assert statuses["SDL-01"] == "not-assessed"  # bandit was off
+    assert sum(controls["summary"].values()) == len(statuses)
+    assert set(controls["frameworks"]) == {"gdpr", "hipaa", "iso27001", "soc2"}
+    # Results stay one per finding; status lives beside them, not in them.
+    assert all(set(r) <= {"ruleId", "ruleIndex", "level", "message", "locations",
+                          "partialFingerprints", "properties", "suppressions"}
+               for r in run["results"])
