@@ -30,6 +30,9 @@ class Outcome:
     facts: list[ProviderUse] = field(default_factory=list)  # every fact carries its path
     errors: list[ScanError] = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)
+    # Files that requirements includes read: (including file, include, content hash or
+    # None), so the result cache knows what else a unit's results depend on.
+    includes: list[tuple[str, str, str | None]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     # The unit that took longest: (seconds, its first file), for --show-timings and bench/.
     slowest: tuple[float, str] = (0.0, "")
@@ -39,6 +42,7 @@ class Outcome:
         self.facts.extend(part.facts)
         self.errors.extend(part.errors)
         self.directives.extend(part.directives)
+        self.includes.extend(part.includes)
         for name, seconds in part.timings.items():
             self.timings[name] = self.timings.get(name, 0.0) + seconds
         self.slowest = max(self.slowest, part.slowest)
@@ -132,6 +136,7 @@ def detect_unit(
         outcome.facts.extend(distinct(facts, source.path))
     for source in sources:
         outcome.directives.extend(_directives(source))
+        outcome.includes.extend((source.path, rel, digest) for rel, digest in source.included)
     if sources:
         outcome.slowest = (time.perf_counter() - started, sources[0].path)
     return outcome
