@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -11,13 +12,17 @@ from pathlib import Path
 from typing import Any, get_args
 
 from scanner import __version__
+from scanner.cache import ResultCache
+from scanner.cache import default_dir as default_cache_dir
 from scanner.catalog import Catalog, CatalogError, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.config import ConfigError, Settings, load_settings
 from scanner.governance.lenient import PolicyFile, PolicyFileError, read_policy_file
 from scanner.governed.policy import DataClass
-from scanner.model import Severity
+from scanner.history import run_history
+from scanner.model import Severity, printable
 from scanner.pipeline import ScanRun, run_scan
+from scanner.repo import Git, GitError, RepoRoot, RootError, common_folder, find_root
 from scanner.reports import OutputFormat, ScanReport, failing, render, use_color
 from scanner.suppress.baseline import (
     Baseline,
@@ -25,6 +30,7 @@ from scanner.suppress.baseline import (
     baseline_document,
     load_baseline,
 )
+from scanner.targets import Selection, within
 
 FAIL_CHOICES = ["critical", "high", "medium", "low", "info", "none"]
 
@@ -35,8 +41,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="scan files or folders for control violations",
         description="Scan code, notebooks, IaC, CI workflows and manifests against the catalog.",
     )
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
+    scan.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders to scan (default: .)"
+    )
     _common(scan)
+    _ci_options(scan, selection=True)
     scan.add_argument("--format", choices=[f.value for f in OutputFormat], default=None)
     scan.add_argument("--output", "-o", metavar="FILE", help="write the report here, not stdout")
     scan.add_argument(
@@ -64,6 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "reason and expires",
     )
     _common(create)
+    _ci_options(create, selection=False)
     create.set_defaults(handler=cmd_baseline_create)
 
     check = baseline_sub.add_parser(
@@ -108,6 +118,37 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _ci_options(parser: argparse.ArgumentParser, *, selection: bool) -> None:
+    """Repository root, what to scan (scan only) and the result cache: the options CI
+    pipelines and pre-commit need (README: Scanning in CI and pre-commit)."""
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help="repository root finding paths are relative to (default: the git work tree, "
+        "else the nearest folder with .qgov.yaml, else the folder holding the targets)",
+    )
+    if selection:
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
+            "--staged", action="store_true",
+            help="scan the content staged in git's index (added, copied, modified, renamed)",
+        )
+        which.add_argument(
+            "--diff", metavar="REF",
+            help="scan files changed since REF (REF...HEAD, plus staged, unstaged and "
+            "untracked changes)",
+        )
+        which.add_argument(
+            "--history", nargs="?", const="", metavar="RANGE",
+            help="look for secrets in every blob of the git history (all refs, or RANGE, "
+            "e.g. main..HEAD)",
+        )
+    parser.add_argument("--no-cache", action="store_true", help="do not use the result cache")
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help="result cache folder (default: the platform's)"
+    )
+
+
 def _error(message: str) -> int:
     print(f"qgov: error: {message}", file=sys.stderr)
     return EXIT_ERROR
@@ -123,10 +164,11 @@ class _Prepared:
     settings: Settings
     catalog: Catalog
     policy: PolicyFile | None
+    repo: RepoRoot
 
 
 def _prepare(args: argparse.Namespace) -> _Prepared | str:
-    roots = [Path(p) for p in args.paths]
+    roots = [Path(p) for p in args.paths or ["."]]
     for root in roots:
         if not root.exists() and not root.is_symlink():
             return f"{root}: no such file or directory"
@@ -142,8 +184,16 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
         "tier": args.tier,
         "jobs": args.jobs,
     }
+    given_root = Path(args.root) if args.root else None
     try:
-        settings = load_settings(Path(args.config) if args.config else None, roots[0], overrides)
+        settings = load_settings(
+            Path(args.config) if args.config else None, common_folder(roots), overrides,
+            stop=given_root,
+        )
+        repo = find_root(
+            roots, given=given_root, config_root=settings.root,
+            config_dir=Path(settings.source_dir) if settings.source_dir else None,
+        )
         if args.no_engines:
             settings = settings.model_copy(
                 update={
@@ -154,9 +204,32 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
             )
         catalog = load_catalog(settings.resolve(p) for p in settings.custom_catalog)
         policy = read_policy_file(settings.resolve(settings.policy)) if settings.policy else None
-    except (ConfigError, CatalogError, PolicyFileError) as exc:
+    except (ConfigError, CatalogError, PolicyFileError, RootError) as exc:
         return str(exc)
-    return _Prepared(roots, settings, catalog, policy)
+    return _Prepared(roots, settings, catalog, policy, repo)
+
+
+def _selection(args: argparse.Namespace, prepared: _Prepared) -> Selection | None:
+    """What --staged or --diff select (None: the targets as given); raises GitError."""
+    if not getattr(args, "staged", False) and not getattr(args, "diff", None):
+        return None
+    repo = prepared.repo
+    git = Git(repo)
+    scopes = [repo.relative(r) or "" for r in prepared.roots]
+    if args.staged:
+        paths = within([entry.path for entry in git.staged()], scopes)
+        return Selection(tuple(paths), staged=True, label="staged files")
+    changed = within(git.changed_since(args.diff), scopes)
+    present = [p for p in changed if os.path.lexists(repo.path / p)]
+    return Selection(tuple(present), label=f"files changed since {printable(args.diff)}")
+
+
+def _cache(args: argparse.Namespace, settings: Settings) -> tuple[ResultCache | None, list[str]]:
+    if args.no_cache or not settings.cache:
+        return None, []
+    folder = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
+    opened = ResultCache.open(folder)
+    return (None, [opened]) if isinstance(opened, str) else (opened, [])
 
 
 def _progress_printer() -> Any:
@@ -174,15 +247,34 @@ def _progress_printer() -> Any:
     return show
 
 
-def _run(prepared: _Prepared, baseline: Baseline | None = None) -> ScanRun:
-    return run_scan(
-        prepared.roots,
-        prepared.settings,
-        prepared.catalog,
-        baseline=baseline or Baseline(),
-        progress=_progress_printer(),
-        policy=prepared.policy,
-    )
+def _run(
+    prepared: _Prepared,
+    args: argparse.Namespace,
+    baseline: Baseline | None = None,
+) -> ScanRun:
+    """The scan (or the history scan) ``args`` ask for; raises GitError."""
+    cache, notices = _cache(args, prepared.settings)
+    if getattr(args, "history", None) is not None:
+        run = run_history(
+            prepared.repo, prepared.settings, prepared.catalog, args.history or None,
+            baseline=baseline or Baseline(), progress=_progress_printer(), cache=cache,
+        )
+    else:
+        run = run_scan(
+            prepared.roots,
+            prepared.settings,
+            prepared.catalog,
+            baseline=baseline or Baseline(),
+            progress=_progress_printer(),
+            policy=prepared.policy,
+            repo=prepared.repo,
+            selection=_selection(args, prepared),
+            cache=cache,
+        )
+    if notices:
+        result = run.result
+        run.result = result.model_copy(update={"notices": (*notices, *result.notices)})
+    return run
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -196,7 +288,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             baseline = load_baseline(settings.resolve(settings.baseline))
         except BaselineError as exc:
             return _error(str(exc))
-    run = _run(prepared, baseline)
+    try:
+        run = _run(prepared, args, baseline)
+    except GitError as exc:
+        return _error(str(exc))
     fail_on = None if settings.fail_on == "none" else Severity(settings.fail_on)
     output_format = OutputFormat(settings.format)
     to_file = args.output is not None
@@ -237,7 +332,7 @@ def cmd_baseline_create(args: argparse.Namespace) -> int:
             previous = load_baseline(output)
         except BaselineError as exc:
             return _error(f"{exc} (refusing to overwrite it; remove it to start afresh)")
-    run = _run(prepared)
+    run = _run(prepared, args)
     document = baseline_document(run.result.findings, __version__, previous)
     try:
         Path(args.output).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
