@@ -51,6 +51,7 @@ from scanner.model import (
     Issue,
     ScanError,
     ScanResult,
+    printable,
 )
 from scanner.pipeline import ScanRun
 from scanner.repo import Git, GitError, RepoRoot
@@ -192,7 +193,7 @@ def _head_blobs(git: Git) -> set[tuple[str, str]]:
         parts = meta.decode("ascii", "replace").split(" ")
         path = git.to_root(raw_path)
         if len(parts) == 3 and parts[1] == "blob" and path is not None:
-            pairs.add((path, parts[2]))
+            pairs.add((printable(path), parts[2]))
     return pairs
 
 
@@ -229,7 +230,7 @@ def _added_blobs(
             path = git.to_root(raw_path)
             if path is None or _skipped(path, ignores):
                 continue
-            yield _BlobRef(blob, path, current)
+            yield _BlobRef(blob, printable(path), current)
         tally.commits_seen = len(commits)
     finally:
         if process.poll() is None:

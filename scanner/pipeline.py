@@ -48,7 +48,7 @@ from scanner.source import SourceFile
 from scanner.suppress.baseline import Baseline, apply_baseline
 from scanner.suppress.exceptions import Register, apply_exceptions, root_registers
 from scanner.suppress.inline import apply_inline
-from scanner.targets import Selection, config_base, discover_sources
+from scanner.targets import Selection, config_base, discover_sources, register_files
 from scanner.workers import Budget
 
 ProgressCallback = Callable[[int, int], None]
@@ -114,7 +114,9 @@ def run_scan(
 
     issues = [*outcome.issues, *engine_output.issues]
     cross_started = time.perf_counter()
-    inventory_policy = _inventory_policy(policy, [repo.path], sources, notices)
+    inventory_policy = None
+    if not selection.partial:
+        inventory_policy = _inventory_policy(policy, [repo.path], sources, notices)
     issues += shared_credentials(
         issues,
         _line_reader(sources),
@@ -130,7 +132,8 @@ def run_scan(
     marked, problems = apply_inline(findings, outcome.directives, today)
     final = marked + builder.build_all(problems)
     errors.extend(builder.errors())
-    registers = root_registers(sources)
+    partial_registers = register_files(repo, sources) if selection.partial else []
+    registers = root_registers([*sources, *partial_registers])
     if policy is not None:
         origin = policy_source.path if policy_source is not None else str(policy.path)
         registers.append(Register(origin, policy.exceptions))

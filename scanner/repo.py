@@ -21,8 +21,10 @@ repository runs; hooks and fsmonitor are switched off and the system config is i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -101,7 +103,8 @@ def find_root(
 ) -> RepoRoot:
     """The repository root of ``targets``. ``config_root`` is the ``root:`` setting of the
     config in use, relative to that config's folder ``config_dir``."""
-    tops = {git_top(t if Path(t).is_dir() else Path(t).parent) for t in targets}
+    reals = [Path(os.path.realpath(t)) for t in targets]  # a link is where it points
+    tops = {git_top(t if t.is_dir() else t.parent) for t in reals}
     if given is not None:
         real = Path(os.path.realpath(given))
         if not real.is_dir():
@@ -136,17 +139,18 @@ def find_root(
 # --- git -------------------------------------------------------------------------------------
 
 
-def _decode_path(raw: bytes) -> str:
-    """A path as git stores it (bytes) in the form the walk gives (undecodable bytes as
-    surrogates), made printable like every reported path."""
-    return printable(os.fsdecode(raw))
+def _os_path(raw: bytes) -> str:
+    """A path as git stores it (bytes) in the form the OS and the walk give it (undecodable
+    bytes as surrogates); ``printable`` makes it fit for a report."""
+    return os.fsdecode(raw)
 
 
 @dataclass(frozen=True)
 class IndexEntry:
-    path: str  # POSIX, relative to the repository root
+    path: str  # POSIX, relative to the repository root, as the OS names it
     blob: str
     mode: str
+    top_path: str  # relative to the git work tree
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,7 @@ class Git:
 
     def to_root(self, raw: bytes) -> str | None:
         """A work-tree path from git as a path relative to the root (None: outside it)."""
-        path = _decode_path(raw)
+        path = _os_path(raw)
         if not self.prefix:
             return path
         if path.startswith(self.prefix + "/"):
@@ -272,7 +276,7 @@ class Git:
             _old_mode, mode, _old, blob, _status = meta.split(" ")
             path = self.to_root(raw_path)
             if path is not None and mode in _REGULAR_MODES:
-                entries.append(IndexEntry(path, blob, mode))
+                entries.append(IndexEntry(path, blob, mode, _os_path(raw_path)))
         return entries
 
     def changed_since(self, ref: str) -> list[str]:
@@ -290,11 +294,10 @@ class Git:
         names: dict[str, None] = {}
         outputs = (
             self.run("diff-tree", "-r", "--name-only", "-z", "--no-renames",
-                      "--diff-filter=ACMR", base, head, "--"),
-            # stat-dirty files count as changed (plumbing does not re-read them): a few
-            # extra files at worst, and no filter driver ever runs.
-            self.run("diff-index", "--name-only", "-z", "--no-renames", "--diff-filter=ACMR",
-                      head, "--"),
+                     "--diff-filter=ACMR", base, head, "--"),
+            # The index against HEAD; the working tree is compared below, by us.
+            self.run("diff-index", "--cached", "--name-only", "-z", "--no-renames",
+                     "--diff-filter=ACMR", head, "--"),
             self.run("ls-files", "--others", "--exclude-standard", "-z", "--"),
         )
         for out in outputs:
@@ -303,7 +306,27 @@ class Git:
                     path = self.to_root(raw)
                     if path is not None:
                         names[path] = None
+        names.update(dict.fromkeys(self.modified_in_worktree()))
         return list(names)
+
+    def modified_in_worktree(self) -> list[str]:
+        """Index entries whose file in the working tree holds other bytes. Hashed here, not
+        by git: git re-reads a racily clean file through the repository's clean filter,
+        which is a command of the repository's choosing. A file a filter or line-ending
+        conversion rewrites counts as changed (scanned once more, nothing missed)."""
+        changed = []
+        for entry in self.index().values():
+            path = self.top / entry.top_path
+            try:
+                info = path.lstat()
+                if not stat.S_ISREG(info.st_mode):
+                    continue  # gone, or replaced by a link or folder: nothing to scan
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if _blob_id(data, len(entry.blob)) != entry.blob:
+                changed.append(entry.path)
+        return changed
 
     def index(self) -> dict[str, IndexEntry]:
         """Every regular file the index holds (merged entries only), by path under the root."""
@@ -317,7 +340,7 @@ class Git:
                 mode, blob, stage = meta.decode().split(" ")
                 path = self.to_root(raw_path)
                 if path is not None and stage == "0" and mode in _REGULAR_MODES:
-                    found[path] = IndexEntry(path, blob, mode)
+                    found[path] = IndexEntry(path, blob, mode, _os_path(raw_path))
             self._index = found
         return self._index
 
@@ -375,6 +398,15 @@ def _raw_records(out: bytes) -> Iterator[tuple[str, bytes]]:
             continue
         yield meta[1:].decode(), fields[index + 1]
         index += 2
+
+
+def _blob_id(data: bytes, length: int) -> str:
+    """git's object id of a blob holding ``data`` (SHA-1, or SHA-256 in repositories that
+    use it: ``length`` is the length of their ids)."""
+    digest = hashlib.sha256() if length == 64 else hashlib.sha1()  # noqa: S324 - git's id
+    digest.update(b"blob %d\x00" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def _batch_records(out: bytes) -> Iterator[tuple[str, bytes]]:

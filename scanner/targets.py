@@ -20,6 +20,7 @@ from pathlib import Path
 from scanner.config import Settings
 from scanner.detectors.interface import Detector, ModuleDetector
 from scanner.discover import (
+    Candidate,
     Ignores,
     WalkResult,
     classify,
@@ -28,6 +29,7 @@ from scanner.discover import (
     walk_targets,
 )
 from scanner.fs import ScanRoot, decode, is_binary
+from scanner.governance.lenient import EXCEPTIONS_FILE_NAMES
 from scanner.model import ScanError, printable
 from scanner.repo import Git, RepoRoot
 from scanner.source import SourceFile
@@ -42,10 +44,14 @@ class Selection:
     staged: bool = False
     # What the selection is, for the notice when it is empty ("staged files").
     label: str | None = None
+    # Named files, --staged or --diff: a few files of the repository, so checks that need
+    # all of it (the provider inventory held against the policy) wait for a full scan.
+    partial: bool = False
 
     @classmethod
     def of(cls, root: RepoRoot, paths: Sequence[Path]) -> Selection:
-        return cls(tuple(root.relative(p) or "" for p in paths))
+        targets = tuple(root.relative(p) or "" for p in paths)
+        return cls(targets, partial=any(t and not (root.path / t).is_dir() for t in targets))
 
 
 def within(paths: Sequence[str], scopes: Sequence[str]) -> list[str]:
@@ -96,9 +102,7 @@ def discover_sources(
         sources = _read_all(walked, scan_root, errors)
     if not selection.targets and selection.label:
         notices.append(f"no {selection.label} to scan")
-    named = {t for t in selection.targets if t} if (
-        selection.staged or any(t and not (root.path / t).is_dir() for t in selection.targets)
-    ) else set()
+    named = {t for t in selection.targets if t} if selection.partial else set()
     if named:
         sources += _module_siblings(sources, named, detectors, root, scan_root, settings, base,
                                     git)
@@ -131,21 +135,21 @@ def _read_index(
     blobs = git.read_blobs([e.blob for e in entries], max_bytes)
     sources = []
     for entry in entries:
+        shown = printable(entry.path)
         blob = blobs.get(entry.blob)
         if blob is None:
-            errors.append(ScanError(path=entry.path, reason="unreadable",
+            errors.append(ScanError(path=shown, reason="unreadable",
                                     message="cannot read: not in git's object store"))
             continue
-        refused = refusal(entry.path, blob.size, max_bytes)
+        refused = refusal(shown, blob.size, max_bytes)
         if refused is not None:
             errors.append(refused)
             continue
         if blob.data is None or is_binary(blob.data):
-            errors.append(ScanError(path=entry.path, reason="binary",
-                                    message="skipped: binary file"))
+            errors.append(ScanError(path=shown, reason="binary", message="skipped: binary file"))
             continue
         text = decode(blob.data)
-        source = SourceFile(entry.path, root.path / entry.path, classify(entry.path, text), text,
+        source = SourceFile(shown, root.path / entry.path, classify(shown, text), text,
                             root=scan_root)
         source.on_disk = False
         sources.append(source)
@@ -223,3 +227,19 @@ def _files_in(folder: Path, rel: str) -> list[str]:
         except OSError:
             continue
     return found
+
+
+def register_files(root: RepoRoot, sources: Sequence[SourceFile]) -> list[SourceFile]:
+    """The exceptions register at the top of the root when the scan did not select it (a
+    pre-commit run passes only the changed files): its accepted risks apply all the same,
+    or a hook would call them new."""
+    present = {s.path for s in sources}
+    extra = []
+    scan_root = ScanRoot.open(root.path)
+    for name in sorted(EXCEPTIONS_FILE_NAMES):
+        if name in present or not (root.path / name).is_file():
+            continue
+        read = read_source(Candidate(name, root.path / name, 0), scan_root)
+        if isinstance(read, SourceFile):
+            extra.append(read)
+    return extra

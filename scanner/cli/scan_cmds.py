@@ -218,10 +218,12 @@ def _selection(args: argparse.Namespace, prepared: _Prepared) -> Selection | Non
     scopes = [repo.relative(r) or "" for r in prepared.roots]
     if args.staged:
         paths = within([entry.path for entry in git.staged()], scopes)
-        return Selection(tuple(paths), staged=True, label="staged files")
+        return Selection(tuple(paths), staged=True, label="staged files", partial=True)
     changed = within(git.changed_since(args.diff), scopes)
     present = [p for p in changed if os.path.lexists(repo.path / p)]
-    return Selection(tuple(present), label=f"files changed since {printable(args.diff)}")
+    return Selection(
+        tuple(present), label=f"files changed since {printable(args.diff)}", partial=True
+    )
 
 
 def _cache(args: argparse.Namespace, settings: Settings) -> tuple[ResultCache | None, list[str]]:
