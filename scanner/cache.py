@@ -5,10 +5,10 @@ scanner package's own files (code, rules, bandit map, semgrep rules, provider ta
 detector options (tier, regulated paths, custom rules), and per engine its version and
 options — and the unit's files: each one's path, kind and content hash (a Terraform
 module's entry covers every file of the module). Files whose checks read the date
-(governance policies, vendor profiles) add the scan's day. An entry holds everything
-detection returns for the unit (issues, provider facts, scan errors, suppression
-directives), or one engine's issues and errors for one file, plus the hashes of any file a
-requirements ``-r``/``-c`` include read, checked again on every hit.
+(governance policies, exceptions registers, vendor profiles) add the scan's day. An entry
+holds everything detection returns for the unit (issues, provider facts, scan errors,
+suppression directives), or one engine's issues and errors for one file, plus the hashes
+of any file a requirements ``-r``/``-c`` include read, checked again on every hit.
 
 Entries are JSON (a cache folder can be written by others on a shared runner: nothing in
 it is ever executed or unpickled, and every entry is checked field by field; one that does
@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner import __version__
+from scanner.detectors.interface import Detector
 from scanner.detectors.registry import DetectorOptions
 from scanner.engines.bandit_engine import BanditEngine
 from scanner.engines.interface import Engine
@@ -72,9 +73,6 @@ PRUNE_EVERY_SECONDS = 600.0
 TOUCH_AFTER_SECONDS = 86400.0
 # Entries are small; a bigger file is not read.
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
-# Kinds whose detectors measure against the scan's day (role and exception expiry, vendor
-# certification dates): their entries are valid for that day only.
-DATED_KINDS = frozenset({FileKind.GOVERNANCE_POLICY, FileKind.VENDOR_PROFILE})
 
 
 def default_dir() -> Path:
@@ -165,10 +163,19 @@ def engine_key(engine: Engine) -> str | None:
     return _hash(common)
 
 
-def unit_key(ruleset: str, unit: Sequence[SourceFile], today: date) -> str:
+def dated_kinds(detectors: Iterable[Detector]) -> frozenset[FileKind]:
+    """Kinds some detector measures against the scan's day (role and exception expiry,
+    certification dates: the detectors that take ``today``): their entries are valid for
+    that day only."""
+    return frozenset(k for d in detectors if hasattr(d, "today") for k in d.kinds)
+
+
+def unit_key(
+    ruleset: str, unit: Sequence[SourceFile], today: date, dated: frozenset[FileKind]
+) -> str:
     files = sorted([s.path, s.kind.value, content_digest_full(s.text)] for s in unit)
-    dated = today.isoformat() if any(s.kind in DATED_KINDS for s in unit) else ""
-    return _hash([ruleset, dated, files])
+    day = today.isoformat() if any(s.kind in dated for s in unit) else ""
+    return _hash([ruleset, day, files])
 
 
 def content_digest_full(text: str) -> str:
@@ -349,8 +356,9 @@ class Result:
         )
         if paths is None:  # an entry for a whole set of files (see scanner.incremental)
             return result
-        # An entry speaks only of its own files: one naming another file is not ours.
-        allowed = set(paths)
+        # An entry speaks only of its own files (and the includes they read, which
+        # ``includes_hold`` checks): one naming another file is not ours.
+        allowed = set(paths) | {rel for _including, rel, _digest in result.includes}
         named = [i.path for i in result.issues] + [f.path for f in result.facts] + [
             e.path for e in result.errors] + [d.path for d in result.directives] + [
             i[0] for i in result.includes]

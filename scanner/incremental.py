@@ -26,6 +26,7 @@ from scanner.cache import (
     Result,
     ResultCache,
     content_digest_full,
+    dated_kinds,
     detection_key,
     engine_key,
     includes_hold,
@@ -76,7 +77,9 @@ def detect(
 ) -> tuple[Outcome, EngineOutput]:
     """Every unit's outcome and the engines' output, from the cache where it holds them."""
     by_path = {s.path: s for s in sources}
-    units = work_units(sources, build_detectors(options))
+    detectors = build_detectors(options)
+    dated = dated_kinds(detectors)
+    units = work_units(sources, detectors)
     # Biggest first, so one huge notebook does not end up alone at the tail.
     units.sort(key=lambda unit: sum(len(s.text) for s in unit), reverse=True)
     outcome = Outcome()
@@ -87,7 +90,7 @@ def detect(
         ruleset = detection_key(options)
         missed = []
         for unit in units:
-            key = unit_key(ruleset, unit, today)
+            key = unit_key(ruleset, unit, today, dated)
             paths = [s.path for s in unit]
             hit = cache.get(key, paths)
             if hit is not None and includes_hold(hit.includes, by_path):
@@ -102,7 +105,7 @@ def detect(
         if cache is None or key is None or any(e.reason in TRANSIENT for e in part.errors):
             return
         result = Result(part.issues, part.facts, part.errors, part.directives, part.includes)
-        if _speaks_of(result, {s.path for s in unit}):
+        if _speaks_of(result, {s.path for s in unit} | {i[1] for i in part.includes}):
             cache.put(key, result)
 
     detect_started = time.perf_counter()
@@ -218,7 +221,7 @@ def _per_file(
     if part.notices or any(e.path not in keys for e in part.errors) or any(
         i.path not in keys for i in part.issues
     ):
-        return output  # something about the run, not a file: keep nothing
+        return output  # something about the run, or another file: keep nothing
     results = {path: Result() for path in keys}
     for issue in part.issues:
         results[issue.path or ""].issues.append(issue)
