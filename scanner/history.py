@@ -62,8 +62,7 @@ from scanner.workers import Budget, WorkerPool
 
 DETECTORS = ("secrets", "notebooks")
 # Blobs analysed per round of the worker pool (and between two looks at the clock).
-BATCH_BLOBS = 400
-BATCH_BYTES = 32 * 1024 * 1024
+BATCH_BLOBS = 1000
 _ZERO = frozenset({"0" * 40, "0" * 64})
 _REGULAR_MODES = frozenset({"100644", "100755"})
 REMEDIATION = (
@@ -93,6 +92,7 @@ class _Tally:
     blobs: int = 0
     too_large: int = 0
     binary: int = 0
+    stopped: bool = False  # the time cap ended the walk
     stopped_at: _Commit | None = None
     errors: list[ScanError] = field(default_factory=list)
 
@@ -126,17 +126,19 @@ def run_history(
     tally = _Tally()
     found: list[tuple[_BlobRef, Outcome]] = []
     batch: list[_BlobRef] = []
-    with _BlobReader(git) as reader:
+    size = settings.jobs or os.cpu_count() or 1
+    # One pool for the whole walk (forked before the reader threads start).
+    with WorkerPool(size, options, budget) as pool, _BlobReader(git) as reader:
         for blob in _added_blobs(git, commits, ignores, deadline, tally):
             batch.append(blob)
             if len(batch) >= BATCH_BLOBS:
-                found += _analyse(batch, reader, options, budget, settings, cache, ruleset, tally)
+                found += _analyse(batch, reader, pool, settings, cache, ruleset, tally)
                 batch = []
             if time.perf_counter() > deadline:
-                tally.stopped_at = blob.commit
+                tally.stopped, tally.stopped_at = True, blob.commit
                 break
         if batch:
-            found += _analyse(batch, reader, options, budget, settings, cache, ruleset, tally)
+            found += _analyse(batch, reader, pool, settings, cache, ruleset, tally)
     findings, errors = _findings(found, catalog, settings, in_head, today)
     notices = _notices(tally, len(commits), timeout or settings.history_timeout)
     if isinstance(baseline, frozenset):
@@ -215,7 +217,7 @@ def _added_blobs(
         tokens = _tokens(process.stdout)
         for token in tokens:
             if time.perf_counter() > deadline:
-                tally.stopped_at = current
+                tally.stopped, tally.stopped_at = True, current
                 return
             if not token.startswith(b":"):
                 current = by_sha.get(token.decode("ascii", "replace"))
@@ -344,8 +346,7 @@ def _blob_key(ruleset: str, blob: _BlobRef) -> str:
 def _analyse(
     batch: Sequence[_BlobRef],
     reader: _BlobReader,
-    options: DetectorOptions,
-    budget: Budget,
+    pool: WorkerPool,
     settings: Settings,
     cache: ResultCache | None,
     ruleset: str,
@@ -388,9 +389,7 @@ def _analyse(
             cache.put(_blob_key(ruleset, blob),
                       Result(issues=part.issues, errors=part.errors, directives=part.directives))
 
-    size = min(settings.jobs or os.cpu_count() or 1, max(1, len(units) // 8))
-    with WorkerPool(size, options, budget) as pool:
-        merged = pool.run(units, None, on_unit=keep)
+    merged = pool.run(units, None, on_unit=keep)
     # Units stopped by their budget come back only as errors in the merged outcome.
     tally.errors.extend(e for e in merged.errors if e.reason == "budget-exceeded")
     return found
@@ -442,11 +441,14 @@ def _in_history(finding: Finding, blob: _BlobRef, in_tree: bool) -> Finding:
 
 def _notices(tally: _Tally, commits: int, timeout: float) -> list[str]:
     notices = []
-    if tally.stopped_at is not None:
+    if tally.stopped:
+        where = ""
+        if tally.stopped_at is not None:
+            where = (f", up to commit {tally.stopped_at.sha[:12]} "
+                     f"({tally.stopped_at.author_date[:10]})")
         notices.append(
             f"history scan stopped after {timeout:g} s (history_timeout): {tally.commits_seen} "
-            f"of {commits} commits examined, up to commit {tally.stopped_at.sha[:12]} "
-            f"({tally.stopped_at.author_date[:10]}); raise history_timeout or scan a range"
+            f"of {commits} commits examined{where}; raise history_timeout or scan a range"
         )
     if tally.too_large:
         notices.append(
