@@ -84,6 +84,7 @@ class _IgnoreLayer:
     base: str  # POSIX path of the directory holding the ignore file, relative to root
     spec: pathspec.PathSpec
     git: bool = False  # from a .gitignore (which does not hide files named directly)
+    lines: tuple[str, ...] = ()  # the valid patterns, to drop some for a named folder
 
 
 def _load_ignore(
@@ -108,7 +109,10 @@ def _load_ignore(
         )
         for number, _line in bad
     )
-    return _IgnoreLayer(rel_dir, spec, git=name == ".gitignore")
+    lines = text.splitlines()
+    bad_numbers = {number for number, _line in bad}
+    good = tuple(line for number, line in enumerate(lines, start=1) if number not in bad_numbers)
+    return _IgnoreLayer(rel_dir, spec, git=name == ".gitignore", lines=good)
 
 
 def _ignored(layers: list[_IgnoreLayer], rel: str, is_dir: bool) -> bool:
@@ -188,9 +192,9 @@ class Ignores:
     ``exclude`` (patterns relative to ``exclude_base``, the config's folder) and the folders
     never scanned.
 
-    A file *named* directly (on the command line, by pre-commit, by --staged or --diff) is
-    not hidden by a ``.gitignore``: git applies .gitignore to untracked files only, and
-    those hand-overs are tracked files or a file the user asked for. ``.qgovignore``,
+    A file or folder *named* directly (on the command line, by pre-commit, by --staged or
+    --diff) is not hidden by a ``.gitignore``: git applies .gitignore to untracked files
+    only, and those hand-overs are tracked files or what the user asked for. ``.qgovignore``,
     ``exclude`` and the never-scanned folders (.venv, node_modules …) apply to it as to any
     file, so a hook and a whole-repository scan agree."""
 
@@ -247,6 +251,22 @@ class Ignores:
         layers, why = self.inside(posixpath.dirname(rel))
         return why == "qgov" or _ignored([layer for layer in layers if not layer.git], rel, False)
 
+    def named_folder(self, rel_dir: str) -> list[_IgnoreLayer] | None:
+        """The layers to walk ``rel_dir``, a folder named directly, with (None: qgov's own
+        rules exclude it). Like a named file, it is not hidden by a .gitignore that lists it
+        or a folder above it; .gitignore lines about what is inside still apply."""
+        if not rel_dir:
+            return list(self.top)
+        layers, why = self.inside(posixpath.dirname(rel_dir))
+        name = posixpath.basename(rel_dir)
+        own = [layer for layer in layers if not layer.git]
+        if why == "qgov" or name in DEFAULT_EXCLUDED_DIRS or _ignored(own, rel_dir, True):
+            return None
+        chain = [rel_dir]
+        while "/" in chain[-1]:
+            chain.append(posixpath.dirname(chain[-1]))
+        return [_without(layer, chain) if layer.git else layer for layer in layers]
+
     def folder_excluded(self, rel_dir: str) -> bool:
         """Whether a whole-root walk would skip the folder ``rel_dir``."""
         if not rel_dir:
@@ -257,6 +277,21 @@ class Ignores:
             or posixpath.basename(rel_dir) in DEFAULT_EXCLUDED_DIRS
             or _ignored(layers, rel_dir, True)
         )
+
+
+def _without(layer: _IgnoreLayer, folders: Sequence[str]) -> _IgnoreLayer:
+    """``layer`` without the lines that hide one of ``folders``."""
+    if not any(_ignored([layer], folder, True) for folder in folders):
+        return layer
+    kept = tuple(
+        line for line in layer.lines
+        if not any(
+            _ignored([_IgnoreLayer(layer.base, pathspec.GitIgnoreSpec.from_lines([line]))],
+                     folder, True)
+            for folder in folders
+        )
+    )
+    return _IgnoreLayer(layer.base, pathspec.GitIgnoreSpec.from_lines(kept), True, kept)
 
 
 def walk_targets(
@@ -271,8 +306,9 @@ def walk_targets(
 ) -> WalkResult:
     """Walk ``targets`` (POSIX paths relative to the repository root ``root``; "" is all of
     it), every candidate's path relative to the root. A folder yields what a walk of the
-    whole root yields under it; a file target is a file named directly (see ``Ignores``),
-    unless ``named`` is false (then every ignore rule applies to it)."""
+    whole root yields under it, unless a .gitignore hides the folder itself; a file target
+    is a file named directly (see ``Ignores``), unless ``named`` is false (then every ignore
+    rule applies to it)."""
     result = WalkResult()
     try:
         real_root = Path(os.path.realpath(root, strict=True))
@@ -290,13 +326,13 @@ def walk_targets(
         if any(f != target and (f == "" or target.startswith(f + "/")) for f in folders):
             continue
         if target in folders:
-            if ignores.folder_excluded(target):
+            layers = ignores.named_folder(target)
+            if layers is None:
                 result.notices.append(
-                    f"{printable(target)}: excluded by the ignore rules (.gitignore, "
-                    ".qgovignore or exclude); nothing under it was scanned"
+                    f"{printable(target)}: excluded by exclude:, .qgovignore or as a folder "
+                    "never scanned; nothing under it was scanned"
                 )
                 continue
-            layers = ignores.inside(posixpath.dirname(target))[0] if target else ignores.top
             for rel, entry in _walk_tree(real_root, layers, result, use_gitignore, target):
                 _add_entry(result, rel, entry, max_file_bytes)
             continue

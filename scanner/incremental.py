@@ -98,7 +98,7 @@ def detect(
             else:
                 missed.append(unit)
                 keys[tuple(paths)] = key
-        timings["cache lookup"] = time.perf_counter() - looked
+        timings["cache-lookup"] = time.perf_counter() - looked
 
     def keep(unit: Sequence[SourceFile], part: Outcome) -> None:
         key = keys.get(tuple(s.path for s in unit))

@@ -151,8 +151,13 @@ def test_ignore_files_of_the_repository_apply_to_a_named_file(
     doc = _scan(capsys, str(repo / "lib" / "app.py"))
     assert doc["findings"] == []
     assert any("excluded" in notice for notice in doc["notices"])
-    # Walking a folder applies .gitignore as a whole-repository scan does.
+    # Walking a folder applies .gitignore as a whole-repository scan does ...
     assert "src/app.py" not in {f["path"] for f in _scan(capsys, str(repo))["findings"]}
+    # ... but a folder named directly is not hidden by a .gitignore that lists it.
+    write(repo, ".gitignore", "src/\nsub/\n")
+    assert {f["path"] for f in _scan(capsys, str(repo / "src"))["findings"]} == {"src/app.py"}
+    doc = _scan(capsys, str(repo / "lib"))
+    assert doc["findings"] == [] and any("nothing under it" in n for n in doc["notices"])
 
 
 def test_a_named_terraform_file_is_checked_with_its_module(
