@@ -14,10 +14,11 @@ Entries are JSON (a cache folder can be written by others on a shared runner: no
 it is ever executed or unpickled, and every entry is checked field by field; one that does
 not read as an entry is deleted and counted in a notice, never an error). They hold no
 credential and no quoted content: an issue's ``material`` and ``secret`` are replaced by
-their hashes and masked form (``Sealed``). Each entry is written to a temporary file and
-renamed into place, so concurrent scans never see half an entry. The folder is kept under
-``max_bytes`` by deleting the least recently used entries; a folder that another user owns
-or can write to is not used.
+their hashes and masked form (``Sealed``). Entries are grouped in 256 shard files; a scan
+writes the shards it changed once, at its end, each to a temporary file renamed into place
+(over what a concurrent scan wrote meanwhile), so no scan ever reads half a shard. The
+folder is kept under ``max_bytes`` by dropping the least recently used entries; a folder
+that another user owns or can write to is not used.
 
 Location: ``--cache-dir``, else ``$QGOV_CACHE_DIR``, else the platform's cache folder:
 ``$XDG_CACHE_HOME/qgov`` or ``~/.cache/qgov``, ``~/Library/Caches/qgov`` on macOS,
@@ -31,7 +32,7 @@ import json
 import os
 import stat
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,8 +72,8 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 PRUNE_EVERY_SECONDS = 600.0
 # A hit refreshes its entry's time (for eviction) at most this often.
 TOUCH_AFTER_SECONDS = 86400.0
-# Entries are small; a bigger file is not read.
-MAX_ENTRY_BYTES = 64 * 1024 * 1024
+# A shard holds 1/256 of the cache; a bigger file is not read.
+MAX_SHARD_BYTES = 64 * 1024 * 1024
 
 
 def default_dir() -> Path:
@@ -394,10 +395,15 @@ def includes_hold(includes: Iterable[Include], sources: Mapping[str, SourceFile]
 
 # --- the folder ------------------------------------------------------------------------------
 
+# Entries live in 256 shard files (by the key's first two hex digits): a warm scan of 10,000
+# files reads 256 files instead of 10,000, a cold one writes 256, and a pre-commit run reads
+# the few shards its files fall in.
+Shard = dict[str, Any]  # key -> {"t": last used (unix seconds), "v": the entry}
+
 
 @dataclass
 class ResultCache:
-    """Entries under ``folder/v<FORMAT>/``, one JSON file each."""
+    """Entries under ``folder/v<FORMAT>/<xx>.json``; changes are written by ``flush``."""
 
     folder: Path
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -406,6 +412,10 @@ class ResultCache:
     misses: int = 0
     written: int = 0
     write_failed: bool = False
+    _shards: dict[str, Shard] = field(default_factory=dict, repr=False)
+    # Per shard, what this scan changed: key -> entry, or None for an entry it dropped.
+    _changes: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
     def open(cls, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> ResultCache | str:
@@ -429,70 +439,104 @@ class ResultCache:
     def entries(self) -> Path:
         return self.folder / f"v{FORMAT}"
 
-    def _path(self, key: str) -> Path:
-        return self.entries / key[:2] / f"{key}.json"
+    def _shard_path(self, shard: str) -> str:
+        return os.path.join(self.folder, f"v{FORMAT}", f"{shard}.json")
 
-    def get(self, key: str, paths: Iterable[str] | None) -> Result | None:
-        """The entry for ``key`` (None: a miss). ``paths``: the files the entry may name."""
-        path = self._path(key)
+    def _read(self, shard: str) -> Shard | None:
+        """A shard file's entries; None when it is missing or does not read as a shard."""
         try:
-            with open(path, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                if info.st_size > MAX_ENTRY_BYTES:
-                    raise EntryError("too large")
+            with open(self._shard_path(shard), "rb") as handle:
+                if os.fstat(handle.fileno()).st_size > MAX_SHARD_BYTES:
+                    return None
                 raw = handle.read()
-        except FileNotFoundError:
-            self.misses += 1
-            return None
-        except (OSError, EntryError):
-            self._discard(path)
+        except OSError:
             return None
         try:
             document = json.loads(raw)
-            if (
-                not isinstance(document, dict)
-                or document.get("qgov_cache") != FORMAT
-                or document.get("key") != key
-            ):
-                raise EntryError("not an entry of this format")
-            result = Result.from_json(document.get("value"), paths)
-        except (ValueError, RecursionError, TypeError):  # JSON, EntryError, enum values
-            self._discard(path)
+        except (ValueError, RecursionError):
             return None
-        if time.time() - info.st_mtime > TOUCH_AFTER_SECONDS:
-            try:
-                os.utime(path)
-            except OSError:
-                pass
-        self.hits += 1
-        return result
+        if not isinstance(document, dict) or document.get("qgov_cache") != FORMAT:
+            return None
+        entries = document.get("entries")
+        return entries if isinstance(entries, dict) else None
 
-    def _discard(self, path: Path) -> None:
-        self.discarded += 1
-        self.misses += 1
-        try:
-            path.unlink()
-        except OSError:
-            pass
+    def _load(self, shard: str) -> Shard:
+        loaded = self._shards.get(shard)
+        if loaded is None:
+            loaded = self._read(shard)
+            if loaded is None:
+                loaded = {}
+                if os.path.lexists(self._shard_path(shard)):
+                    # Unreadable as a whole: every entry in it counts as discarded.
+                    self.discarded += 1
+                    self._changes.setdefault(shard, {})
+            self._shards[shard] = loaded
+        return loaded
+
+    def get(self, key: str, paths: Iterable[str] | None) -> Result | None:
+        """The entry for ``key`` (None: a miss). ``paths``: the files the entry may name."""
+        with self._lock:
+            shard = self._load(key[:2])
+            raw = shard.get(key)
+            if raw is None:
+                self.misses += 1
+                return None
+            try:
+                if not isinstance(raw, dict) or not isinstance(raw.get("t"), (int, float)):
+                    raise EntryError("not an entry")
+                result = Result.from_json(raw.get("v"), paths)
+            except (ValueError, RecursionError, TypeError):  # EntryError, enum values
+                self.discarded += 1
+                self.misses += 1
+                del shard[key]
+                self._changes.setdefault(key[:2], {})[key] = None
+                return None
+            now = time.time()
+            if now - raw["t"] > TOUCH_AFTER_SECONDS:  # for eviction: used recently
+                raw["t"] = int(now)
+                self._changes.setdefault(key[:2], {})[key] = raw
+            self.hits += 1
+            return result
 
     def put(self, key: str, result: Result) -> None:
-        path = self._path(key)
-        document = {"qgov_cache": FORMAT, "key": key, "value": result.to_json()}
-        data = json.dumps(document, separators=(",", ":"), ensure_ascii=True).encode()
+        entry = {"t": int(time.time()), "v": result.to_json()}
+        with self._lock:
+            self._load(key[:2])[key] = entry
+            self._changes.setdefault(key[:2], {})[key] = entry
+            self.written += 1
+
+    def flush(self) -> None:
+        """Write every changed shard: what is on disk now (a concurrent scan may have added
+        entries since this one read it) with this scan's changes on top, to a temporary
+        file renamed into place, so no reader ever sees half a shard."""
+        with self._lock:
+            changes, self._changes = self._changes, {}
+        for shard, changed in changes.items():
+            current = self._read(shard) or {}
+            for key, entry in changed.items():
+                if entry is None:
+                    current.pop(key, None)
+                else:
+                    current[key] = entry
+            self._write(shard, current)
+
+    def _write(self, shard: str, entries: Shard) -> None:
+        path = self._shard_path(shard)
+        data = json.dumps({"qgov_cache": FORMAT, "entries": entries},
+                          separators=(",", ":"), ensure_ascii=True).encode()
+        temporary = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
-                os.replace(temporary, path)  # atomic: readers see the old entry or the new
+                os.replace(temporary, path)  # atomic: readers see the old shard or the new
             except BaseException:
                 os.unlink(temporary)
                 raise
         except OSError:
             self.write_failed = True
-            return
-        self.written += 1
 
     def notices(self) -> list[str]:
         notices = []
@@ -525,36 +569,48 @@ class ResultCache:
             pass
 
     def prune(self) -> int:
-        """Delete entries of other formats, stray temporary files, and the least recently
-        used entries until the folder is under ``max_bytes`` (to 80 % of it, so the next
-        scans do not prune again at once). Returns how many files went."""
-        removed = 0
+        """Delete other formats' folders, stray temporary files, and the least recently
+        used entries until the shards hold under ``max_bytes`` (down to 80 % of it, so the
+        next scans do not prune again at once). Returns how many entries went."""
         for child in self.folder.glob("v*"):
             if child.is_dir() and child.name != f"v{FORMAT}" and child.name[1:].isdigit():
-                removed += _remove_tree(child)
-        files: list[tuple[float, int, Path]] = []
+                _remove_tree(child)
         total = 0
         now = time.time()
-        for shard in self.entries.glob("*"):
-            for entry in shard.glob("*"):
-                try:
-                    info = entry.stat()
-                except OSError:
-                    continue
-                if entry.name.startswith(".tmp-"):
-                    if now - info.st_mtime > 3600:  # left by a scan that was killed
-                        removed += _unlink(entry)
-                    continue
-                files.append((info.st_mtime, info.st_size, entry))
-                total += info.st_size
+        for path in self.entries.glob("*"):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if ".tmp-" in path.name:
+                if now - info.st_mtime > 3600:  # left by a scan that was killed
+                    _unlink(path)
+                continue
+            total += info.st_size
         if total <= self.max_bytes:
-            return removed
+            return 0
+        sized: list[tuple[float, int, str, str]] = []
+        shards: dict[str, Shard] = {}
+        for path in sorted(self.entries.glob("??.json")):
+            shard = path.name[:2]
+            entries = self._read(shard) or {}
+            shards[shard] = entries
+            for key, entry in entries.items():
+                used = entry.get("t", 0) if isinstance(entry, dict) else 0
+                size = len(json.dumps(entry, separators=(",", ":")))
+                sized.append((used if isinstance(used, (int, float)) else 0, size, shard, key))
         target = self.max_bytes * 0.8
-        for _mtime, size, entry in sorted(files, key=lambda item: item[0]):
+        removed = 0
+        touched: set[str] = set()
+        for _used, size, shard, key in sorted(sized):
             if total <= target:
                 break
-            removed += _unlink(entry)
+            del shards[shard][key]
+            touched.add(shard)
             total -= size
+            removed += 1
+        for shard in touched:
+            self._write(shard, shards[shard])
         return removed
 
 

@@ -386,10 +386,12 @@ def _analyse(
         blob = refs[id(unit)]
         found.append((blob, part))
         if cache is not None and not any(e.reason == "budget-exceeded" for e in part.errors):
-            cache.put(_blob_key(ruleset, blob),
-                      Result(issues=part.issues, errors=part.errors, directives=part.directives))
+            cache.put(_blob_key(ruleset, blob), Result(
+                issues=part.issues, errors=part.errors, directives=part.directives))
 
     merged = pool.run(units, None, on_unit=keep)
+    if cache is not None:
+        cache.flush()
     # Units stopped by their budget come back only as errors in the merged outcome.
     tally.errors.extend(e for e in merged.errors if e.reason == "budget-exceeded")
     return found

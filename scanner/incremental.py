@@ -123,6 +123,10 @@ def detect(
         timings["detectors"] = 0.0
         engine_output, engine_timings = run_engines(engines, sources, cache)
     timings.update(engine_timings)
+    if cache is not None:
+        flushed = time.perf_counter()
+        cache.flush()
+        timings["cache-write"] = time.perf_counter() - flushed
     return outcome, engine_output
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import scanner.incremental
+from scanner import cache as cache_module
 from scanner.cache import FORMAT, Result, ResultCache, dated_kinds, default_dir, unit_key
 from scanner.engines.bandit_engine import BanditEngine
 from scanner.engines.interface import EngineOutput
@@ -202,51 +203,53 @@ def test_no_credential_is_kept_in_the_cache(
 
 
 @pytest.mark.parametrize("damage", [
-    "truncate", "not-json", "pickle", "other-format", "other-key", "forged-path", "empty",
+    "truncate", "not-json", "pickle", "other-format", "not-entries", "forged-path", "empty",
     "wrong-types", "folder",
 ])
-def test_a_damaged_entry_is_discarded_with_a_notice(
+def test_damaged_entries_are_discarded_with_a_notice(
     damage: str, project: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cold = _scan(capsys, str(project))
-    entries = _entries(cache_dir)
-    for entry in entries:
-        raw = entry.read_bytes()
+    shards = _entries(cache_dir)
+    assert shards
+    for shard in shards:
+        raw = shard.read_bytes()
         document = json.loads(raw)
+        entries = document["entries"]
         if damage == "truncate":
-            entry.write_bytes(raw[: len(raw) // 2])
+            shard.write_bytes(raw[: len(raw) // 2])
         elif damage == "not-json":
-            entry.write_text("this is not json {")
+            shard.write_text("this is not json {")
         elif damage == "pickle":
-            entry.write_bytes(pickle.dumps(document))
+            shard.write_bytes(pickle.dumps(document))
         elif damage == "other-format":
             document["qgov_cache"] = FORMAT + 1
-            entry.write_text(json.dumps(document))
-        elif damage == "other-key":
-            document["key"] = "0" * 64
-            entry.write_text(json.dumps(document))
+            shard.write_text(json.dumps(document))
+        elif damage == "not-entries":
+            document["entries"] = {key: [1, 2] for key in entries}
+            shard.write_text(json.dumps(document))
         elif damage == "forged-path":
-            for issue in document["value"]["issues"]:
-                issue["path"] = "somewhere/else.py"
-            document["value"]["errors"].append(
-                {"path": "elsewhere.py", "reason": "binary", "message": "x"})
-            entry.write_text(json.dumps(document))
+            for entry in entries.values():
+                entry["v"]["errors"].append(
+                    {"path": "elsewhere.py", "reason": "binary", "message": "x"})
+            shard.write_text(json.dumps(document))
         elif damage == "empty":
-            entry.write_bytes(b"")
+            shard.write_bytes(b"")
         elif damage == "wrong-types":
-            document["value"]["issues"] = [{"rule_id": 5, "line": "one"}]
-            entry.write_text(json.dumps(document))
+            for entry in entries.values():
+                entry["v"]["issues"] = [{"rule_id": 5, "line": "one"}]
+            shard.write_text(json.dumps(document))
         elif damage == "folder":
-            entry.unlink()
-            entry.mkdir()
+            shard.unlink()
+            shard.mkdir()
     warm = _scan(capsys, str(project))
     notices = [n for n in warm.pop("notices") if "result cache" in n]
     assert "discarded" in notices[0], notices
-    # A folder where an entry belongs cannot be replaced: the results are not kept.
+    # A folder where a shard belongs cannot be replaced: the results are not kept.
     assert len(notices) == (2 if damage == "folder" else 1), notices
     cold.pop("notices")
     assert warm == cold
-    if damage != "folder":  # the entries were written afresh
+    if damage != "folder":  # the shards were written afresh
         again = _scan(capsys, str(project))
         assert not any("result cache" in n for n in again["notices"])
 
@@ -337,43 +340,55 @@ def test_concurrent_scans_share_one_cache(project: Path, cache_dir: Path) -> Non
     assert all(b"Traceback" not in err for _out, err in outputs)
 
 
-def test_readers_never_see_half_an_entry(tmp_path: Path) -> None:
-    cache = ResultCache.open(tmp_path / "c")
-    assert isinstance(cache, ResultCache)
+def test_readers_never_see_half_a_shard(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    writer_cache = ResultCache.open(folder)
+    assert isinstance(writer_cache, ResultCache)
     big = Result(issues=[Issue("QG-SEC-013", "m" * 2000, line=n, path="a.py")
                          for n in range(500)])
     stop = threading.Event()
 
     def writer() -> None:
         while not stop.is_set():
-            cache.put("k" * 64, big)
+            writer_cache.put("k" * 64, big)
+            writer_cache.flush()
 
     thread = threading.Thread(target=writer)
     thread.start()
+    discarded = 0
     try:
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
-            found = cache.get("k" * 64, ["a.py"])
+            reader = ResultCache.open(folder)
+            assert isinstance(reader, ResultCache)
+            found = reader.get("k" * 64, ["a.py"])
             assert found is None or len(found.issues) == 500
+            discarded += reader.discarded
     finally:
         stop.set()
         thread.join()
-    assert cache.discarded == 0
+    assert discarded == 0 and not writer_cache.write_failed
 
 
-def test_pruning_keeps_the_newest_entries_under_the_limit(tmp_path: Path) -> None:
+def test_pruning_keeps_the_most_recently_used_entries_under_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = ResultCache.open(tmp_path / "c", max_bytes=60_000)
     assert isinstance(cache, ResultCache)
     result = Result(issues=[Issue("QG-SEC-013", "m" * 1000, path="a.py")])
     keys = [f"{n:064x}" for n in range(100)]
-    for age, key in enumerate(reversed(keys)):
+    clock = iter(range(1_000_000, 1_000_100))
+    monkeypatch.setattr(cache_module.time, "time", lambda: next(clock))
+    for key in keys:  # the last key is the most recently used
         cache.put(key, result)
-        old = time.time() - 1000 - age
-        os.utime(cache.entries / key[:2] / f"{key}.json", (old, old))
-    (tmp_path / "c" / "v0" / "aa").mkdir(parents=True)
-    (tmp_path / "c" / "v0" / "aa" / "old.json").write_text("{}")
-    cache.prune()
-    kept = [key for key in keys if (cache.entries / key[:2] / f"{key}.json").exists()]
+    monkeypatch.undo()
+    cache.flush()
+    (tmp_path / "c" / "v0").mkdir()
+    (tmp_path / "c" / "v0" / "aa.json").write_text("{}")
+    assert cache.prune() > 0
+    fresh = ResultCache.open(tmp_path / "c")
+    assert isinstance(fresh, ResultCache)
+    kept = [key for key in keys if fresh.get(key, ["a.py"]) is not None]
     total = sum(p.stat().st_size for p in _entries(tmp_path / "c"))
     assert total <= 60_000 and kept and kept == keys[-len(kept):]  # the newest survive
     assert not (tmp_path / "c" / "v0").exists()
