@@ -294,8 +294,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="qgov-bench-cache-") as cache_dir:
             cold = run_scan(target, args.no_engines, Path(cache_dir))
             warm = run_scan(target, args.no_engines, Path(cache_dir))
-        share = (f", warm = {_share(warm, cold, 'scan_seconds')} of the cold scan time, "
-                 f"{_share(warm, cold, 'seconds')} of its wall time")
+        share = (f": scan {warm['scan_seconds']} s = {_share(warm, cold, 'scan_seconds')} of "
+                 f"the cold {cold['scan_seconds']} s; wall {_share(warm, cold, 'seconds')}")
         rows.append(record(name, target, cold, args.no_engines, " (cold cache)"))
         rows.append(record(name, target, warm, args.no_engines, f" (warm cache{share})"))
         print(*rows[-2:], sep="\n")

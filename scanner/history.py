@@ -58,6 +58,7 @@ from scanner.repo import Git, GitError, RepoRoot
 from scanner.source import SourceFile
 from scanner.suppress.baseline import Baseline, apply_baseline
 from scanner.suppress.inline import apply_inline
+from scanner.targets import within
 from scanner.workers import Budget, WorkerPool
 
 DETECTORS = ("secrets", "notebooks")
@@ -108,8 +109,10 @@ def run_history(
     cache: ResultCache | None = None,
     today: dt.date | None = None,
     timeout: float | None = None,
+    scopes: Sequence[str] = ("",),
 ) -> ScanRun:
-    """Secrets in every blob of ``revisions`` (a ref or range; None: every ref). Raises
+    """Secrets in every blob of ``revisions`` (a ref or range; None: every ref) whose path
+    lies under one of ``scopes`` (root-relative folders or files; "" is all). Raises
     ``GitError`` for a folder that is not a git repository or an unknown ref."""
     del progress  # the number of blobs is not known in advance
     started = time.perf_counter()
@@ -129,7 +132,7 @@ def run_history(
     size = settings.jobs or os.cpu_count() or 1
     # One pool for the whole walk (forked before the reader threads start).
     with WorkerPool(size, options, budget) as pool, _BlobReader(git) as reader:
-        for blob in _added_blobs(git, commits, ignores, deadline, tally):
+        for blob in _added_blobs(git, commits, ignores, deadline, tally, scopes):
             batch.append(blob)
             if len(batch) >= BATCH_BLOBS:
                 found += _analyse(batch, reader, pool, settings, cache, ruleset, tally)
@@ -200,7 +203,12 @@ def _head_blobs(git: Git) -> set[tuple[str, str]]:
 
 
 def _added_blobs(
-    git: Git, commits: Sequence[_Commit], ignores: Ignores, deadline: float, tally: _Tally
+    git: Git,
+    commits: Sequence[_Commit],
+    ignores: Ignores,
+    deadline: float,
+    tally: _Tally,
+    scopes: Sequence[str],
 ) -> Iterator[_BlobRef]:
     """Each blob the commits add, once, at the first commit that adds it."""
     if not commits:
@@ -230,7 +238,7 @@ def _added_blobs(
                 continue
             seen.add(blob)
             path = git.to_root(raw_path)
-            if path is None or _skipped(path, ignores):
+            if path is None or not within([path], scopes) or _skipped(path, ignores):
                 continue
             yield _BlobRef(blob, printable(path), current)
         tally.commits_seen = len(commits)

@@ -106,6 +106,8 @@ def test_a_range_limits_the_commits(repo: Path, capsys: pytest.CaptureFixture[st
     commit(repo, "later")
     _code, doc = _history(capsys, "HEAD~1..HEAD")
     assert {f["path"] for f in doc["findings"]} == {"later.py"}
+    _code, scoped = scan_json(capsys, "config", "--history")  # a path narrows it
+    assert {f["path"] for f in scoped["findings"]} == {"config/settings.py"}
     assert doc["findings"][0]["history"]["in_tree"] is True
     assert "still in the tree" in doc["findings"][0]["message"]
 

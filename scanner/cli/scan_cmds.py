@@ -141,7 +141,7 @@ def _ci_options(parser: argparse.ArgumentParser, *, selection: bool) -> None:
         which.add_argument(
             "--history", nargs="?", const="", metavar="RANGE",
             help="look for secrets in every blob of the git history (all refs, or RANGE, "
-            "e.g. main..HEAD)",
+            "e.g. main..HEAD); PATHs narrow it to blobs under them",
         )
     parser.add_argument("--no-cache", action="store_true", help="do not use the result cache")
     parser.add_argument(
@@ -260,6 +260,7 @@ def _run(
         run = run_history(
             prepared.repo, prepared.settings, prepared.catalog, args.history or None,
             baseline=baseline or Baseline(), progress=_progress_printer(), cache=cache,
+            scopes=[prepared.repo.relative(r) or "" for r in prepared.roots],
         )
     else:
         run = run_scan(
