@@ -144,6 +144,8 @@ def run_history(
             found += _analyse(batch, reader, pool, settings, cache, ruleset, tally)
     findings, errors = _findings(found, catalog, settings, in_head, today)
     notices = _notices(tally, len(commits), timeout or settings.history_timeout)
+    if not commits:
+        notices.append("no commits to scan: the repository (or the range) holds none")
     if isinstance(baseline, frozenset):
         baseline = Baseline.of(baseline)
     if baseline:

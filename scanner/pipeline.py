@@ -4,7 +4,8 @@ Detection runs in supervised worker processes (``scanner.workers``): regex work 
 CPU-bound and holds the GIL, and a file that runs past its budget must be stoppable. Engines,
 which are mostly outside processes, run on a thread meanwhile. The unit of work is a file,
 or every file of one module for a detector that reads modules (Terraform), so a module is
-parsed once, on one worker. Every stage returns new data; nothing reaches back into an
+parsed once, on one worker; units the result cache holds are not analysed again
+(``scanner.incremental``). Every stage returns new data; nothing reaches back into an
 earlier stage.
 """
 

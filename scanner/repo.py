@@ -13,10 +13,12 @@ The config in use (``scanner.config.find_config``) is the nearest ``.qgov.yaml``
 pyproject.toml with ``[tool.qgov]``) from the folder holding every target up to the git
 work tree, so scanning a file or a sub-folder uses the repository's config.
 
-git is only ever asked to read: plumbing commands (``diff-index``, ``diff-tree``,
-``ls-files``, ``cat-file``, ``rev-list``, ``rev-parse``) with fixed argument lists, never
-porcelain, so no alias, pager, external diff, textconv or filter driver of the scanned
+git is only ever asked to read: plumbing commands (``diff-index --cached``, ``diff-tree``,
+``ls-files``, ``cat-file``, ``rev-list``, ``rev-parse``, ``merge-base``) with fixed argument
+lists, never porcelain, so no alias, pager, external diff or textconv of the scanned
 repository runs; hooks and fsmonitor are switched off and the system config is ignored.
+Whether a working-tree file changed is decided by hashing it here: git would re-read a
+racily clean file through the repository's clean filter, a command the repository names.
 """
 
 from __future__ import annotations

@@ -120,7 +120,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _ci_options(parser: argparse.ArgumentParser, *, selection: bool) -> None:
     """Repository root, what to scan (scan only) and the result cache: the options CI
-    pipelines and pre-commit need (README: Scanning in CI and pre-commit)."""
+    pipelines and pre-commit need (README: Repository paths, changed files, the result
+    cache and git history)."""
     parser.add_argument(
         "--root",
         metavar="DIR",
