@@ -9,11 +9,17 @@ Corpora (generated under bench/corpus/, git-ignored):
   lines, alias bombs, broken notebooks, FIFOs …), as one tree; the row records the longest
   time one file took (the per-file budget's reason to exist).
 
-Each scan runs in a fresh subprocess (`qgov scan --format json --show-timings`) so the time
-includes start-up and catalog loading, and peak RSS is the child's own. Results are appended
-to bench/RESULTS.md.
+- leaky: samples/leaky-quantum-project as it is (nothing is generated).
 
-    python bench/run_bench.py [--corpus notebooks|large|hostile|all] [--no-engines]
+Each scan runs in a fresh subprocess (`qgov scan --format json --show-timings`) so the time
+includes start-up and catalog loading, and peak RSS is the child's own. Scans run with
+`--no-cache` (a cold scan must not read what an earlier run kept), except with `--cache`:
+then each corpus is scanned twice against a new, empty cache folder, cold then warm, and
+both rows are recorded with the warm scan's share of the cold one (scan time as the report
+gives it, and the process's wall time). Results are appended to bench/RESULTS.md.
+
+    python bench/run_bench.py [--corpus notebooks|large|hostile|leaky|all] [--no-engines]
+                              [--cache]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -198,12 +205,13 @@ def corpus_size(path: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def run_scan(path: Path, no_engines: bool) -> dict[str, object]:
+def run_scan(path: Path, no_engines: bool, cache_dir: Path | None = None) -> dict[str, object]:
     qgov = Path(sys.executable).parent / "qgov"
     command = [str(qgov), "scan", str(path), "--format", "json", "--fail-on", "none",
                "--show-timings"]
     if no_engines:
         command.append("--no-engines")
+    command += ["--cache-dir", str(cache_dir)] if cache_dir else ["--no-cache"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -230,6 +238,7 @@ def run_scan(path: Path, no_engines: bool) -> dict[str, object]:
                 pass
     return {
         "seconds": round(elapsed, 2),
+        "scan_seconds": doc["summary"]["duration_seconds"],
         # ru_maxrss is the largest single child so far; with fresh runs per corpus it is ours
         "peak_rss_mb": round(max(peak_kb, before) / 1024, 1),
         "findings": doc["summary"]["findings"],
@@ -239,39 +248,57 @@ def run_scan(path: Path, no_engines: bool) -> dict[str, object]:
     }
 
 
-def record(name: str, path: Path, result: dict[str, object], no_engines: bool) -> str:
+def record(
+    name: str, path: Path, result: dict[str, object], no_engines: bool, note: str = ""
+) -> str:
     files, size = corpus_size(path)
     timings = result["timings"]
     assert isinstance(timings, dict)
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in sorted(timings.items(), key=lambda kv: -kv[1]))
     return (
-        f"| {time.strftime('%Y-%m-%d')} | {name}{' (no engines)' if no_engines else ''} | "
+        f"| {time.strftime('%Y-%m-%d')} | {name}{' (no engines)' if no_engines else ''}{note} | "
         f"{files:,} files, {size / 1e6:.1f} MB | {result['seconds']} s | "
         f"{result['peak_rss_mb']} MB | {result['findings']} / {result['scan_errors']} | {stages} |"
     )
 
 
+def _share(warm: dict[str, object], cold: dict[str, object], key: str) -> str:
+    part, whole = warm[key], cold[key]
+    assert isinstance(part, (int, float)) and isinstance(whole, (int, float))
+    return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--corpus", choices=["notebooks", "large", "hostile", "all"], default="all"
+        "--corpus", choices=["notebooks", "large", "hostile", "leaky", "all"], default="all"
     )
     parser.add_argument("--no-engines", action="store_true")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--cache", action="store_true", help="cold, then warm result cache")
     args = parser.parse_args()
     names = ["notebooks", "large", "hostile"] if args.corpus == "all" else [args.corpus]
     builders = {"notebooks": build_notebooks, "large": build_large, "hostile": build_hostile}
     rows = []
     for name in names:
-        target = CORPUS / name
-        if args.rebuild and target.exists():
-            shutil.rmtree(target)
-        if not target.exists():
-            builders[name](target)
-        result = run_scan(target, args.no_engines)
-        row = record(name, target, result, args.no_engines)
-        print(row)
-        rows.append(row)
+        target = REPO / "samples" / "leaky-quantum-project" if name == "leaky" else CORPUS / name
+        if name != "leaky":
+            if args.rebuild and target.exists():
+                shutil.rmtree(target)
+            if not target.exists():
+                builders[name](target)
+        if not args.cache:
+            rows.append(record(name, target, run_scan(target, args.no_engines), args.no_engines))
+            print(rows[-1])
+            continue
+        with tempfile.TemporaryDirectory(prefix="qgov-bench-cache-") as cache_dir:
+            cold = run_scan(target, args.no_engines, Path(cache_dir))
+            warm = run_scan(target, args.no_engines, Path(cache_dir))
+        share = (f": scan {warm['scan_seconds']} s = {_share(warm, cold, 'scan_seconds')} of "
+                 f"the cold {cold['scan_seconds']} s; wall {_share(warm, cold, 'seconds')}")
+        rows.append(record(name, target, cold, args.no_engines, " (cold cache)"))
+        rows.append(record(name, target, warm, args.no_engines, f" (warm cache{share})"))
+        print(*rows[-2:], sep="\n")
     results = BENCH / "RESULTS.md"
     if not results.exists():
         results.write_text(

@@ -5,6 +5,7 @@ Unknown keys are errors (a typo must not silently disable a check).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from scanner.formats.yaml import (
 from scanner.fs import DEFAULT_MAX_FILE_BYTES, FileRefused, read_user_file
 from scanner.governed.policy_sections import DataClass
 from scanner.model import Severity, Tier
+from scanner.repo import git_top
 
 CONFIG_NAMES = (".qgov.yaml", ".qgov.yml")
 
@@ -78,6 +80,13 @@ class Settings(BaseModel):
     file_timeout: float = Field(default=30.0, gt=0)
     file_memory: int = Field(default=2048, ge=256)  # megabytes
     use_gitignore: bool = True
+    # The repository root findings' paths are relative to, relative to this config file
+    # (default: the git work tree, else this file's folder); see scanner.repo.
+    root: str | None = None
+    # The per-file result cache (scanner.cache); false: every scan starts cold.
+    cache: bool = True
+    # Seconds a --history scan may take before it stops with a notice.
+    history_timeout: float = Field(default=600.0, gt=0)
 
     @field_validator("exclude", "regulated_paths")
     @classmethod
@@ -142,9 +151,8 @@ def load_config_file(path: Path) -> Settings:
     return _validate(document, path)
 
 
-def find_config(start: Path) -> Path | None:
-    """`.qgov.yaml` in the scanned folder, else a pyproject.toml there with [tool.qgov]."""
-    folder = start if start.is_dir() else start.parent
+def _config_in(folder: Path) -> Path | None:
+    """`.qgov.yaml` in ``folder``, else a pyproject.toml there with [tool.qgov]."""
     for name in CONFIG_NAMES:
         if (folder / name).is_file():
             return folder / name
@@ -161,8 +169,27 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_settings(explicit: Path | None, scan_root: Path, overrides: dict[str, Any]) -> Settings:
-    path = explicit if explicit is not None else find_config(scan_root)
+def find_config(start: Path, stop: Path | None = None) -> Path | None:
+    """The nearest config at or above the scanned folder, looking no higher than ``stop``
+    (default: the git work tree holding ``start``; outside git, up to the file system's
+    root), so a scan of a file or sub-folder uses the repository's config."""
+    folder = Path(os.path.realpath(start if start.is_dir() else start.parent))
+    stop = Path(os.path.realpath(stop)) if stop is not None else git_top(folder)
+    for candidate in (folder, *folder.parents):
+        found = _config_in(candidate)
+        if found is not None or candidate == stop:
+            return found
+    return None
+
+
+def load_settings(
+    explicit: Path | None,
+    scan_root: Path,
+    overrides: dict[str, Any],
+    *,
+    stop: Path | None = None,
+) -> Settings:
+    path = explicit if explicit is not None else find_config(scan_root, stop)
     settings = load_config_file(path) if path is not None else Settings()
     cleaned = {k: v for k, v in overrides.items() if v is not None}
     if not cleaned:

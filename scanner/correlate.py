@@ -116,9 +116,15 @@ def shared_credentials(
     for several vendors. ``line_text(path, line)`` gives a line of a scanned file."""
     groups: dict[str, dict[tuple[str, str | None], _Place]] = {}
     for issue in issues:
-        if issue.secret is None or issue.path is None:
+        if issue.path is None:
             continue
-        digest = hashlib.sha256(issue.secret.strip().encode("utf-8", "surrogatepass")).hexdigest()
+        if issue.secret is not None:
+            value = issue.secret.strip().encode("utf-8", "surrogatepass")
+            digest = hashlib.sha256(value).hexdigest()
+        elif issue.sealed is not None and issue.sealed.secret_sha256:  # from the cache
+            digest = issue.sealed.secret_sha256
+        else:
+            continue
         line = line_text(issue.path, issue.line) if issue.line else ""
         place = _Place(issue.path, issue.line, issue.cell, environment_of(issue.path, references),
                        vendor_of(issue, line))

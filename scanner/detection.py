@@ -30,6 +30,9 @@ class Outcome:
     facts: list[ProviderUse] = field(default_factory=list)  # every fact carries its path
     errors: list[ScanError] = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)
+    # Files that requirements includes read: (including file, include, content hash or
+    # None), so the result cache knows what else a unit's results depend on.
+    includes: list[tuple[str, str, str | None]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     # Files each detector analysed to the end, by detector name and file kind: a rule whose
     # detector read none of the scan's files checked nothing (scanner.status.coverage).
@@ -42,6 +45,7 @@ class Outcome:
         self.facts.extend(part.facts)
         self.errors.extend(part.errors)
         self.directives.extend(part.directives)
+        self.includes.extend(part.includes)
         for name, seconds in part.timings.items():
             self.timings[name] = self.timings.get(name, 0.0) + seconds
         for name, per_kind in part.examined.items():
@@ -148,6 +152,7 @@ def detect_unit(
         outcome.facts.extend(distinct(facts, source.path))
     for source in sources:
         outcome.directives.extend(_directives(source))
+        outcome.includes.extend((source.path, rel, digest) for rel, digest in source.included)
     if sources:
         outcome.slowest = (time.perf_counter() - started, sources[0].path)
     return outcome

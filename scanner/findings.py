@@ -33,12 +33,17 @@ class FindingBuilder:
             raise ValueError(f"issue {issue.rule_id} has no path")
         if issue.secret is not None:
             evidence: str | None = mask(issue.secret)
+        elif issue.sealed is not None and issue.sealed.masked is not None:
+            evidence = issue.sealed.masked
         elif issue.evidence:
             evidence = redact_url(issue.evidence[:EVIDENCE_LIMIT])
         else:
             evidence = None
         control_ids = tuple(dict.fromkeys([*rule.controls, *issue.control_ids]))
         material = issue.material or issue.secret or ""
+        digest = (
+            issue.sealed.digest if issue.sealed and not material else content_digest(material)
+        )
         return Finding(
             rule_id=issue.rule_id,
             # Last line of defence: whatever a detector quoted, URL credentials go.
@@ -51,7 +56,7 @@ class FindingBuilder:
             severity=issue.severity or catalog.rule_severity(rule),
             confidence=issue.confidence,
             evidence=evidence,
-            content_hash=content_digest(material),
+            content_hash=digest,
             title=rule.title,
             control_ids=control_ids,
             domain=catalog.rule_domain(rule),

@@ -152,6 +152,18 @@ FrameworkRefs = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
+class Sealed:
+    """What the parent needs of an issue's content once the content itself is gone: the
+    content hash its fingerprint takes, and for a credential how it is shown and the
+    SHA-256 the cross-file check compares. Cached results (``scanner.cache``) carry this
+    instead of ``material`` and ``secret``, which may quote a credential."""
+
+    digest: str  # content_digest(material or secret)
+    masked: str | None = None  # masking.mask(secret)
+    secret_sha256: str | None = None  # SHA-256 of the stripped secret
+
+
+@dataclass(frozen=True, slots=True)
 class Issue:
     """What a detector or engine reports: a rule broken at a place, in its own words.
 
@@ -175,6 +187,7 @@ class Issue:
     secret: str | None = None  # a credential value: only ever shown masked
     control_ids: tuple[str, ...] = ()  # controls beyond the rule's own
     engine: str = "qgov"
+    sealed: Sealed | None = None  # stands in for material and secret in cached results
 
 
 class UseKind(StrEnum):
@@ -209,6 +222,17 @@ class ProviderUse:
     vendor: str | None = None
 
 
+class HistoryRef(BaseModel):
+    """Where a finding of a git-history scan came from: the first commit holding the blob
+    (its path is the finding's ``path`` as it was then)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    commit: str
+    author_date: str  # ISO 8601, as git gives it
+    in_tree: bool = False  # the blob is still at that path in HEAD
+
+
 class Finding(BaseModel):
     """One thing wrong at one place, with everything the catalog says about its rule."""
 
@@ -234,6 +258,7 @@ class Finding(BaseModel):
     remediation: str | None = None
     engine: str = "qgov"
     suppression: Suppression | None = None
+    history: HistoryRef | None = None  # set by `qgov scan --history` only
 
     @field_validator("path")
     @classmethod

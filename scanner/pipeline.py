@@ -4,7 +4,8 @@ Detection runs in supervised worker processes (``scanner.workers``): regex work 
 CPU-bound and holds the GIL, and a file that runs past its budget must be stoppable. Engines,
 which are mostly outside processes, run on a thread meanwhile. The unit of work is a file,
 or every file of one module for a detector that reads modules (Terraform), so a module is
-parsed once, on one worker. Every stage returns new data; nothing reaches back into an
+parsed once, on one worker; units the result cache holds are not analysed again
+(``scanner.incremental``). Every stage returns new data; nothing reaches back into an
 earlier stage.
 """
 
@@ -14,22 +15,21 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import cast
 
+from scanner.cache import ResultCache
 from scanner.catalog import Catalog
 from scanner.config import Settings
 from scanner.correlate import shared_credentials
-from scanner.detection import Outcome, work_units
 from scanner.detectors.registry import DetectorOptions, build_detectors
-from scanner.discover import Candidate, read_source, walk
-from scanner.engines.interface import Engine, EngineOutput
+from scanner.discover import Candidate, read_source, rebase_patterns
 from scanner.engines.registry import build_engines
 from scanner.findings import FindingBuilder
 from scanner.fs import ScanRoot
 from scanner.governance.lenient import PolicyFile
+from scanner.incremental import detect
 from scanner.inventory.build import build_inventory
 from scanner.inventory.checks import InventoryCheck, check_inventory
 from scanner.inventory.policy import TIER_DATA_CLASS, InventoryPolicy, PolicySections
@@ -44,12 +44,14 @@ from scanner.model import (
     ScanResult,
     printable,
 )
+from scanner.repo import RepoRoot, find_root
 from scanner.source import SourceFile
 from scanner.status.coverage import scan_coverage
 from scanner.suppress.baseline import Baseline, apply_baseline
 from scanner.suppress.exceptions import Register, apply_exceptions, root_registers
 from scanner.suppress.inline import apply_inline
-from scanner.workers import Budget, WorkerPool
+from scanner.targets import Selection, config_base, discover_sources, register_files
+from scanner.workers import Budget
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -71,36 +73,41 @@ def run_scan(
     progress: ProgressCallback | None = None,
     today: dt.date | None = None,
     policy: PolicyFile | None = None,
+    repo: RepoRoot | None = None,
+    selection: Selection | None = None,
+    cache: ResultCache | None = None,
 ) -> ScanRun:
     """Scan ``roots``. ``policy`` (``--policy``/``policy:``, already read by the caller) adds
     its exceptions to every root's, is itself checked as a file of the scan, and is what
     the provider inventory is checked against (without one: the one policy found in the
-    scanned tree, if exactly one validates)."""
+    scanned tree, if exactly one validates). Paths are relative to ``repo`` (default: the
+    repository root of ``roots``, see ``scanner.repo``); ``selection`` narrows what is read
+    (named files, ``--staged``), and ``cache`` keeps and reuses per-file results."""
     started = time.perf_counter()
     today = today or dt.date.today()
     timings: dict[str, float] = {}
     errors: list[ScanError] = []
     notices: list[str] = []
-    sources, excluded = _discover(roots, settings, errors)
-    policy_source = _policy_source(policy, roots, sources, settings, errors)
+    repo = repo or default_root(roots, settings)
+    selection = selection or Selection.of(repo, roots)
+    options = _detector_options(settings, catalog, today, repo)
+    sources, excluded = discover_sources(repo, selection, settings, build_detectors(options),
+                                         errors, notices)
+    policy_source = _policy_source(policy, repo.path, sources, settings, errors)
     if policy_source is not None:
         sources.append(policy_source)
     timings["discover+read"] = time.perf_counter() - started
 
-    options = replace(DetectorOptions.from_settings(settings, catalog), today=today)
     engines = build_engines(settings, Path(roots[0]).absolute())
     budget = Budget(settings.file_timeout, settings.file_memory)
-    workers = min(settings.jobs or os.cpu_count() or 1, max(1, len(sources) // 8))
-    # The workers are forked before the engine thread starts (forking beside a running
-    # thread can deadlock the child).
-    with WorkerPool(workers, options, budget) as pool, ThreadPoolExecutor(1) as engine_pool:
-        engine_future = engine_pool.submit(_run_engines, engines, sources)
-        detect_started = time.perf_counter()
-        outcome = _detect_all(sources, pool, progress)
-        timings["detectors"] = time.perf_counter() - detect_started
-        engine_output, engine_timings = engine_future.result()
+    outcome, engine_output = detect(
+        sources, options, budget, engines, jobs=settings.jobs, progress=progress, cache=cache,
+        today=today, timings=timings,
+    )
+    if cache is not None:
+        notices.extend(cache.notices())
+        cache.maybe_prune()
     timings.update(outcome.timings)
-    timings.update(engine_timings)
     if outcome.slowest[1]:
         timings[f"slowest file: {outcome.slowest[1]}"] = outcome.slowest[0]
     errors.extend(outcome.errors)
@@ -109,7 +116,9 @@ def run_scan(
 
     issues = [*outcome.issues, *engine_output.issues]
     cross_started = time.perf_counter()
-    inventory_policy = _inventory_policy(policy, roots, sources, notices)
+    inventory_policy = None
+    if not selection.partial:
+        inventory_policy = _inventory_policy(policy, [repo.path], sources, notices)
     issues += shared_credentials(
         issues,
         _line_reader(sources),
@@ -124,7 +133,8 @@ def run_scan(
     marked, problems = apply_inline(findings, outcome.directives, today)
     final = marked + builder.build_all(problems)
     errors.extend(builder.errors())
-    registers = root_registers(sources)
+    partial_registers = register_files(repo, sources) if selection.partial else []
+    registers = root_registers([*sources, *partial_registers])
     if policy is not None:
         origin = policy_source.path if policy_source is not None else str(policy.path)
         registers.append(Register(origin, policy.exceptions))
@@ -223,49 +233,38 @@ def _line_reader(sources: Sequence[SourceFile]) -> Callable[[str, int], str]:
     return line_text
 
 
-def _discover(
-    roots: Sequence[Path], settings: Settings, errors: list[ScanError]
-) -> tuple[list[SourceFile], int]:
-    """The files to scan, and how many files and folders the ignore rules left out."""
-    sources: list[SourceFile] = []
-    excluded = 0
-    for root in roots:
-        walked = walk(
-            root,
-            max_file_bytes=settings.max_file_size,
-            exclude=settings.exclude,
-            use_gitignore=settings.use_gitignore,
-        )
-        errors.extend(walked.errors)
-        excluded += walked.excluded
-        # A single-file root reads its includes from the folder it sits in.
-        folder = root if root.is_dir() else root.parent
-        scan_root = ScanRoot.open(folder, settings.max_file_size)
-        for candidate in walked.candidates:
-            read = read_source(candidate, scan_root)
-            if isinstance(read, ScanError):
-                errors.append(read)
-            else:
-                sources.append(read)
-    return sources, excluded
+def default_root(roots: Sequence[Path], settings: Settings) -> RepoRoot:
+    """The repository root of ``roots`` under ``settings`` (see ``scanner.repo``)."""
+    return find_root(
+        roots,
+        config_dir=Path(settings.source_dir) if settings.source_dir else None,
+        config_root=settings.root,
+    )
+
+
+def _detector_options(
+    settings: Settings, catalog: Catalog, today: dt.date, repo: RepoRoot
+) -> DetectorOptions:
+    """The detectors' options; ``regulated_paths`` are written for the config's folder."""
+    options = DetectorOptions.from_settings(settings, catalog)
+    regulated = tuple(rebase_patterns(options.regulated_paths, config_base(repo, settings)))
+    return replace(options, today=today, regulated_paths=regulated)
 
 
 def _policy_source(
     policy: PolicyFile | None,
-    roots: Sequence[Path],
+    base: Path,
     sources: Sequence[SourceFile],
     settings: Settings,
     errors: list[ScanError],
 ) -> SourceFile | None:
-    """The ``--policy`` file as one more file of the scan, unless a root already holds it.
-    Its path is written relative to the first root (``../policy/org-policy.yaml``)."""
+    """The ``--policy`` file as one more file of the scan, unless the scan already holds it.
+    Its path is written relative to the repository root ``base`` (``../policy/org.yaml``)."""
     if policy is None:
         return None
     real = os.path.realpath(policy.path)
     if any(os.path.realpath(s.abs_path) == real for s in sources):
         return None
-    first = roots[0].absolute()
-    base = first if first.is_dir() else first.parent
     shown = printable(PurePosixPath(Path(os.path.relpath(real, base)).as_posix()).as_posix())
     scan_root = ScanRoot.open(Path(real).parent, settings.max_file_size)
     read = read_source(Candidate(shown, Path(real), 0), scan_root)
@@ -282,47 +281,6 @@ def _roots_of(sources: Iterable[SourceFile]) -> dict[str, set[Path]]:
         if source.root is not None:
             found.setdefault(source.path, set()).add(source.root.path)
     return found
-
-
-def _detect_all(
-    sources: list[SourceFile], pool: WorkerPool, progress: ProgressCallback | None
-) -> Outcome:
-    """Every unit on the pool, biggest first so one huge notebook does not end up alone
-    at the tail."""
-    units = work_units(sources, build_detectors(pool.options))
-    units.sort(key=lambda unit: sum(len(s.text) for s in unit), reverse=True)
-    return pool.run(units, progress)
-
-
-def _run_engines(
-    engines: Iterable[Engine], sources: list[SourceFile]
-) -> tuple[EngineOutput, dict[str, float]]:
-    output = EngineOutput()
-    timings: dict[str, float] = {}
-    for engine in engines:
-        wanted = [s for s in sources if s.kind in engine.kinds]
-        started = time.perf_counter()
-        try:
-            part = engine.run(wanted)
-        except Exception as exc:  # an outside analyser failing must not sink the scan
-            part = EngineOutput(
-                errors=[
-                    ScanError(
-                        path=".",
-                        reason="engine-error",
-                        message=f"{engine.name} failed: {exc.__class__.__name__}: {exc}",
-                    )
-                ],
-                not_run={engine.name: f"{engine.name} failed"},
-            )
-        timings[f"engine:{engine.name}"] = time.perf_counter() - started
-        output.issues.extend(part.issues)
-        output.errors.extend(part.errors)
-        output.notices.extend(part.notices)
-        output.not_run.update(part.not_run)
-        if engine.name not in part.not_run:
-            output.ran[engine.name] = len(wanted)
-    return output, timings
 
 
 def _drop_overlaps(findings: list[Finding], catalog: Catalog) -> list[Finding]:

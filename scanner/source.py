@@ -9,6 +9,7 @@ computed once per file whichever detector or engine asks first.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -43,6 +44,11 @@ class SourceFile(Document):
         self.kind = kind
         # The scan root, for views that need a second file (requirements includes).
         self.root = root
+        # False: the text came from git's index (--staged), not from the file on disk.
+        self.on_disk = True
+        # Files that views read through ``root``: (path, content hash or None), so the
+        # result cache can tell when an include changed.
+        self.included: list[tuple[str, str | None]] = []
 
     def __repr__(self) -> str:
         return f"SourceFile({self.path!r}, {self.kind.value})"
@@ -56,10 +62,12 @@ class SourceFile(Document):
             "abs_path": self.abs_path,
             "kind": self.kind,
             "root": self.root,
+            "on_disk": self.on_disk,
         }
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        self.included = []
 
     @property
     def name(self) -> str:
@@ -131,11 +139,17 @@ class SourceFile(Document):
             try:
                 text = root.read_text(rel, max_bytes=MAX_INCLUDE_BYTES)
             except FileRefused as exc:
+                self.included.append((rel, None))
                 if exc.reason == "too-large":
                     return "too large to follow"
                 if exc.reason == "unreadable":
                     return f"cannot read ({exc.message.removeprefix('cannot read: ')})"
                 return exc.message
+            self.included.append((rel, _digest(text)))
             return rel, text
 
         return read
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -30,6 +30,7 @@ from scanner.model import ScanError
 from scanner.source import SourceFile
 
 ProgressCallback = Callable[[int, int], None]
+UnitCallback = Callable[[Sequence[SourceFile], Outcome], None]
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _worker_main(
 ) -> None:
     _limit_memory(memory_mb)
     detectors = build_detectors(options)
-    finders = build_fact_finders()
+    finders = [] if options.only else build_fact_finders()
     while True:
         try:
             batch = connection.recv()
@@ -72,12 +73,13 @@ def _worker_main(
             return
         if batch is None:
             return
-        merged = Outcome()
+        outcomes = []
         for done, unit in enumerate(batch):
             # Shared memory, not a message: the parent times each unit from this mark.
             progress[0], progress[1] = done, time.monotonic()
-            merged.merge(detect_unit(unit, detectors, finders))
-        connection.send(merged)
+            outcomes.append(detect_unit(unit, detectors, finders))
+        # One outcome per unit, so the parent can keep each in the result cache.
+        connection.send(outcomes)
 
 
 @dataclass
@@ -131,8 +133,13 @@ class WorkerPool:
         return _Worker(process, parent, progress)
 
     def run(
-        self, units: Sequence[Sequence[SourceFile]], progress: ProgressCallback | None = None
+        self,
+        units: Sequence[Sequence[SourceFile]],
+        progress: ProgressCallback | None = None,
+        on_unit: UnitCallback | None = None,
     ) -> Outcome:
+        """Every unit's outcome, merged; ``on_unit(unit, outcome)`` sees each unit that
+        finished within its budget (not the ones stopped)."""
         merged = Outcome()
         pending: deque[Sequence[SourceFile]] = deque(units)
         total = sum(len(unit) for unit in units)
@@ -150,7 +157,11 @@ class WorkerPool:
                 finished: Sequence[Sequence[SourceFile]]
                 if worker.connection in ready:
                     try:
-                        merged.merge(worker.connection.recv())
+                        parts = worker.connection.recv()
+                        for unit, part in zip(worker.batch, parts, strict=True):
+                            merged.merge(part)
+                            if on_unit is not None:
+                                on_unit(unit, part)
                         finished, worker.batch = worker.batch, []
                     except (EOFError, OSError):
                         unit = worker.batch[worker.current()[0]]

@@ -38,3 +38,12 @@ def catalog() -> Catalog:
     from tests.helpers import real_catalog  # helpers import the secrets above
 
     return real_catalog()
+
+
+@pytest.fixture(autouse=True)
+def _private_result_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every test scans with an empty result cache of its own: nothing from an earlier test
+    (or a detector a test replaced) is reused, and the user's cache is never touched."""
+    monkeypatch.setenv("QGOV_CACHE_DIR", str(tmp_path_factory.mktemp("qgov-cache")))

@@ -11,6 +11,7 @@ from typing import Any
 from scanner.catalog import Catalog, CatalogError, Control, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_OK
 from scanner.cli.scan_cmds import (
+    ci_options,
     common_options,
     error,
     prepare,
@@ -51,6 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     status.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
     common_options(status)
+    ci_options(status, selection=False)
     status_options(status)
     status.add_argument("--baseline", metavar="FILE", help="treat findings in FILE as accepted")
     status.add_argument("--framework", metavar="KEY",
@@ -157,7 +159,7 @@ def cmd_controls_status(args: argparse.Namespace) -> int:
     evidence = status_inputs(args, prepared)
     if isinstance(evidence, str):
         return error(evidence)
-    result = run_scan(prepared, baseline).result
+    result = run_scan(prepared, args, baseline).result
     status = compute_status(result, catalog, attestations=evidence.attestations,
                             selftest=evidence.selftest)
     if args.status_format == "json":

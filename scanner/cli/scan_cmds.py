@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any, get_args
 
 from scanner import __version__
+from scanner.cache import ResultCache
+from scanner.cache import default_dir as default_cache_dir
 from scanner.catalog import Catalog, CatalogError, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from scanner.config import ConfigError, Settings, load_settings, rule_matches
@@ -27,8 +30,10 @@ from scanner.engines.registry import engine_rules
 from scanner.engines.semgrep_engine import NOT_FOUND_NOTICE
 from scanner.governance.lenient import PolicyFile, PolicyFileError, read_policy_file
 from scanner.governed.policy_sections import DataClass
-from scanner.model import ScanResult, Severity
+from scanner.history import run_history
+from scanner.model import ScanResult, Severity, printable
 from scanner.pipeline import ScanRun, run_scan
+from scanner.repo import Git, GitError, RepoRoot, RootError, common_folder, find_root
 from scanner.reports import OutputFormat, ScanReport, gate, render, use_color
 from scanner.reports.docs import find_rule_docs
 from scanner.reports.report import SKIPPED_BY_DESIGN
@@ -45,6 +50,7 @@ from scanner.suppress.baseline import (
     pruned_document,
     updated_document,
 )
+from scanner.targets import Selection, within
 
 FAIL_CHOICES = ["critical", "high", "medium", "low", "info", "none"]
 
@@ -55,8 +61,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="scan files or folders for control violations",
         description="Scan code, notebooks, IaC, CI workflows and manifests against the catalog.",
     )
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
+    scan.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders to scan (default: .)"
+    )
     _common(scan)
+    _ci_options(scan, selection=True)
     _output_options(scan)
     gate_options = scan.add_argument_group("gate")
     gate_options.add_argument(
@@ -94,6 +103,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "reason and expires",
     )
     _common(create)
+    _ci_options(create, selection=False)
     create.set_defaults(handler=cmd_baseline_create)
 
     for action, handler, summary_text in (
@@ -111,6 +121,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             help="the baseline to change in place (default: baseline: in the config)",
         )
         _common(parser)
+        _ci_options(parser, selection=False)
         parser.set_defaults(handler=handler)
 
     check = baseline_sub.add_parser(
@@ -230,6 +241,38 @@ def status_inputs(args: argparse.Namespace, prepared: _Prepared) -> StatusInputs
         return str(exc)
 
 
+def _ci_options(parser: argparse.ArgumentParser, *, selection: bool) -> None:
+    """Repository root, what to scan (scan only) and the result cache: the options CI
+    pipelines and pre-commit need (README: Repository paths, changed files, the result
+    cache and git history)."""
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help="repository root finding paths are relative to (default: the git work tree, "
+        "else the nearest folder with .qgov.yaml, else the folder holding the targets)",
+    )
+    if selection:
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
+            "--staged", action="store_true",
+            help="scan the content staged in git's index (added, copied, modified, renamed)",
+        )
+        which.add_argument(
+            "--diff", metavar="REF",
+            help="scan files changed since REF (REF...HEAD, plus staged, unstaged and "
+            "untracked changes)",
+        )
+        which.add_argument(
+            "--history", nargs="?", const="", metavar="RANGE",
+            help="look for secrets in every blob of the git history (all refs, or RANGE, "
+            "e.g. main..HEAD); PATHs narrow it to blobs under them",
+        )
+    parser.add_argument("--no-cache", action="store_true", help="do not use the result cache")
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help="result cache folder (default: the platform's)"
+    )
+
+
 def _error(message: str) -> int:
     print(f"qgov: error: {message}", file=sys.stderr)
     return EXIT_ERROR
@@ -245,10 +288,11 @@ class _Prepared:
     settings: Settings
     catalog: Catalog
     policy: PolicyFile | None
+    repo: RepoRoot
 
 
 def _prepare(args: argparse.Namespace) -> _Prepared | str:
-    roots = [Path(p) for p in args.paths]
+    roots = [Path(p) for p in args.paths or ["."]]
     for root in roots:
         if not root.exists() and not root.is_symlink():
             return f"{root}: no such file or directory"
@@ -269,8 +313,16 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
     bad = invalid_patterns(args.skip_path)
     if bad:
         return f"--skip-path {bad[0]!r}: not a valid gitignore-style pattern"
+    given_root = Path(args.root) if getattr(args, "root", None) else None
     try:
-        settings = load_settings(Path(args.config) if args.config else None, roots[0], overrides)
+        settings = load_settings(
+            Path(args.config) if args.config else None, common_folder(roots), overrides,
+            stop=given_root,
+        )
+        repo = find_root(
+            roots, given=given_root, config_root=settings.root,
+            config_dir=Path(settings.source_dir) if settings.source_dir else None,
+        )
         update: dict[str, Any] = {
             "exclude": [*settings.exclude, *args.skip_path],
             "disable_rules": [*settings.disable_rules, *args.skip_rule],
@@ -282,7 +334,7 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
         settings = settings.model_copy(update=update)
         catalog = load_catalog(settings.resolve(p) for p in settings.custom_catalog)
         policy = read_policy_file(settings.resolve(settings.policy)) if settings.policy else None
-    except (ConfigError, CatalogError, PolicyFileError) as exc:
+    except (ConfigError, CatalogError, PolicyFileError, RootError) as exc:
         return str(exc)
     for pattern in args.skip_rule:
         if not any(rule_matches(pattern, rule_id) for rule_id in catalog.rules):
@@ -292,7 +344,33 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
         problem = database_problem(settings.resolve(settings.osv_db, roots[0].absolute()))
         if problem:
             return f"OSV database {settings.osv_db}: {problem}"
-    return _Prepared(roots, settings, catalog, policy)
+    return _Prepared(roots, settings, catalog, policy, repo)
+
+
+def _selection(args: argparse.Namespace, prepared: _Prepared) -> Selection | None:
+    """What --staged or --diff select (None: the targets as given); raises GitError."""
+    if not getattr(args, "staged", False) and not getattr(args, "diff", None):
+        return None
+    repo = prepared.repo
+    git = Git(repo)
+    scopes = [repo.relative(r) or "" for r in prepared.roots]
+    if args.staged:
+        paths = within([entry.path for entry in git.staged()], scopes)
+        return Selection(tuple(paths), staged=True, label="staged files", partial=True)
+    changed = within(git.changed_since(args.diff), scopes)
+    present = [p for p in changed if os.path.lexists(repo.path / p)]
+    return Selection(
+        tuple(present), label=f"files changed since {printable(args.diff)}", partial=True
+    )
+
+
+def _cache(args: argparse.Namespace, settings: Settings) -> tuple[ResultCache | None, list[str]]:
+    if getattr(args, "no_cache", False) or not settings.cache:
+        return None, []
+    given = getattr(args, "cache_dir", None)
+    folder = Path(given).expanduser() if given else default_cache_dir()
+    opened = ResultCache.open(folder)
+    return (None, [opened]) if isinstance(opened, str) else (opened, [])
 
 
 def _progress_printer() -> Any:
@@ -310,15 +388,35 @@ def _progress_printer() -> Any:
     return show
 
 
-def _run(prepared: _Prepared, baseline: Baseline | None = None) -> ScanRun:
-    return run_scan(
-        prepared.roots,
-        prepared.settings,
-        prepared.catalog,
-        baseline=baseline or Baseline(),
-        progress=_progress_printer(),
-        policy=prepared.policy,
-    )
+def _run(
+    prepared: _Prepared,
+    args: argparse.Namespace,
+    baseline: Baseline | None = None,
+) -> ScanRun:
+    """The scan (or the history scan) ``args`` ask for; raises GitError."""
+    cache, notices = _cache(args, prepared.settings)
+    if getattr(args, "history", None) is not None:
+        run = run_history(
+            prepared.repo, prepared.settings, prepared.catalog, args.history or None,
+            baseline=baseline or Baseline(), progress=_progress_printer(), cache=cache,
+            scopes=[prepared.repo.relative(r) or "" for r in prepared.roots],
+        )
+    else:
+        run = run_scan(
+            prepared.roots,
+            prepared.settings,
+            prepared.catalog,
+            baseline=baseline or Baseline(),
+            progress=_progress_printer(),
+            policy=prepared.policy,
+            repo=prepared.repo,
+            selection=_selection(args, prepared),
+            cache=cache,
+        )
+    if notices:
+        result = run.result
+        run.result = result.model_copy(update={"notices": (*notices, *result.notices)})
+    return run
 
 
 @dataclass(frozen=True)
@@ -359,7 +457,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     evidence = status_inputs(args, prepared)
     if isinstance(evidence, str):
         return _error(evidence)
-    run = _run(prepared, baseline)
+    try:
+        run = _run(prepared, args, baseline)
+    except GitError as exc:
+        return _error(str(exc))
     sarif = any(o.format is OutputFormat.SARIF for o in outputs)
     report = ScanReport(
         result=run.result,
@@ -426,7 +527,7 @@ def cmd_baseline_create(args: argparse.Namespace) -> int:
             previous = load_baseline(output)
         except BaselineError as exc:
             return _error(f"{exc} (refusing to overwrite it; remove it to start afresh)")
-    run = _run(prepared)
+    run = _run(prepared, args)
     document = baseline_document(run.result.findings, __version__, previous)
     try:
         Path(args.output).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -462,7 +563,7 @@ def _change_baseline(args: argparse.Namespace, *, prune: bool) -> int:
         previous = load_baseline(path)
     except BaselineError as exc:
         return _error(str(exc))
-    run = _run(prepared)
+    run = _run(prepared, args)
     if prune:
         document, change = pruned_document(
             previous, run.result.findings, __version__, _unchecked(run.result, prepared)
@@ -551,6 +652,7 @@ def cmd_baseline_check(args: argparse.Namespace) -> int:
 
 # What `qgov controls status` (and later `qgov report`) reuse to run the same scan.
 common_options = _common
+ci_options = _ci_options
 prepare = _prepare
 run = _run
 error = _error

@@ -35,6 +35,9 @@ class DetectorOptions:
     # The day date-based checks (role and exception expiry) measure against; the scan pins
     # it once so every worker agrees. None: each check's own today.
     today: date | None = None
+    # Run only the detectors of these names (and no fact finders); empty: every detector.
+    # A git-history scan looks for credentials only.
+    only: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings, catalog: Catalog) -> DetectorOptions:
@@ -60,6 +63,8 @@ def build_detectors(options: DetectorOptions) -> list[Detector]:
     ]
     if options.custom_rules:
         detectors.append(PatternRuleDetector(list(options.custom_rules)))
+    if options.only:
+        detectors = [d for d in detectors if d.name in options.only]
     return detectors
 
 

@@ -163,8 +163,14 @@ class BanditEngine(Engine):
             return output
         with tempfile.TemporaryDirectory(prefix="qgov-bandit-") as scratch:
             targets: dict[str, _Target] = {}
-            for source in python:
-                targets[str(Path(source.abs_path).absolute())] = _Target(source)
+            for index, source in enumerate(python):
+                if source.on_disk:
+                    targets[str(Path(source.abs_path).absolute())] = _Target(source)
+                    continue
+                # Staged content (--staged) is not what the file on disk holds.
+                path = Path(scratch) / f"staged_{index}.py"
+                path.write_text(source.text, encoding="utf-8", errors="surrogatepass")
+                targets[str(path)] = _Target(source)
             for index, source in enumerate(notebooks):
                 prepared = self._prepare_notebook(source, output)
                 if prepared is None or not prepared.code.strip():

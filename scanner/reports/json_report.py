@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from scanner.model import Finding
 from scanner.reports.report import (
     TOOL_NAME,
     TOOL_VERSION,
@@ -21,7 +23,7 @@ def render_json(report: ScanReport) -> str:
     document = {
         "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
         "roots": list(report.result.roots),
-        "findings": [finding_dict(f) for f in report.result.findings],
+        "findings": [_finding(f) for f in report.result.findings],
         "scan_errors": [error_dict(e) for e in report.result.errors],
         "notices": list(report.result.notices),
         "inventory": inventory_dict(report.result.inventory),
@@ -29,3 +31,10 @@ def render_json(report: ScanReport) -> str:
         "summary": summary(report),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    data = finding_dict(finding)
+    if finding.history is not None:  # `qgov scan --history`: where in git the blob came from
+        data["history"] = finding.history.model_dump(mode="json")
+    return data

@@ -345,3 +345,81 @@ CASES = (
          finds=("QG-GOV-011", "QG-SEC-008"), never_printed=(TOKEN, TOKEN[:20])),
     Case("policy-hostile-sizes", _policy_hostile_sizes, finds=("QG-GOV-001", "QG-SEC-008")),
 )
+
+
+# --- git history (qgov scan --history reads every blob of every commit) ----------------------
+
+@dataclass(frozen=True)
+class HistoryCase:
+    name: str
+    build: Callable[[Path], None]
+    finds: tuple[str, ...] = ()  # rule ids the history scan must still report
+    notices: tuple[str, ...] = ()  # text some notice must hold
+    never_printed: tuple[str, ...] = ()
+
+
+def _git(root: Path, *args: str, input: bytes | None = None) -> None:
+    from tests.git_helpers import git
+
+    git(root, *args, input=input)
+
+
+def _history_repo(root: Path) -> None:
+    _git(root, "init", "-q", "-b", "main")
+    _leak(root, "old/leak.py")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "leak")
+    _git(root, "rm", "-rq", "old")
+    _git(root, "commit", "-q", "-m", "remove the leak")
+
+
+def _history_huge_blob(root: Path) -> None:
+    """A 64 MiB blob in history (and one over 2**31 bytes would only cost its header):
+    skipped by size, never read."""
+    _history_repo(root)
+    _write(root, "dump.sql", b"INSERT INTO t VALUES (1);\n" * (64 * 1024 * 1024 // 26))
+    _git(root, "add", "dump.sql")
+    _git(root, "commit", "-q", "-m", "dump")
+    _git(root, "rm", "-q", "dump.sql")
+    _git(root, "commit", "-q", "-m", "drop dump")
+
+
+def _history_odd_names(root: Path) -> None:
+    """Names git stores as bytes: not UTF-8, control characters, bidi overrides, newlines."""
+    _history_repo(root)
+    for name in (b"caf\xe9/notes\xff.py", b"bell\x07/esc\x1b[31m.py",
+                 "rtl\u202egnp.py".encode(), b"new\nline.py", b"-rf.py", b"--all.py"):
+        _write(root, name, f'IONQ_API_KEY = "{TOKEN}"\n'.encode())
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "odd names")
+    _git(root, "rm", "-rq", ".")
+    _git(root, "commit", "-q", "-m", "empty the tree")
+
+
+def _history_many_commits(root: Path, commits: int = 100_000) -> None:
+    """100,000 commits (git fast-import builds them in seconds): the scan stops at its
+    time cap with a notice instead of running for minutes."""
+    _git(root, "init", "-q", "-b", "main")
+    lines = []
+    for i in range(1, commits + 1):
+        data = f"value = {i}\n" if i != 7 else f'IONQ_API_KEY = "{TOKEN}"\n'
+        lines.append(f"commit refs/heads/main\nmark :{i}\n"
+                     f"committer A <a@example.org> {1700000000 + i} +0000\ndata 1\nc\n")
+        if i > 1:
+            lines.append(f"from :{i - 1}\n")
+        lines.append(f"M 100644 inline f{i % 50}.py\ndata {len(data)}\n{data}\n")
+    _git(root, "fast-import", "--quiet", input="".join(lines).encode())
+    _git(root, "reset", "-q", "--hard", "main")
+    _write(root, ".qgov.yaml", "history_timeout: 2\n")
+
+
+HISTORY_CASES: tuple[HistoryCase, ...] = (
+    HistoryCase("history-huge-blob", _history_huge_blob, finds=("QG-SEC-008",),
+                notices=("larger than max_file_size",), never_printed=(TOKEN,)),
+    HistoryCase("history-odd-names", _history_odd_names, finds=("QG-SEC-008",),
+                never_printed=(TOKEN, "\x1b[31m", "\u202e", "\x07")),
+    # No finding is required here: under load the 2 s cap can fall before commit 7 is
+    # read. What must hold is the stop with its notice, and no token in the output.
+    HistoryCase("history-many-commits", _history_many_commits,
+                notices=("history scan stopped",), never_printed=(TOKEN,)),
+)
