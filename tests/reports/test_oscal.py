@@ -387,3 +387,16 @@ def test_trestle_is_imported_only_for_an_oscal_report(tmp_path: Path) -> None:
 
     assert "trestle loaded: False" in run()
     assert "trestle loaded: True" in run("--oscal", str(tmp_path / "ar.json"))
+
+
+def test_what_is_written_is_what_trestle_s_model_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trestle.oscal.assessment_results import AssessmentResults
+
+    write_tree(tmp_path / "c", {"attestations.yaml": ATTESTATIONS, "evidence/idp.md": "x\n"})
+    doc = scan_oscal(tmp_path, capsys, str(small_project(tmp_path / "p")), "--attestations",
+                     str(tmp_path / "c/attestations.yaml"))
+    written = doc["assessment-results"]
+    model = AssessmentResults.model_validate(written)
+    assert model.model_dump(by_alias=True, exclude_none=True, mode="json") == written
