@@ -7,6 +7,7 @@ that cannot break the JSON or add markup."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,12 @@ import regex
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
+from scanner.catalog import Catalog
 from scanner.cli import main
-from scanner.reports.oscal import OSCAL_NS
+from scanner.model import Coverage, ScanResult, Tier
+from scanner.reports.oscal import OSCAL_NS, render_oscal
+from scanner.reports.report import ScanReport
+from scanner.status.statuses import ControlStatus
 from tests.conftest import IBM_KEY
 from tests.helpers import DATA, REPO, SAMPLES, small_project, write_tree
 from tests.status.helpers import selftest_report
@@ -400,3 +406,31 @@ def test_what_is_written_is_what_trestle_s_model_holds(
     written = doc["assessment-results"]
     model = AssessmentResults.model_validate(written)
     assert model.model_dump(by_alias=True, exclude_none=True, mode="json") == written
+
+
+def test_a_result_that_does_not_say_what_ran_is_valid_and_satisfies_nothing(
+    catalog: Catalog,
+) -> None:
+    # A scan JSON from elsewhere without coverage (the pack's roll-up may render one).
+    report = ScanReport(result=ScanResult(roots=(".",), findings=()), catalog=catalog,
+                        fail_on=None)
+    doc = json.loads(render_oscal(report, generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+    assert schema_errors(doc) == []
+    assert {status_of(f) for f in by_control(doc).values()} == {
+        ("not-assessed", "not-satisfied", "other")}
+    assert qgov_props(result_of(doc), "tier") == ["unknown"]
+
+
+def test_when_no_control_applies_the_selection_is_still_valid(catalog: Catalog) -> None:
+    coverage = Coverage(tier=Tier.EXPLORATORY)
+    report = ScanReport(result=ScanResult(roots=(".",), findings=(), coverage=coverage),
+                        catalog=catalog, fail_on=None)
+    status = report.compliance
+    none_apply = replace(status, controls=tuple(
+        replace(r, status=ControlStatus.NOT_APPLICABLE) for r in status.controls))
+    doc = json.loads(render_oscal(replace(report, status=none_apply)))
+    assert schema_errors(doc) == []
+    (selection,) = result_of(doc)["reviewed-controls"]["control-selections"]
+    assert selection["include-all"] == {} and len(selection["exclude-controls"]) == len(
+        catalog.controls)
+    assert "findings" not in result_of(doc)

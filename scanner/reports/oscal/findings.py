@@ -86,9 +86,10 @@ def reviewed_controls(status: ComplianceStatus, tier: str) -> dict[str, Any]:
         "exclude-controls": [{"control-id": r.control.id} for r in excluded],
         "remarks": remarks,
     })
-    if not assessed:  # no control applies: the selection must still hold one entry
-        selection.pop("include-controls")
+    if not assessed:
+        # OSCAL wants one selection: all controls, every one excluded as not applicable.
         selection["include-all"] = {}
+        selection["description"] = f"No control of qgov's catalog applies at tier {tier}."
     return {
         "description": "The controls of qgov's catalog (the assessment plan, see import-ap). "
         "Each control's objective is identified by the control's id.",
