@@ -43,7 +43,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fail_on: Severity | Literal["none"] = Severity.HIGH
-    format: Literal["text", "json", "sarif", "junit", "markdown", "codequality"] = "text"
+    format: Literal["text", "json", "sarif", "junit", "markdown", "codequality", "oscal"] = (
+        "text"
+    )
     exclude: list[str] = Field(default_factory=list)
     max_file_size: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
     regulated_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_REGULATED_PATHS))

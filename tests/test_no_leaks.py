@@ -43,7 +43,7 @@ def leaky_tree(root: Path) -> Path:
     })
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "oscal"])
 def test_url_credentials_and_mistyped_entries_are_never_printed(
     fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -58,7 +58,7 @@ def test_url_credentials_and_mistyped_entries_are_never_printed(
     assert PASSWORD not in text
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "oscal"])
 def test_no_secret_in_any_output_format(
     fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

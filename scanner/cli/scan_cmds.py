@@ -1,7 +1,7 @@
 """`qgov scan` and `qgov baseline create|update|prune|check`.
 
 One scan writes any number of reports: the ``--format`` one to stdout (or ``--output``)
-and each of ``--sarif/--junit/--json/--markdown/--codequality FILE`` (``-`` is stdout).
+and each of ``--sarif/--junit/--json/--markdown/--codequality/--oscal FILE`` (``-`` is stdout).
 The console always gets the summary and the gate line: with the text report on stdout, or
 on stderr when stdout carries a machine report.
 """
@@ -212,6 +212,8 @@ _EXTRA_OUTPUTS = {
     OutputFormat.JSON: "the JSON report",
     OutputFormat.MARKDOWN: "a Markdown summary (PR comment, $GITHUB_STEP_SUMMARY)",
     OutputFormat.CODEQUALITY: "a GitLab Code Quality report (merge request widget)",
+    OutputFormat.OSCAL: "OSCAL 1.2.1 assessment results (JSON: each control's status, "
+    "findings as observations)",
 }
 
 

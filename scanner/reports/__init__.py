@@ -9,6 +9,7 @@ from scanner.reports.codequality import render_codequality
 from scanner.reports.json_report import render_json
 from scanner.reports.junit import render_junit
 from scanner.reports.markdown import render_markdown
+from scanner.reports.oscal import render_oscal
 from scanner.reports.report import ScanReport, failing, gate, summary
 from scanner.reports.sarif import render_sarif
 from scanner.reports.text import render_text, use_color
@@ -23,6 +24,7 @@ class OutputFormat(StrEnum):
     JUNIT = "junit"
     MARKDOWN = "markdown"
     CODEQUALITY = "codequality"
+    OSCAL = "oscal"
 
 
 def render(report: ScanReport, output_format: OutputFormat) -> str:
@@ -38,4 +40,6 @@ def render(report: ScanReport, output_format: OutputFormat) -> str:
         return render_markdown(report)
     if output_format is OutputFormat.CODEQUALITY:
         return render_codequality(report)
+    if output_format is OutputFormat.OSCAL:
+        return render_oscal(report)
     assert_never(output_format)

@@ -23,13 +23,11 @@ Shape, and why:
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from collections import Counter
 from xml.etree import ElementTree as ET
 
 from scanner.model import Finding, Severity, SuppressionKind
-from scanner.reports.report import INCOMPLETE, ScanReport
+from scanner.reports.report import INCOMPLETE, ScanReport, report_time
 from scanner.status.controls import ControlResult
 from scanner.status.statuses import ControlStatus
 
@@ -139,12 +137,8 @@ def _count(suite: ET.Element, counts: Counter[str]) -> None:
 
 
 def _timestamp() -> str:
-    """Now in UTC without a timezone suffix; ``SOURCE_DATE_EPOCH`` pins it (reproducible
-    reports)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit()
-              else dt.datetime.now(dt.UTC))
-    return moment.replace(tzinfo=None, microsecond=0).isoformat()
+    """The report time in UTC without a timezone suffix (strict JUnit parsers)."""
+    return report_time().replace(tzinfo=None).isoformat()
 
 
 def _where(finding: Finding) -> str:

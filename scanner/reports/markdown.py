@@ -61,7 +61,7 @@ def render_markdown(report: ScanReport) -> str:
             lines.append(f"- … and {len(problems) - TOP_PROBLEMS} more")
     if result.notices:
         lines += ["", "### Notes", ""]
-        lines += [f"- {_code(n, table=False)}" for n in result.notices]
+        lines += [f"- {code_span(n, table=False)}" for n in result.notices]
     if decision.failed and report.fail_on is not None and decision.findings:
         lines += ["", f"The gate fails on findings at or above **{report.fail_on.value}**; "
                   "accept known ones with a baseline (`qgov baseline update`) or an inline "
@@ -100,24 +100,27 @@ def _finding_row(finding: Finding) -> str:
     text = finding.message
     if finding.evidence:
         text += f" — evidence: {finding.evidence}"
-    return (f"| {_severity(finding.severity)} | {_code(finding.rule_id)} | {_code(where)} | "
-            f"{_code(text)} |")
+    return (f"| {_severity(finding.severity)} | {code_span(finding.rule_id)} | "
+            f"{code_span(where)} | {code_span(text)} |")
 
 
 def _problem_line(error: ScanError) -> str:
     where = f"{error.path}:{error.line}" if error.line else error.path
-    return f"- {error.reason} {_code(where, table=False)}: {_code(error.message, table=False)}"
+    return (f"- {error.reason} {code_span(where, table=False)}: "
+            f"{code_span(error.message, table=False)}")
 
 
 def _severity(severity: Severity) -> str:
     return f"**{severity.value}**" if severity.at_least(Severity.HIGH) else severity.value
 
 
-def _code(text: str, *, table: bool = True) -> str:
-    """``text`` as one code span: no Markdown or HTML inside it is interpreted."""
+def code_span(text: str, *, table: bool = True, limit: int | None = _CELL_CHARS) -> str:
+    """``text`` as one code span: no Markdown or HTML inside it is interpreted (also used
+    for the OSCAL report's Markdown fields). Whitespace runs become one space; past
+    ``limit`` characters the text is cut with an ellipsis."""
     text = " ".join(text.split())
-    if len(text) > _CELL_CHARS:
-        text = text[: _CELL_CHARS - 1] + "…"
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
     if table:
         # GitHub splits table cells on '|' before it reads code spans.
         text = text.replace("|", "\\|")

@@ -7,6 +7,8 @@ engine. Evidence in every format is the masked form ``scanner.findings`` produce
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -63,6 +65,18 @@ class Gate:
     @property
     def failed(self) -> bool:
         return bool(self.findings or self.errors or self.empty)
+
+
+def source_date_epoch() -> dt.datetime | None:
+    """``SOURCE_DATE_EPOCH`` (seconds since 1970) as a UTC time, when it is set."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit() else None
+
+
+def report_time() -> dt.datetime:
+    """Now in UTC to the second; ``SOURCE_DATE_EPOCH`` pins it, so the same scan renders the
+    same report byte for byte (reproducible builds and packs)."""
+    return (source_date_epoch() or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
 
 def failing(report: ScanReport) -> list[Finding]:
