@@ -320,6 +320,7 @@ def _run_engines(
         output.errors.extend(part.errors)
         output.notices.extend(part.notices)
         output.not_run.update(part.not_run)
+        output.vuln_db = part.vuln_db or output.vuln_db
         if engine.name not in part.not_run:
             output.ran[engine.name] = len(wanted)
     return output, timings

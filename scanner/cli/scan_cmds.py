@@ -13,14 +13,15 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, get_args
 
 from scanner import __version__
 from scanner.catalog import Catalog, CatalogError, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
-from scanner.config import ConfigError, Settings, load_settings, rule_matches
+from scanner.clock import report_time
+from scanner.config import ConfigError, Settings, find_config, load_settings, rule_matches
 from scanner.discover import invalid_patterns
 from scanner.engines.osv import NO_DATABASE_NOTICE, database_problem
 from scanner.engines.registry import engine_rules
@@ -34,6 +35,7 @@ from scanner.reports.docs import find_rule_docs
 from scanner.reports.report import SKIPPED_BY_DESIGN
 from scanner.reports.sarif import MAX_RESULTS, capped_findings
 from scanner.reports.text import gate_line, summary_lines
+from scanner.scan_info import ScanInfo, describe_scan
 from scanner.status.controls import compute_status
 from scanner.status.inputs import StatusInputError, StatusInputs, load_status_inputs
 from scanner.suppress.baseline import (
@@ -295,6 +297,17 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
     return _Prepared(roots, settings, catalog, policy)
 
 
+def scan_info(
+    args: argparse.Namespace, prepared: _Prepared, result: ScanResult,
+    now: datetime | None = None,
+) -> ScanInfo:
+    """The ``scan`` section: targets with their git commits, time, tool, catalog, config."""
+    config = Path(args.config) if getattr(args, "config", None) else find_config(
+        prepared.roots[0])
+    return describe_scan(prepared.roots, prepared.settings, prepared.catalog, result,
+                         now=now or report_time(), config_file=config)
+
+
 def _progress_printer() -> Any:
     if not sys.stderr.isatty():
         return None
@@ -310,7 +323,9 @@ def _progress_printer() -> Any:
     return show
 
 
-def _run(prepared: _Prepared, baseline: Baseline | None = None) -> ScanRun:
+def _run(
+    prepared: _Prepared, baseline: Baseline | None = None, today: date | None = None
+) -> ScanRun:
     return run_scan(
         prepared.roots,
         prepared.settings,
@@ -318,6 +333,7 @@ def _run(prepared: _Prepared, baseline: Baseline | None = None) -> ScanRun:
         baseline=baseline or Baseline(),
         progress=_progress_printer(),
         policy=prepared.policy,
+        today=today,
     )
 
 
@@ -370,6 +386,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         docs=find_rule_docs() if sarif else None,
         status=compute_status(run.result, catalog, attestations=evidence.attestations,
                               selftest=evidence.selftest),
+        scan=scan_info(args, prepared, run.result),
     )
     stdout_report = next((o for o in outputs if o.target == "-"), None)
     for output in outputs:
@@ -549,7 +566,19 @@ def cmd_baseline_check(args: argparse.Namespace) -> int:
     return EXIT_FAIL if expired else EXIT_OK
 
 
-# What `qgov controls status` (and later `qgov report`) reuse to run the same scan.
+def load_configured_baseline(prepared: _Prepared) -> Baseline | str | None:
+    """The baseline the settings name (``--baseline``/``baseline:``), an error, or None."""
+    settings = prepared.settings
+    if not settings.baseline:
+        return None
+    try:
+        return load_baseline(settings.resolve(settings.baseline))
+    except BaselineError as exc:
+        return str(exc)
+
+
+# What `qgov controls status` and `qgov report` reuse to run the same scan.
+Prepared = _Prepared
 common_options = _common
 prepare = _prepare
 run = _run

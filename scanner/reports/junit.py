@@ -23,11 +23,10 @@ Shape, and why:
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from collections import Counter
 from xml.etree import ElementTree as ET
 
+from scanner.clock import report_time
 from scanner.model import Finding, Severity, SuppressionKind
 from scanner.reports.report import INCOMPLETE, ScanReport
 from scanner.status.controls import ControlResult
@@ -141,10 +140,7 @@ def _count(suite: ET.Element, counts: Counter[str]) -> None:
 def _timestamp() -> str:
     """Now in UTC without a timezone suffix; ``SOURCE_DATE_EPOCH`` pins it (reproducible
     reports)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit()
-              else dt.datetime.now(dt.UTC))
-    return moment.replace(tzinfo=None, microsecond=0).isoformat()
+    return report_time().replace(tzinfo=None).isoformat()
 
 
 def _where(finding: Finding) -> str:

@@ -16,10 +16,14 @@ from scanner import __version__
 from scanner.catalog import Catalog
 from scanner.model import Finding, Inventory, ScanError, ScanResult, Severity, SuppressionKind
 from scanner.reports.docs import RuleDocs
+from scanner.scan_info import ScanInfo
 from scanner.status.controls import ComplianceStatus, compute_status
 
 TOOL_NAME = "qgov"
 TOOL_VERSION = __version__
+# The JSON contract's own version: a reader accepts its major version and ignores fields a
+# later minor version adds (scanner.reports.json_load).
+JSON_FORMAT_VERSION = "1.0"
 
 # Scan errors that mean a file was not (fully) examined, as opposed to skipped by design.
 INCOMPLETE = frozenset({"parse-error", "unreadable", "engine-error", "detector-error"})
@@ -45,6 +49,9 @@ class ScanReport:
     # Control statuses with the attestations and self-test evidence the command was given;
     # None: worked out from the scan alone.
     status: ComplianceStatus | None = None
+    # Targets, commit, time, tool, catalog and effective config (the JSON ``scan`` section);
+    # None: not recorded (a result made without a command line, as in tests).
+    scan: ScanInfo | None = None
 
     @cached_property
     def compliance(self) -> ComplianceStatus:
