@@ -20,6 +20,7 @@ from scanner.cli import (
     catalog_cmds,
     job_cmds,
     ledger_cmds,
+    report_cmds,
     scan_cmds,
     token_cmds,
     vendor_cmds,
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_governed(sub)
     vendor_cmds.register(sub)
     access_cmds.register(sub)
+    report_cmds.register(sub)
     return parser
 
 
