@@ -20,6 +20,7 @@ from scanner.cli import (
     catalog_cmds,
     job_cmds,
     ledger_cmds,
+    pack_cmds,
     report_cmds,
     scan_cmds,
     token_cmds,
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     vendor_cmds.register(sub)
     access_cmds.register(sub)
     report_cmds.register(sub)
+    pack_cmds.register(sub)
     return parser
 
 
