@@ -13,6 +13,7 @@ silently left out.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -212,12 +213,16 @@ def ledger_section(
 
 
 def _shown_paths(value: Any, ledger: Path, shown: str) -> Any:
-    """The verification report with the machine's paths replaced by the shown ones."""
+    """The verification report with the machine's paths shown as elsewhere in the pack: the
+    ledger as given, its folder likewise, the home folder as ``~``."""
     if isinstance(value, dict):
         return {key: _shown_paths(item, ledger, shown) for key, item in value.items()}
     if isinstance(value, list):
         return [_shown_paths(item, ledger, shown) for item in value]
-    if isinstance(value, str) and str(ledger.parent) in value:
-        return value.replace(str(ledger), shown).replace(str(ledger.parent),
+    if isinstance(value, str):
+        home = os.path.expanduser("~")
+        value = value.replace(str(ledger), shown).replace(str(ledger.parent),
                                                           display_path(ledger.parent))
+        if home not in ("", "/"):
+            value = value.replace(home + "/", "~/")
     return value

@@ -126,3 +126,21 @@ def test_a_newer_minor_version_still_reads(tmp_path: Path, capsys: pytest.Captur
     (tmp_path / "scan.json").write_text(json.dumps(document))
     loaded = load_scan_json(tmp_path / "scan.json")
     assert len(loaded.result.findings) == len(document["findings"])
+
+
+def test_reading_the_commit_runs_nothing_the_checkout_configures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(tmp_path / "repo")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "first")
+    marker = tmp_path / "ran"
+    hook = tmp_path / "monitor.sh"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    _git(root, "config", "core.fsmonitor", str(hook))
+    (root / "src" / "leak.py").write_text("changed = True\n")  # status must look at files
+    document = _scan_json(capsys, root, tmp_path / "scan.json")
+    assert document["scan"]["targets"][0]["git"]["dirty"] is True
+    assert not marker.exists()
