@@ -15,6 +15,7 @@ Both packs are verified first (``scanner.pack.verify``); the comparison reads th
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,9 +153,15 @@ def _findings(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[str,
     }
 
 
+def _natural(text: str) -> list[Any]:
+    """A.8.9 before A.8.32."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", text)]
+
+
 def _statuses(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(key, str(old.get(key, "absent")), str(new.get(key, "absent")))
-            for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+            for key in sorted(set(old) | set(new), key=_natural) if old.get(key) != new.get(key)]
 
 
 def _exception_key(entry: dict[str, Any]) -> str:
