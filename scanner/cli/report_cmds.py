@@ -92,6 +92,7 @@ def repository_scanner(args: argparse.Namespace, now: dt.datetime) -> Repository
     def scan(path: Path, today: dt.date) -> ScannedRepository:
         one = copy(args)
         one.paths = [str(path)]
+        one.skip_path = [*args.skip_path, *_own_output(path, Path(args.out))]
         prepared = prepare(one)
         if isinstance(prepared, str):
             raise PackInputError(prepared)
@@ -108,6 +109,17 @@ def repository_scanner(args: argparse.Namespace, now: dt.datetime) -> Repository
         )
 
     return scan
+
+
+def _own_output(root: Path, out: Path) -> list[str]:
+    """Patterns leaving out the pack being written (and its zip) when it lies in the scanned
+    folder, so a pack made twice in place does not scan the first one."""
+    base, target = root.absolute(), out.absolute()
+    if not root.is_dir() or base not in target.parents:
+        return []
+    rel = target.relative_to(base).as_posix()
+    stem = rel.removesuffix(".zip")
+    return [f"/{stem}/", f"/{stem}.zip"]
 
 
 def _default_catalog(args: argparse.Namespace) -> Catalog:

@@ -247,3 +247,19 @@ def test_a_hostile_file_name_cannot_inject_markup(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;.py" in html
     assert "<script" not in html.lower()
     assert TOKEN not in html
+
+
+def test_a_pack_written_inside_the_scanned_folder_is_not_scanned_next_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH_NOV_2026)
+    root = project(tmp_path / "repo")
+    _report(capsys, str(root), "--out", str(root / "audit" / "pack"))
+    first = json.loads(pack_bytes(root / "audit" / "pack")["findings.json"])
+    code, _, err = _report(capsys, str(root), "--out", str(root / "audit" / "pack"), "--force")
+    assert code == 0, err
+    second = json.loads(pack_bytes(root / "audit" / "pack")["findings.json"])
+    # The same findings; the only trace of the first pack is one excluded entry in the counts.
+    assert second["findings"] == first["findings"]
+    assert not any("audit/" in f["path"] for f in second["findings"])
+    assert second["summary"]["files_excluded"] == first["summary"]["files_excluded"] + 1
