@@ -1,4 +1,4 @@
-# Two entry points: `make demo` (install + scan samples/) and `make test` (install dev deps + suite).
+# Two entry points: `make demo` (install + scan samples/ + audit pack) and `make test` (install dev deps + suite).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -32,6 +32,21 @@ demo: $(STAMP)
 	$(BIN)/qgov job run samples/jobs/bell.yaml --policy samples/policy/org-policy.yaml
 	-$(BIN)/qgov job run samples/jobs/regulated-data-in-dev.yaml --policy samples/policy/org-policy.yaml
 	$(BIN)/qgov ledger verify .qgov/ledger.jsonl
+	@echo
+	@echo "== the governed job's self-test (control-test evidence for the pack) =="
+	$(BIN)/qgov job selftest --out $(CURDIR)/.qgov/selftest
+	@echo
+	@echo "== qgov report: the signed audit pack for samples/ in audit-pack/ =="
+	test -f .qgov/pack-signing-key || $(BIN)/qgov pack keygen --out .qgov/pack-signing-key
+	$(BIN)/qgov report samples/leaky-quantum-project samples/governed-quantum-project \
+	  --policy samples/policy/org-policy.yaml --vendors samples/vendors \
+	  --ledger .qgov/ledger.jsonl --selftest .qgov/selftest/selftest.json \
+	  --sign-key .qgov/pack-signing-key --title "Audit pack: qgov samples" \
+	  --out audit-pack --force
+	$(BIN)/qgov pack verify audit-pack --public-key .qgov/pack-signing-key.pub
+	@echo
+	@echo "The pack is in audit-pack/ (open audit-pack/report.html or report.pdf)."
+	@echo "Verify it again any time: .venv/bin/qgov pack verify audit-pack --public-key .qgov/pack-signing-key.pub"
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check scanner tests bench

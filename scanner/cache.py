@@ -42,6 +42,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from scanner import __version__
 from scanner.detectors.interface import Detector
 from scanner.detectors.registry import DetectorOptions
@@ -60,12 +62,13 @@ from scanner.model import (
     Sealed,
     Severity,
     UseKind,
+    VulnDatabase,
     content_digest,
 )
 from scanner.source import MAX_INCLUDE_BYTES, SourceFile
 from scanner.suppress.inline import Directive
 
-FORMAT = 2
+FORMAT = 3
 ENV_DIR = "QGOV_CACHE_DIR"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 # Pruning walks the whole folder, so it runs at most this often.
@@ -341,10 +344,13 @@ class Result:
     # Files each detector analysed to the end, by detector and kind (``Outcome.examined``):
     # a warm scan must say as truthfully as a cold one which rules checked something.
     examined: dict[str, dict[str, int]] = field(default_factory=dict)
+    # The OSV snapshot a whole-set vulnerability result came from: the report names it.
+    vuln_db: VulnDatabase | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "examined": self.examined,
+            "vuln_db": self.vuln_db.model_dump(mode="json") if self.vuln_db else None,
             "issues": [issue_to_json(i) for i in self.issues],
             "facts": [_fact_to_json(f) for f in self.facts],
             "errors": [e.model_dump(mode="json") for e in self.errors],
@@ -362,6 +368,7 @@ class Result:
             directives=[_directive_from_json(d) for d in _req(data.get("directives", []), list)],
             includes=[_include_from_json(i) for i in _req(data.get("includes", []), list)],
             examined=_examined_from_json(data.get("examined", {})),
+            vuln_db=_vuln_db_from_json(data.get("vuln_db")),
         )
         if paths is None:  # an entry for a whole set of files (see scanner.incremental)
             return result
@@ -374,6 +381,15 @@ class Result:
         if any(path not in allowed for path in named):
             raise EntryError("an entry names a file outside its unit")
         return result
+
+
+def _vuln_db_from_json(raw: Any) -> VulnDatabase | None:
+    if raw is None:
+        return None
+    try:
+        return VulnDatabase.model_validate(_req(raw, dict))
+    except ValidationError as exc:
+        raise EntryError("vuln_db") from exc
 
 
 def _examined_from_json(raw: Any) -> dict[str, dict[str, int]]:

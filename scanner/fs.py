@@ -155,3 +155,41 @@ class ScanRoot:
     def read_text(self, rel: str, *, max_bytes: int | None = None) -> str:
         limit = self.max_bytes if max_bytes is None else max_bytes
         return read_text(self.locate(rel), max_bytes=limit)
+
+
+def copy_user_file(path: Path, target: Path, *, max_bytes: int, what: str) -> tuple[str, int]:
+    """Copy a file a user named to ``target`` (created, never overwritten) the way
+    ``read_bytes`` reads: regular files only, without blocking, at most ``max_bytes``;
+    streamed, so large evidence files do not sit in memory. Returns (SHA-256, size).
+    Raises ``FileRefused`` naming ``what`` and the path; ``target`` is then removed."""
+    import hashlib  # only the copy needs it
+
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK)
+    except OSError as exc:
+        raise FileRefused("unreadable", f"{what} {path}: {os_message(exc)}") from exc
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused("not-a-file", f"{what} {path}: not a regular file")
+        if info.st_size > max_bytes:
+            raise FileRefused("too-large", f"{what} {path}: larger than {max_bytes:,} bytes")
+        with open(target, "xb") as out:
+            while chunk := os.read(fd, 1 << 20):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FileRefused("too-large",
+                                      f"{what} {path}: grew past {max_bytes:,} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+    except FileRefused:
+        target.unlink(missing_ok=True)
+        raise
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise FileRefused("unreadable", f"{what} {path}: {os_message(exc)}") from exc
+    finally:
+        os.close(fd)
+    return digest.hexdigest(), size

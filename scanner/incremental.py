@@ -177,6 +177,7 @@ def run_engines(
         output.errors.extend(part.errors)
         output.notices.extend(part.notices)
         output.not_run.update(part.not_run)
+        output.vuln_db = part.vuln_db or output.vuln_db
         # Results from the cache count as analysed: they are this engine's answer for
         # exactly these files and rules.
         if engine.name not in part.not_run:
@@ -258,10 +259,10 @@ def _whole_set(
     set_key = _hash([key, sorted([s.path, s.kind.value, digests(s)] for s in wanted)])
     hit = cache.get(set_key, None)
     if hit is not None and includes_hold(hit.includes, {s.path: s for s in wanted}):
-        return EngineOutput(issues=hit.issues, errors=hit.errors)
+        return EngineOutput(issues=hit.issues, errors=hit.errors, vuln_db=hit.vuln_db)
     part = _run(engine, wanted)
     transient = any(e.reason in TRANSIENT for e in part.errors)
     if not part.notices and not part.not_run and not transient:
         cache.put(set_key, Result(issues=part.issues, errors=part.errors,
-                                  includes=_includes(wanted)))
+                                  includes=_includes(wanted), vuln_db=part.vuln_db))
     return part

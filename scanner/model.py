@@ -400,6 +400,18 @@ class CheckRun(BaseModel):
     skipped: str | None = None  # why it examined nothing: turned off, not installed, …
 
 
+class VulnDatabase(BaseModel):
+    """The offline OSV database a scan used: where, and how current it was."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str  # as the scan was given it (osv_db:, --osv-db)
+    # The newest advisory's ``modified`` time (ISO 8601, UTC): the snapshot's date. None when
+    # no PyPI advisory carries one.
+    snapshot: str | None = None
+    advisories: int = 0  # PyPI advisories it holds
+
+
 class Coverage(BaseModel):
     """What a scan actually checked: the basis of every control's status."""
 
@@ -408,6 +420,7 @@ class Coverage(BaseModel):
     tier: Tier
     checks: tuple[CheckRun, ...] = ()
     disabled_rules: tuple[str, ...] = ()
+    vuln_db: VulnDatabase | None = None  # the offline OSV database, when one was opened
 
     def rules_run(self) -> frozenset[str]:
         """Rule ids some check that examined at least one file can report (not disabled)."""

@@ -20,6 +20,8 @@ from scanner.cli import (
     catalog_cmds,
     job_cmds,
     ledger_cmds,
+    pack_cmds,
+    report_cmds,
     scan_cmds,
     token_cmds,
     vendor_cmds,
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_governed(sub)
     vendor_cmds.register(sub)
     access_cmds.register(sub)
+    report_cmds.register(sub)
+    pack_cmds.register(sub)
     return parser
 
 

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, get_args
 
@@ -23,7 +23,8 @@ from scanner.cache import ResultCache
 from scanner.cache import default_dir as default_cache_dir
 from scanner.catalog import Catalog, CatalogError, load_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
-from scanner.config import ConfigError, Settings, load_settings, rule_matches
+from scanner.clock import report_time
+from scanner.config import ConfigError, Settings, find_config, load_settings, rule_matches
 from scanner.discover import invalid_patterns
 from scanner.engines.osv import NO_DATABASE_NOTICE, database_problem
 from scanner.engines.registry import engine_rules
@@ -39,6 +40,7 @@ from scanner.reports.docs import find_rule_docs
 from scanner.reports.report import SKIPPED_BY_DESIGN
 from scanner.reports.sarif import MAX_RESULTS, capped_findings
 from scanner.reports.text import gate_line, summary_lines
+from scanner.scan_info import ScanInfo, describe_scan
 from scanner.status.controls import compute_status
 from scanner.status.inputs import StatusInputError, StatusInputs, load_status_inputs
 from scanner.suppress.baseline import (
@@ -375,6 +377,17 @@ def _cache(args: argparse.Namespace, settings: Settings) -> tuple[ResultCache | 
     return (None, [opened]) if isinstance(opened, str) else (opened, [])
 
 
+def scan_info(
+    args: argparse.Namespace, prepared: _Prepared, result: ScanResult,
+    now: datetime | None = None,
+) -> ScanInfo:
+    """The ``scan`` section: targets with their git commits, time, tool, catalog, config."""
+    config = Path(args.config) if getattr(args, "config", None) else find_config(
+        prepared.roots[0])
+    return describe_scan(prepared.roots, prepared.settings, prepared.catalog, result,
+                         now=now or report_time(), config_file=config)
+
+
 def _progress_printer() -> Any:
     if not sys.stderr.isatty():
         return None
@@ -394,6 +407,7 @@ def _run(
     prepared: _Prepared,
     args: argparse.Namespace,
     baseline: Baseline | None = None,
+    today: date | None = None,
 ) -> ScanRun:
     """The scan (or the history scan) ``args`` ask for; raises GitError."""
     cache, notices = _cache(args, prepared.settings)
@@ -402,6 +416,7 @@ def _run(
             prepared.repo, prepared.settings, prepared.catalog, args.history or None,
             baseline=baseline or Baseline(), progress=_progress_printer(), cache=cache,
             scopes=[prepared.repo.relative(r) or "" for r in prepared.roots],
+            today=today,
         )
     else:
         run = run_scan(
@@ -414,6 +429,7 @@ def _run(
             repo=prepared.repo,
             selection=_selection(args, prepared),
             cache=cache,
+            today=today,
         )
     if notices:
         result = run.result
@@ -473,6 +489,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         docs=find_rule_docs() if sarif else None,
         status=compute_status(run.result, catalog, attestations=evidence.attestations,
                               selftest=evidence.selftest),
+        scan=scan_info(args, prepared, run.result),
     )
     stdout_report = next((o for o in outputs if o.target == "-"), None)
     for output in outputs:
@@ -652,7 +669,19 @@ def cmd_baseline_check(args: argparse.Namespace) -> int:
     return EXIT_FAIL if expired else EXIT_OK
 
 
-# What `qgov controls status` (and later `qgov report`) reuse to run the same scan.
+def load_configured_baseline(prepared: _Prepared) -> Baseline | str | None:
+    """The baseline the settings name (``--baseline``/``baseline:``), an error, or None."""
+    settings = prepared.settings
+    if not settings.baseline:
+        return None
+    try:
+        return load_baseline(settings.resolve(settings.baseline))
+    except BaselineError as exc:
+        return str(exc)
+
+
+# What `qgov controls status` and `qgov report` reuse to run the same scan.
+Prepared = _Prepared
 common_options = _common
 ci_options = _ci_options
 prepare = _prepare

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from scanner.model import FileKind, Issue, ScanError
+from scanner.model import FileKind, Issue, ScanError, VulnDatabase
 from scanner.source import SourceFile
 
 
@@ -26,6 +26,8 @@ class EngineOutput:
     not_run: dict[str, str] = field(default_factory=dict)
     # Engine name -> files it was given and analysed (filled in by the pipeline).
     ran: dict[str, int] = field(default_factory=dict)
+    # The offline vulnerability database that was opened, for the scan's record.
+    vuln_db: VulnDatabase | None = None
 
 
 class Engine(ABC):

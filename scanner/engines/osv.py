@@ -40,7 +40,7 @@ from scanner.formats.errors import ParseError
 from scanner.formats.manifests import MANIFEST_KINDS, Pin, normalise, parse_pip_install_args
 from scanner.formats.notebook import cell_line_numbers
 from scanner.formats.pip_args import PIP_INSTALL_LINE
-from scanner.model import Confidence, FileKind, Issue, ScanError
+from scanner.model import Confidence, FileKind, Issue, ScanError, VulnDatabase
 from scanner.source import SourceFile
 
 if TYPE_CHECKING:
@@ -202,6 +202,13 @@ class VulnerabilityEngine(Engine):
                         message=f"vulnerability database entry {name}: {message}; entry ignored",
                     )
                     for name, message in database.errors
+                )
+                newest = database.newest_modified
+                output.vuln_db = VulnDatabase(
+                    path=label,
+                    snapshot=newest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    if newest is not None else None,
+                    advisories=len(database),
                 )
                 stale = _staleness(database, label, options)
                 if stale is not None:

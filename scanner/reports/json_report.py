@@ -1,5 +1,5 @@
-"""The JSON contract: ``{"tool", "roots", "findings", "scan_errors", "notices", "inventory",
-"controls", "frameworks", "evidence", "coverage", "summary"}``."""
+"""The JSON contract: ``{"tool", "format_version", "scan", "roots", "findings", "scan_errors",
+"notices", "inventory", "controls", "frameworks", "evidence", "coverage", "summary"}``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from scanner.model import Finding
 from scanner.reports.report import (
+    JSON_FORMAT_VERSION,
     TOOL_NAME,
     TOOL_VERSION,
     ScanReport,
@@ -22,6 +23,8 @@ from scanner.reports.report import (
 def render_json(report: ScanReport) -> str:
     document = {
         "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
+        "format_version": JSON_FORMAT_VERSION,
+        "scan": report.scan.model_dump(mode="json") if report.scan else None,
         "roots": list(report.result.roots),
         "findings": [_finding(f) for f in report.result.findings],
         "scan_errors": [error_dict(e) for e in report.result.errors],

@@ -26,8 +26,9 @@ from __future__ import annotations
 from collections import Counter
 from xml.etree import ElementTree as ET
 
+from scanner.clock import report_time
 from scanner.model import Finding, Severity, SuppressionKind
-from scanner.reports.report import INCOMPLETE, ScanReport, report_time
+from scanner.reports.report import INCOMPLETE, ScanReport
 from scanner.status.controls import ControlResult
 from scanner.status.statuses import ControlStatus
 

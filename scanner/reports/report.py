@@ -7,8 +7,6 @@ engine. Evidence in every format is the masked form ``scanner.findings`` produce
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,10 +16,14 @@ from scanner import __version__
 from scanner.catalog import Catalog
 from scanner.model import Finding, Inventory, ScanError, ScanResult, Severity, SuppressionKind
 from scanner.reports.docs import RuleDocs
+from scanner.scan_info import ScanInfo
 from scanner.status.controls import ComplianceStatus, compute_status
 
 TOOL_NAME = "qgov"
 TOOL_VERSION = __version__
+# The JSON contract's own version: a reader accepts its major version and ignores fields a
+# later minor version adds (scanner.reports.json_load).
+JSON_FORMAT_VERSION = "1.0"
 
 # Scan errors that mean a file was not (fully) examined, as opposed to skipped by design.
 INCOMPLETE = frozenset({"parse-error", "unreadable", "engine-error", "detector-error"})
@@ -47,6 +49,9 @@ class ScanReport:
     # Control statuses with the attestations and self-test evidence the command was given;
     # None: worked out from the scan alone.
     status: ComplianceStatus | None = None
+    # Targets, commit, time, tool, catalog and effective config (the JSON ``scan`` section);
+    # None: not recorded (a result made without a command line, as in tests).
+    scan: ScanInfo | None = None
 
     @cached_property
     def compliance(self) -> ComplianceStatus:
@@ -65,18 +70,6 @@ class Gate:
     @property
     def failed(self) -> bool:
         return bool(self.findings or self.errors or self.empty)
-
-
-def source_date_epoch() -> dt.datetime | None:
-    """``SOURCE_DATE_EPOCH`` (seconds since 1970) as a UTC time, when it is set."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit() else None
-
-
-def report_time() -> dt.datetime:
-    """Now in UTC to the second; ``SOURCE_DATE_EPOCH`` pins it, so the same scan renders the
-    same report byte for byte (reproducible builds and packs)."""
-    return (source_date_epoch() or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
 
 def failing(report: ScanReport) -> list[Finding]:

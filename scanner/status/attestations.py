@@ -228,12 +228,12 @@ def load_attestations(path: Path, known_controls: Collection[str] | None = None)
                 f"{label}: line {line}: field 'attestations.{index}.control': "
                 f"{entry.control} is not a control in the catalog"
             )
-        evidence = tuple(_hash_evidence(path.parent, item) for item in entry.evidence)
+        evidence = tuple(hash_evidence(path.parent, item) for item in entry.evidence)
         entries.append(LoadedAttestation(entry, line, evidence))
     return AttestationSet(path, hashlib.sha256(raw).hexdigest(), tuple(entries))
 
 
-def _hash_evidence(base: Path, relative: str) -> EvidenceFile:
+def hash_evidence(base: Path, relative: str) -> EvidenceFile:
     """SHA-256 of one evidence file, read the way qgov reads any file it is pointed at:
     opened without blocking (a FIFO never hangs the scan), regular files only, size-capped."""
     target = base / relative

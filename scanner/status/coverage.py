@@ -97,6 +97,7 @@ def scan_coverage(
         tier=settings.tier,
         checks=tuple(checks),
         disabled_rules=tuple(sorted(settings.disable_rules)),
+        vuln_db=engines.vuln_db,
     )
 
 

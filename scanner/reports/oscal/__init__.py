@@ -42,6 +42,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.catalog import Catalog
+from scanner.clock import report_time, source_date_epoch
 from scanner.model import printable
 from scanner.reports.oscal.common import (
     OSCAL_NS,
@@ -57,7 +58,7 @@ from scanner.reports.oscal.common import (
 )
 from scanner.reports.oscal.findings import control_findings, in_scope, reviewed_controls
 from scanner.reports.oscal.observations import collect
-from scanner.reports.report import ScanReport, report_time, skipped_count, source_date_epoch
+from scanner.reports.report import ScanReport, skipped_count
 from scanner.status.statuses import ControlStatus
 
 __all__ = ["OSCAL_NS", "render_oscal"]
