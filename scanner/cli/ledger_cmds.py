@@ -1,12 +1,13 @@
 """`qgov ledger verify|query|metrics`: check a ledger and say what was proven; answer from it
 who ran what with which data and whether it was allowed; its governance telemetry.
 
-Exit codes: 0 intact; 1 tampered (``query`` and ``metrics`` print their answer first, flagged)
-or, with ``--strict``, qualified; 2 unreadable input or a usage error."""
+Exit codes: 0 intact; 1 tampered (``query`` and ``metrics`` refuse to answer unless told
+``--unverified``) or, with ``--strict``, qualified; 2 unreadable input or a usage error."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -181,6 +182,12 @@ def _answer_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also exit 1 when the verdict is qualified (unanchored, no signed head, v1)",
     )
+    parser.add_argument(
+        "--unverified",
+        action="store_true",
+        help="answer even from a ledger that fails verification (forensics): the answer "
+        "says so first and marks what verification does not vouch for; still exit 1",
+    )
 
 
 def _register_query(actions: Any) -> None:
@@ -194,10 +201,12 @@ def _register_query(actions: Any) -> None:
             "granted them, the run's outcome and record, exports -- or, with --events, the raw\n"
             "events. Filters apply to the submission (the job's decision event).\n"
             "\n"
-            "A ledger that fails verification is still answered from, but the answer says so\n"
-            "first ('answers from a ledger that failed verification: ...'), marks each row that\n"
-            "rests on events verification does not vouch for, never uses lines that are not\n"
-            "valid records, and exits 1. --verified-only leaves such rows out.\n"
+            "A ledger that fails verification is refused: nothing is answered, the verdict and\n"
+            "its problems go to stderr, exit 1. To investigate it anyway, --unverified answers\n"
+            "with the warning first ('answers from a ledger that failed verification: ...'),\n"
+            "marks each row resting on events verification does not vouch for and never uses\n"
+            "lines that are not valid records; --verified-only answers from the verified part\n"
+            "only.\n"
             "\n"
             "Exit codes: 0 intact; 1 failed verification (or qualified, with --strict);\n"
             "2 unreadable input or a usage error."
@@ -250,7 +259,9 @@ def _register_metrics(actions: Any) -> None:
             "code per kind of request, token replays refused, revocations hit, exports, cost\n"
             "anomalies, access reviews recorded and -- with --policy -- quota use per project in\n"
             "the current quota period against the quota, and the exceptions in force.\n"
-            "Jobs count in the window of their submission.\n"
+            "Jobs count in the window of their submission. A ledger that fails verification\n"
+            "is refused (exit 1) unless --unverified. CSV: one row per number (metric, item,\n"
+            "value), each with the ledger's verdict.\n"
             "\n"
             "Exit codes: 0 intact; 1 failed verification (or qualified, with --strict);\n"
             "2 unreadable input or a usage error."
@@ -265,7 +276,7 @@ def _register_metrics(actions: Any) -> None:
         help="quotas and the exceptions register from this policy (also its trusted key "
         "and witness)",
     )
-    format_option(metrics)
+    metrics.add_argument("--format", choices=("text", "json", "csv"), default="text")
     metrics.set_defaults(handler=cmd_ledger_metrics)
 
 
@@ -295,6 +306,30 @@ def _window(args: argparse.Namespace) -> tuple[Any, datetime] | None:
     except ValueError as exc:
         fail(str(exc))
         return None
+
+
+def _refused(args: argparse.Namespace, result: Any) -> bool:
+    """Print the refusal when ``result`` rests on a ledger that failed verification (or
+    changed while it was read) and the user did not ask to see it anyway."""
+    if result.intact or args.unverified or getattr(args, "verified_only", False):
+        return False
+    ver = result.verification
+    message = (
+        f"refused: ledger {ver.path} failed verification ({ver.report.verdict}); nothing is "
+        "answered from it. 'qgov ledger verify' shows where it was altered; --unverified "
+        "answers anyway, flagged"
+    )
+    if ver.intact:  # it verified, then changed before it was read
+        message = f"refused: {result.warning()}; nothing is answered from it"
+    if args.format == "json":
+        print(json.dumps({"refused": message, "verification": ver.to_json()}, indent=2))
+    print(f"qgov: {message}", file=sys.stderr)
+    for problem in ver.report.problems[:5]:
+        where = f"line {problem.line}: " if problem.line is not None else ""
+        print(f"  {where}{problem.kind}: {problem.message}", file=sys.stderr)
+    if len(ver.report.problems) > 5:
+        print(f"  ... {len(ver.report.problems) - 5} more problem(s)", file=sys.stderr)
+    return True
 
 
 def _exit(args: argparse.Namespace, result: Any) -> int:
@@ -339,6 +374,8 @@ def cmd_ledger_query(args: argparse.Namespace) -> int:
         verified_only=args.verified_only,
         as_of=window[1],
     )
+    if _refused(args, result):
+        return EXIT_FAIL
     if args.format == "csv":
         warning = result.warning()
         if warning is not None:  # the CSV carries the verdict per row; say it here too
@@ -352,6 +389,7 @@ def cmd_ledger_query(args: argparse.Namespace) -> int:
 @guard
 def cmd_ledger_metrics(args: argparse.Namespace) -> int:
     from scanner.evidence import metrics
+    from scanner.evidence.metrics_csv import metrics_csv
     from scanner.evidence.render import metrics_text
     from scanner.governed.policy import load_policy
 
@@ -367,5 +405,13 @@ def cmd_ledger_metrics(args: argparse.Namespace) -> int:
         policy_ref=loaded.ref if loaded else None,
         as_of=window[1],
     )
-    emit(args, result.to_json(), metrics_text(result))
+    if _refused(args, result):
+        return EXIT_FAIL
+    if args.format == "csv":
+        warning = result.warning()
+        if warning is not None:  # the CSV carries the verdict per row; say it here too
+            print(f"qgov: {warning}", file=sys.stderr)
+        sys.stdout.write(metrics_csv(result))
+    else:
+        emit(args, result.to_json(), metrics_text(result))
     return _exit(args, result)

@@ -309,6 +309,40 @@ def test_exceptions_in_force(story: Story, tmp_path: Path) -> None:
     ]["in_force"] == 2
 
 
+def test_metrics_csv_on_the_cli_holds_the_json_numbers(
+    story: Story, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        story.policy.read_text()
+        + "exceptions:\n  - {id: EXC-1, control: LOG-06, expires: 2026-11-30}\n"
+    )
+    common = ("ledger", "metrics", str(story.ledger), "--policy", str(policy), "--as-of",
+              "2026-11-28")
+    assert qgov(*common, "--format", "csv") == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {(r["ledger_verdict"], r["verified"]) for r in rows} == {("INTACT, unanchored", "True")}
+    cells = {(r["metric"], r["item"]): r["value"] for r in rows}
+    assert cells[("jobs.success_rate", "")] == str(round(6 / 7, 4))
+    assert cells[("denials.job.by_reason.count", "SHOTS_OVER_LIMIT")] == "1"
+    assert int(cells[("quota.projects.shots", "lab")]) > 0
+    assert cells[("quota.projects.quota.shots", "lab")] == "100000"
+    assert cells[("exceptions.in_force", "")] == "1"
+    assert cells[("exceptions.entries.in_force.control", "EXC-1")] == "LOG-06"
+    assert int(cells[("approvals.latency.request_to_grant.median_ms", "")]) >= 300_000
+    assert int(cells[("time_to_result.median_ms", "")]) > 0
+    # Nothing the JSON form reports is missing from the CSV.
+    assert qgov(*common, "--format", "json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["jobs"]["submitted"] == int(cells[("jobs.submitted", "")])
+    (lab,) = document["quota"]["projects"]
+    assert str(lab["shots"]) == cells[("quota.projects.shots", "lab")]
+    assert str(lab["shots_used_percent"]) == cells[("quota.projects.shots_used_percent", "lab")]
+    assert {m.split(".")[0] for m, _ in cells} == set(document) - {
+        "warning", "ledger", "verification", "reading"
+    }
+
+
 # -- damage --------------------------------------------------------------------------------
 
 
@@ -381,12 +415,30 @@ def test_cli_exit_codes_and_formats(
     target = _copy(story, tmp_path)
     with target.open("ab") as handle:
         handle.write(b'{"seq":')  # a torn write
-    assert qgov("ledger", "query", str(target)) == 1
+    # Refused by default: no answer in any format, the verdict on stderr, exit 1.
+    for command in ("query", "metrics"):
+        for form in ("text", "json", "csv"):
+            assert qgov("ledger", command, str(target), "--format", form) == 1
+            captured = capsys.readouterr()
+            assert captured.err.startswith(
+                f"qgov: refused: ledger {target} failed verification (TAMPERED)"
+            ), (command, form)
+            assert "torn-write" in captured.err and "Traceback" not in captured.err
+            if form == "json":
+                refusal = json.loads(captured.out)
+                assert set(refusal) == {"refused", "verification"}
+                assert refusal["verification"]["intact"] is False
+            else:
+                assert captured.out == ""
+    # Asked for (forensics), the answer comes flagged, and still exits 1.
+    assert qgov("ledger", "query", str(target), "--unverified") == 1
     out = capsys.readouterr().out
     assert out.startswith(f"{FAILED_PREFIX}: TAMPERED (torn-write)")
-    assert qgov("ledger", "metrics", str(target), "--format", "json") == 1
+    assert qgov("ledger", "metrics", str(target), "--unverified", "--format", "json") == 1
     assert json.loads(capsys.readouterr().out)["warning"].startswith(FAILED_PREFIX)
-    assert qgov("ledger", "query", str(target), "--format", "csv") == 1
+    assert qgov("ledger", "query", str(target), "--verified-only", "--format", "json") == 1
+    assert json.loads(capsys.readouterr().out)["summary"]["jobs"] == 10  # all before the tear
+    assert qgov("ledger", "query", str(target), "--format", "csv", "--unverified") == 1
     captured = capsys.readouterr()
     assert captured.err.startswith(f"qgov: {FAILED_PREFIX}")
     assert all(row["ledger_verdict"] == "TAMPERED" for row in csv.DictReader(io.StringIO(
