@@ -126,14 +126,14 @@ def register(subparsers: Any) -> None:
         help="run the control-test scenario and write machine-readable evidence",
         description=(
             "Push jobs through the governed path and check that each control holds, with its\n"
-            "evidence in the ledger; write DIR/selftest.json (pass / fail / not-applicable per\n"
+            "evidence in the ledger; write DIR/selftest.json (pass / fail / not-exercised per\n"
             "check) and the evidence beside it.\n"
             "\n"
             "Without --policy the checks run in a built-in world. With --policy they run in a\n"
             "copy of the organisation's: its roles, projects, tiers, backends, registry,\n"
             "elevation rules, revocations and quotas; a self-test key stands in for each\n"
             "issuer's (the organisation's private keys are never needed) and a local collector\n"
-            "for the SIEM. A check the policy gives nothing to exercise is not applicable (the\n"
+            "for the SIEM. A check the policy gives nothing to exercise is not exercised (the\n"
             "reason is recorded); one whose control the policy leaves out or switches off fails.\n"
             "\n"
             "Exit codes: 0 no check failed; 1 a check failed; 2 unusable policy or folder."
@@ -264,14 +264,14 @@ def cmd_job_selftest(args: argparse.Namespace) -> int:
             f"policy: {policy['id']} {policy['version']} (sha256 {policy['sha256'][:16]}...) "
             f"from {policy['file']}, in a copy: evidence policy.yaml"
         )
-    labels = {"pass": "PASS", "fail": "FAIL", "not-applicable": "N/A"}
+    labels = {"pass": "PASS", "fail": "FAIL", "not-exercised": "SKIP"}
     lines.extend(
         f"  {labels.get(check['status'], check['status']):4}  {check['id']:<28} "
         f"[{', '.join(check['control_ids'])}] {check['detail']}"
         for check in report["checks"]
     )
     summary = report["summary"]
-    skipped = f", {summary['not_applicable']} not applicable" if summary["not_applicable"] else ""
+    skipped = f", {summary['not_exercised']} not exercised" if summary["not_exercised"] else ""
     lines.append(
         f"{summary['passed']} passed, {summary['failed']} failed{skipped} "
         f"({summary['duration_ms']} ms)"

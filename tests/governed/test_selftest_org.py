@@ -82,13 +82,13 @@ def test_sample_policy_passes_every_applicable_check(
     assert set(statuses) == {c.id for c in CHECKS}  # same check ids as the built-in run
     assert "fail" not in statuses.values(), [c for c in report["checks"] if c["status"] == "fail"]
     # The sample forwards nothing to a SIEM: that check has nothing to exercise, and says so.
-    assert {k for k, v in statuses.items() if v == "not-applicable"} == {"siem-forwarded"}
+    assert {k for k, v in statuses.items() if v == "not-exercised"} == {"siem-forwarded"}
     siem = next(c for c in report["checks"] if c["id"] == "siem-forwarded")
     assert "siem.syslog" in siem["detail"]
     summary = report["summary"]
-    assert (summary["failed"], summary["not_applicable"]) == (0, 1)
+    assert (summary["failed"], summary["not_exercised"]) == (0, 1)
     # No SIEM and no witness file: LOG-07 is not evidenced for this organisation.
-    assert summary["controls"]["LOG-07"] == "not-applicable"
+    assert summary["controls"]["LOG-07"] == "not-exercised"
     assert summary["controls"]["CST-01"] == "pass" and summary["controls"]["IAM-06"] == "pass"
 
     policy = report["policy"]
@@ -115,7 +115,7 @@ def test_sample_run_adapts_to_the_organisation(sample_run: tuple[Path, dict[str,
     ]["detail"]
     # Demo issuers are never valid for regulated-pilot: nobody can approve a regulated run.
     assert any("regulated run with an approval" in n for n in checks["approval-required"][
-        "not_exercised"
+        "parts_not_exercised"
     ])
     assert "svc:risk-pilot-scheduler" in checks["wrong-environment-refused"]["detail"]
     assert "stabilizer backend added to role researcher-synthetic" in checks[
@@ -175,7 +175,7 @@ def test_weak_policy_fails_the_checks_of_the_controls_it_switches_off(
     assert report["policy"]["id"] == "weak-org"
 
 
-def test_a_policy_without_a_simulator_is_not_applicable_not_failed(tmp_path: Path) -> None:
+def test_a_policy_without_a_simulator_is_not_exercised_not_failed(tmp_path: Path) -> None:
     document = _sample()
     document["policy"]["id"] = "cloud-only"
     document["backends"] = [
@@ -188,10 +188,34 @@ def test_a_policy_without_a_simulator_is_not_applicable_not_failed(tmp_path: Pat
     statuses = _statuses(report)
     assert "fail" not in statuses.values()
     allowed = next(c for c in report["checks"] if c["id"] == "allowed-job-runs")
-    assert allowed["status"] == "not-applicable"
+    assert allowed["status"] == "not-exercised"
     assert "local simulator backend" in allowed["detail"]
     # What needs no job of the organisation's still runs: the ledger's own mechanics.
     assert statuses["ledger-links-refused"] == statuses["ledger-rollback-witnessed"] == "pass"
+
+
+def test_a_policy_where_no_role_may_submit_passes_nothing_it_cannot_exercise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _sample()
+    document["policy"]["id"] = "all-lapsed"
+    for role in document["roles"]:
+        role["expires"] = "2026-01-01"  # every role has lapsed: nobody may submit
+    policy = _write(tmp_path, document)
+    out = tmp_path / "evidence"
+    code = qgov("job", "selftest", "--out", str(out), "--policy", str(policy), "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["summary"]["failed"] == 0
+    checks = {c["id"]: c for c in report["checks"]}
+    for check_id in ("allowed-job-runs", "quota-exhausted-refused", "burst-alerted",
+                     "log-scrubbed", "replay-matches", "failed-job-recorded"):
+        assert checks[check_id]["status"] == "not-exercised", check_id
+        assert "no identity of the policy may run a job" in checks[check_id]["detail"]
+    assert report["summary"]["not_exercised"] >= 6
+    controls = report["summary"]["controls"]
+    assert controls["CST-01"] == controls["CST-02"] == controls["PRV-02"] == "not-exercised"
+    assert report["policy"]["sha256"] == sha256_hex(policy.read_bytes())
+    assert report["policy"]["file"] == str(policy) and report["policy"]["seats"]["main"] is None
 
 
 def test_unusable_policy_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

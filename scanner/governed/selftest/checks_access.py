@@ -300,7 +300,9 @@ def check_burst(s: Scenario, c: CheckResult) -> None:
     expect(bool(outcomes[-1].alerts), f"no alert for submission {case.runs + 1} within the window")
     alerts = [e for e in s.events_for(outcomes[-1]) if e["type"] == "cost.anomaly"]
     expect(len(alerts) == 1, "the burst alert is not in the ledger")
-    nth = {3: "third"}.get(case.runs + 1, f"{case.runs + 1}th")
+    n = case.runs + 1
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    nth = {3: "third"}.get(n, f"{n}{suffix}")
     forwarded = " (forwarded to the SIEM)" if s.siem_configured else ""
     c.detail = f"{nth} submission within the burst window raised a cost.anomaly event{forwarded}"
     if case.note:

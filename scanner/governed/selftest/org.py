@@ -20,7 +20,7 @@ identity that may run an ordinary job right now (the *main seat*: an unexpired r
 time window, a project whose tier and the role admit synthetic data, a local simulator backend,
 an environment its issuer may be used in -- a demo issuer never for regulated-pilot or
 production), a regulated backend and someone to approve it, a project with a quota, ... When
-the policy has nothing for a check, the check is *not applicable* and says why; when the policy
+the policy has nothing for a check, the check is *not exercised* and says why; when the policy
 has the thing but its control is missing or off -- no quota on any project, no burst alert,
 exports without approval, every tier admitting regulated data, roles spanning every
 environment -- the check *fails*: that is what the self-test is for.

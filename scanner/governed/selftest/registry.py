@@ -16,13 +16,13 @@ if TYPE_CHECKING:
     from scanner.governed.selftest.scenario import Scenario
 
 
-PASS, FAIL, NOT_APPLICABLE = "pass", "fail", "not-applicable"
+PASS, FAIL, NOT_EXERCISED = "pass", "fail", "not-exercised"
 
 
 @dataclass
 class CheckResult:
     """One check's outcome, as ``selftest.json`` reports it: ``pass``, ``fail`` or
-    ``not-applicable`` (the policy has nothing for the check to exercise; ``detail`` says
+    ``not-exercised`` (the policy has nothing for the check to exercise; ``detail`` says
     why). ``not_exercised`` names the parts of a check the policy gave nothing to work on."""
 
     id: str
@@ -50,7 +50,7 @@ class CheckResult:
             "status": self.status,
             "detail": self.detail,
             "evidence": self.evidence,
-            "not_exercised": self.not_exercised,
+            "parts_not_exercised": self.not_exercised,
             "controls_not_evidenced": self.controls_not_evidenced,
         }
 
@@ -60,7 +60,7 @@ CheckFunction = Callable[["Scenario", CheckResult], None]
 
 @dataclass(frozen=True)
 class Check:
-    """A registered check: passes when ``run`` returns, fails when it raises (not applicable
+    """A registered check: passes when ``run`` returns, fails when it raises (not exercised
     when it raises :class:`NotApplicable`)."""
 
     id: str

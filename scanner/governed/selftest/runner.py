@@ -13,7 +13,7 @@ from scanner.governed.environment import capture
 from scanner.governed.selftest.registry import (
     CHECKS,
     FAIL,
-    NOT_APPLICABLE,
+    NOT_EXERCISED,
     PASS,
     CheckResult,
     Failed,
@@ -43,7 +43,7 @@ _OWN_ARTEFACTS = (
 
 
 # A control's status from its checks': any failure fails it; one pass is enough otherwise.
-_PRECEDENCE = {FAIL: 2, PASS: 1, NOT_APPLICABLE: 0}
+_PRECEDENCE = {FAIL: 2, PASS: 1, NOT_EXERCISED: 0}
 
 
 def run_selftest(out: Path, policy: Path | None = None) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def run_selftest(out: Path, policy: Path | None = None) -> dict[str, Any]:
                     registered.run(scenario, result)
                     result.status = PASS
                 except NotApplicable as exc:
-                    result.status = NOT_APPLICABLE
+                    result.status = NOT_EXERCISED
                     result.detail = str(exc)
                 except Failed as exc:
                     result.detail = str(exc)
@@ -80,14 +80,14 @@ def run_selftest(out: Path, policy: Path | None = None) -> dict[str, Any]:
         finally:
             scenario.close()
     passed = sum(1 for c in results if c.status == PASS)
-    not_applicable = sum(1 for c in results if c.status == NOT_APPLICABLE)
+    not_exercised = sum(1 for c in results if c.status == NOT_EXERCISED)
     by_control: dict[str, str] = {}
     for result in results:
         for control in result.control_ids:
             status = result.status
             if status == PASS and control in result.controls_not_evidenced:
-                status = NOT_APPLICABLE
-            current = by_control.get(control, NOT_APPLICABLE)
+                status = NOT_EXERCISED
+            current = by_control.get(control, NOT_EXERCISED)
             if _PRECEDENCE[status] >= _PRECEDENCE[current]:
                 by_control[control] = status
     env = capture()
@@ -116,8 +116,8 @@ def run_selftest(out: Path, policy: Path | None = None) -> dict[str, Any]:
         "summary": {
             "total": len(results),
             "passed": passed,
-            "failed": len(results) - passed - not_applicable,
-            "not_applicable": not_applicable,
+            "failed": len(results) - passed - not_exercised,
+            "not_exercised": not_exercised,
             "controls": by_control,
             "duration_ms": round((time.perf_counter() - started) * 1000),
         },

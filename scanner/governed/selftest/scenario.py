@@ -384,7 +384,7 @@ class Scenario(world.World):
         return outcome
 
     def require_main(self) -> Seat:
-        """The seat of ordinary jobs; a check that needs one is not applicable without."""
+        """The seat of ordinary jobs; a check that needs one is not exercised without."""
         applicable(self.main is not None, self.no_main)
         assert self.main is not None
         return self.main
