@@ -30,7 +30,7 @@ from scanner.governed.policy import LoadedPolicy, load_policy
 from scanner.governed.runtime import Context, request_source
 from scanner.governed.service import RunOutcome, run_job
 from scanner.governed.timeutil import utc_now
-from scanner.governed.tokens import mint_token, public_key_pem
+from scanner.governed.tokens import PrivateKey, mint_token, public_key_pem
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Cast:
 
 def policy_document(
     cast: Cast,
-    issuer_key: ed25519.Ed25519PrivateKey,
+    issuer_key: PrivateKey,
     *,
     info: dict[str, Any],
     requester_roles: list[str],
@@ -146,7 +146,8 @@ class World:
         self.root = root
         self.now = now  # None: the real clock
         self.ledger = root / self.ledger_file
-        self.issuer_key = ed25519.Ed25519PrivateKey.generate()
+        # Ed25519 here; a world on an organisation's policy signs as its issuers accept.
+        self.issuer_key: PrivateKey = ed25519.Ed25519PrivateKey.generate()
         self.approvals: list[Approval] = []
         self.minted: list[str] = []  # every token minted, so checks can look for leaks
         jobs = root / "jobs"
@@ -223,7 +224,7 @@ class World:
         subject: str | None = None,
         kind: str = "human",
         *,
-        key: ed25519.Ed25519PrivateKey | None = None,
+        key: PrivateKey | None = None,
         audience: str | None = None,
         issuer: str | None = None,
         issued: datetime | None = None,

@@ -181,15 +181,18 @@ class _Judge:
                 if not ran:
                     missing.append(self._not_run_reason(rules))
             elif kind is Verification.CONTROL_TEST:
-                if checks:
-                    names = ", ".join(c.id for c in checks)
+                evidencing = [c for c in checks if c.evidences(control.id)]
+                if evidencing:
+                    names = ", ".join(c.id for c in evidencing)
                     assert self.selftest is not None
                     return positive(ControlStatus.CONTROL_TEST_PASSED,
                                 f"self-test checks passed ({names}) in evidence generated "
                                 f"{self.selftest.generated_at}")
                 missing.append(
                     "no self-test evidence supplied (--selftest)" if self.selftest is None
-                    else "the self-test evidence holds no check for it"
+                    else "the self-test evidence holds no check for it" if not checks
+                    else "the self-test's policy did not exercise it ("
+                    + ", ".join(c.id for c in checks) + ")"
                 )
             elif kind is Verification.ATTESTED or kind is None:
                 if attestation is not None and attestation_problem is None:

@@ -1,8 +1,9 @@
 """Self-test evidence: the ``selftest.json`` that ``qgov job selftest --out DIR`` writes.
 
-Each check in it names the catalog controls it exercises and passed or failed; a control
-whose checks all passed is ``control-test-passed``, one with a failed check
-``control-test-failed``. The file is our own output, so fields added by later versions are
+Each check in it names the catalog controls it exercises and passed, failed or was not
+exercised (the policy it ran against gave it nothing to try); a control with a failed check is
+``control-test-failed``, one with a check that passed and exercised it
+``control-test-passed``. The file is our own output, so fields added by later versions are
 ignored, but what status needs must be there and well typed.
 """
 
@@ -34,8 +35,12 @@ class SelftestCheck(BaseModel):
     id: StrictStr
     title: StrictStr = ""
     control_ids: tuple[StrictStr, ...]
-    status: Literal["pass", "fail"]
+    # not-exercised: the policy it ran against gave the check nothing to try (e.g. no role
+    # may submit), so it is evidence of nothing.
+    status: Literal["pass", "fail", "not-exercised"]
     detail: StrictStr = ""
+    # Controls a passing check names but did not exercise (a part the policy skipped).
+    controls_not_evidenced: tuple[StrictStr, ...] = ()
 
     @field_validator("id", "title", "detail")
     @classmethod
@@ -43,7 +48,11 @@ class SelftestCheck(BaseModel):
         # Shown in text, XML and HTML: no control characters from a hand-edited file.
         return printable(value, path=False)
 
-    @field_validator("control_ids")
+    def evidences(self, control_id: str) -> bool:
+        """Whether this check's pass shows ``control_id`` working."""
+        return self.status == "pass" and control_id not in self.controls_not_evidenced
+
+    @field_validator("control_ids", "controls_not_evidenced")
     @classmethod
     def _printable_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(printable(item, path=False) for item in value)

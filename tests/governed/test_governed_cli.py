@@ -258,6 +258,8 @@ def test_selftest_writes_evidence(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert check["status"] == "pass", check
         assert check["control_ids"] and set(check["control_ids"]) <= CATALOG_IDS
     assert report["summary"]["failed"] == 0 and report["summary"]["passed"] == len(ids)
+    assert report["summary"]["not_exercised"] == 0
+    assert report["policy"]["source"] == "built-in" and report["policy"]["id"] == "qgov-selftest"
     for name in ("ledger.jsonl", "ledger.jsonl.pub", "ledger.jsonl.head", "run.log", "policy.yaml"):
         assert (out / name).is_file(), name
     assert report["evidence"]["records"] and all(

@@ -11,7 +11,7 @@ from scanner.governed.canonical import canonical_json
 from scanner.governed.ledger import event_hash, verify_ledger
 from scanner.governed.replay import replay
 from scanner.governed.runtime import Runtime
-from scanner.governed.selftest.registry import CheckResult, check, expect
+from scanner.governed.selftest.registry import CheckResult, applicable, check, expect
 from scanner.governed.selftest.scenario import BELL, DATASET, Scenario
 from scanner.governed.siem import parse_frame
 
@@ -22,9 +22,10 @@ from scanner.governed.siem import parse_frame
     ["LOG-01", "PRV-01"],
 )
 def check_failed_job(s: Scenario, c: CheckResult) -> None:
-    outcome = s.run(
-        "simulator-failure", backend="aer_stabilizer", circuit={"path": "non-clifford.qasm"}
-    )
+    s.require_main()
+    case = s.failing_case()
+    token = s.token(case.subject) if case.subject else None
+    outcome = s.run("simulator-failure", token=token, ctx=case.ctx, **case.overrides)
     expect(outcome.status == "failed", f"expected a failed run, got {outcome.status}")
     expect(outcome.record_path is not None, "the failed run left no record")
     failed = [e for e in s.events_for(outcome) if e["type"] == "job.failed"]
@@ -32,14 +33,13 @@ def check_failed_job(s: Scenario, c: CheckResult) -> None:
         len(failed) == 1 and failed[0]["data"]["error"],
         "job.failed with the error is not in the ledger",
     )
-    c.detail = (
-        f"a circuit the stabilizer simulator rejects was recorded as failed ({outcome.error})"
-    )
+    c.detail = f"{case.note} was recorded as failed ({outcome.error})"
     c.evidence = [s.rel(outcome.record_path)] if outcome.record_path else []
 
 
 @check("log-scrubbed", "Logs and ledger carry hashes, never circuits, data or tokens", ["LOG-03"])
 def check_scrubbed(s: Scenario, c: CheckResult) -> None:
+    s.require_main()  # the logs must hold a job's lines
     # A careless log call through the governed logger: the scrubber must still catch it.
     with Runtime(s.ctx) as rt:
         leak_token = s.token()
@@ -73,9 +73,10 @@ def check_scrubbed(s: Scenario, c: CheckResult) -> None:
 @check("ledger-tamper-detected", "Ledger verification catches tampering", ["LOG-02"])
 def check_tamper(s: Scenario, c: CheckResult) -> None:
     original = s.ctx.ledger_path
+    applicable(original.exists(), "no job reached the ledger (see the checks above)")
     expect(verify_ledger(original).intact, "the untouched ledger does not verify")
     lines = original.read_text(encoding="utf-8").splitlines(keepends=True)
-    expect(len(lines) > 12, "ledger too short for the tamper test")
+    applicable(len(lines) > 12, "the ledger holds too few events for the tamper test")
     folder = s.out / "tampered"
     folder.mkdir(exist_ok=True)
 
@@ -137,6 +138,7 @@ def check_tamper(s: Scenario, c: CheckResult) -> None:
 @check("replay-matches", "A recorded execution replays to the same result hash", ["PRV-02"])
 def check_replay(s: Scenario, c: CheckResult) -> None:
     allowed = s.outcomes.get("allowed")
+    applicable(allowed is not None or s.main is not None, s.no_main)
     expect(
         allowed is not None and allowed.record_path is not None, "no record from the allowed job"
     )
@@ -159,6 +161,12 @@ def check_replay(s: Scenario, c: CheckResult) -> None:
 
 @check("siem-forwarded", "Events reach a SIEM collector as OCSF JSON", ["LOG-07"])
 def check_siem(s: Scenario, c: CheckResult) -> None:
+    s.require_main()  # the events to forward come from its jobs
+    applicable(
+        s.siem_configured,
+        "the policy forwards no events to a SIEM (siem.syslog is not set); configure it to "
+        "evidence central retention",
+    )
     s.drain()
     raw_frames = s.frames
     received = [parse_frame(frame) for frame in raw_frames]

@@ -33,7 +33,7 @@ from scanner.governed.ledger.format import (
     signature_valid,
 )
 from scanner.governed.ledger.witness import signed_head
-from scanner.governed.selftest.registry import CheckResult, check, expect
+from scanner.governed.selftest.registry import CheckResult, applicable, check, expect
 from scanner.governed.selftest.scenario import Scenario
 
 
@@ -47,6 +47,7 @@ def _folder(s: Scenario, name: str) -> Path:
 
 def _copy_ledger(s: Scenario, folder: Path) -> Path:
     """The scenario's ledger, its head and its public-key copy, into ``folder``."""
+    applicable(s.ctx.ledger_path.exists(), "no job reached the ledger (see the checks above)")
     target = folder / "ledger.jsonl"
     for suffix in ("", ".head", ".pub"):
         shutil.copy(f"{s.ctx.ledger_path}{suffix}", f"{target}{suffix}")
@@ -56,6 +57,7 @@ def _copy_ledger(s: Scenario, folder: Path) -> Path:
 def _anchor(s: Scenario, folder: Path) -> Path:
     """The genuine public key, kept apart from the ledger (as a verifier would get it)."""
     assert s.ctx.signing_key is not None
+    applicable(s.ctx.ledger_path.exists(), "no job reached the ledger (see the checks above)")
     kept = folder / "trusted-ledger-key.pub"
     kept.write_bytes(public_pem(load_signing_key(s.ctx.signing_key)))
     return kept
@@ -74,6 +76,14 @@ def _write(path: Path, events: list[dict[str, Any]], *, rechain: bool = True) ->
             event["hash"] = prev = event_hash(event)
         lines.append(canonical_json(event).decode() + "\n")
     path.write_text("".join(lines), encoding="utf-8")
+
+
+def _a_deny(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first refusal in the ledger: what a forger would flip to allow."""
+    found = next((e for e in events if e.get("decision") == "deny"), None)
+    applicable(found is not None, "the ledger holds no refusal to flip")
+    assert found is not None
+    return found
 
 
 def _kinds(path: Path, **options: Any) -> set[str]:
@@ -99,7 +109,7 @@ def check_anchored(s: Scenario, c: CheckResult) -> None:
     # Whoever can write the folder: flip a deny, re-sign everything, replace the .pub copy.
     attacker = ed25519.Ed25519PrivateKey.generate()
     events = _events(target)
-    flipped = next(e for e in events if e.get("decision") == "deny")
+    flipped = _a_deny(events)
     flipped["decision"] = "allow"
     ledger_id, prev = events[0]["id"], "0" * 64
     hashes: dict[int, str] = {}
@@ -149,7 +159,7 @@ def check_rewrite(s: Scenario, c: CheckResult) -> None:
     kept = _anchor(s, folder)
     target = _copy_ledger(s, folder)
     events = [e for e in _events(target) if e["type"] != "ledger.checkpoint"]
-    flipped = next(e for e in events if e.get("decision") == "deny")
+    flipped = _a_deny(events)
     flipped["decision"] = "allow"
     _write(target, events)
     Path(f"{target}.head").unlink()
@@ -228,6 +238,22 @@ def check_rollback(s: Scenario, c: CheckResult) -> None:
     rolled = _kinds(path, policy_signing_key=key, witness=witness)
     expect("rolled-back" in rolled, f"with the witness the rollback gave {rolled}")
     expect("below-min-seq" in _kinds(path, min_seq=newest), "--min-seq missed the rollback")
+    detail = (
+        f"rollback from seq {newest} to seq {_events(path)[-1]['seq']} with the old head: "
+        "intact alone, caught by the witness (rolled-back) and by --min-seq"
+    )
+    c.evidence = [s.rel(path), s.rel(witness)]
+    if not s.siem_configured:
+        # Without a SIEM or a witness file the organisation keeps no head outside the ledger:
+        # the witness part proves what qgov can do, not what this organisation does (LOG-07).
+        unused = () if s.witness_configured else ("LOG-07",)
+        c.skip(
+            "signed heads in the SIEM: the policy forwards no events (siem.syslog)"
+            + ("" if s.witness_configured else " and names no witness file (ledger.witness)"),
+            *unused,
+        )
+        c.detail = detail
+        return
     # The SIEM holds the scenario's signed heads too: the newest verifies and matches.
     s.drain()
     heads = [
@@ -240,12 +266,7 @@ def check_rollback(s: Scenario, c: CheckResult) -> None:
     scenario_key = load_signing_key(s.ctx.signing_key).public_key()
     payload = head_payload(last["ledger_id"], last["seq"], last["hash"], last["signed_at"])
     expect(signature_valid(scenario_key, last["signature"], payload), "SIEM head: bad signature")
-    c.detail = (
-        f"rollback from seq {newest} to seq {_events(path)[-1]['seq']} with the old head: "
-        "intact alone, caught by the witness (rolled-back) and by --min-seq; "
-        f"{len(heads)} signed heads reached the SIEM, the newest verifies"
-    )
-    c.evidence = [s.rel(path), s.rel(witness)]
+    c.detail = f"{detail}; {len(heads)} signed heads reached the SIEM, the newest verifies"
 
 
 @check(
@@ -255,7 +276,9 @@ def check_rollback(s: Scenario, c: CheckResult) -> None:
 )
 def check_exact_bytes(s: Scenario, c: CheckResult) -> None:
     folder = _folder(s, "bytes")
+    applicable(s.ctx.ledger_path.exists(), "no job reached the ledger (see the checks above)")
     original = s.ctx.ledger_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    applicable(len(original) > 6, "the ledger holds too few events for the byte tests")
     spaced = json.dumps(json.loads(original[5]), sort_keys=True) + "\n"
     duplicated = original[4].replace('{"actor"', '{"decision":"deny","actor"', 1)
     cases = {
