@@ -179,7 +179,7 @@ def _summary(data: PackData, caps: Caps, anchors: dict[str, str]) -> dict[str, A
         for c in failing[: caps.top_failing_controls]
     ]
     control_counts = data.rollup.counts()
-    frameworks = [
+    frameworks: list[dict[str, Any]] = [
         {"key": m.key, "label": m.key.upper(), "name": m.name, "counts": m.counts(),
          "total": len(m.requirements)}
         for m in data.rollup.frameworks

@@ -207,11 +207,11 @@ def findings_view(data: PackData, caps: Caps, anchors: dict[str, str],
                 home[rule_id], anchors.get(home[rule_id], "findings")))
 
     statuses = {c.id: c.status.value for c in data.rollup.controls}
-    controls = []
+    control_groups: list[ControlGroup] = []
     for control_id in naming:
         control = data.catalog.controls.get(control_id)
         counts = _severity_counts(naming[control_id])
-        controls.append(ControlGroup(
+        control_groups.append(ControlGroup(
             id=control_id,
             title=control.title if control is not None else "findings no control names",
             anchor=anchors.get(control_id, "findings"),
@@ -221,14 +221,14 @@ def findings_view(data: PackData, caps: Caps, anchors: dict[str, str],
             rules=tuple(groups.get(control_id, ())),
             references=tuple(references.get(control_id, ())),
         ))
-    controls.sort(key=lambda c: (-_worst(c.by_severity), -c.count, c.id))
+    control_groups.sort(key=lambda c: (-_worst(c.by_severity), -c.count, c.id))
     suppressed = sum(len(r.result.findings) - len(r.active_findings) for r in data.repositories)
     return FindingsView(
         total=len(found),
         shown=sum(shown_of.values()),
         per_rule=caps.findings_per_rule,
         level=level,
-        controls=tuple(controls),
+        controls=tuple(control_groups),
         suppressed=suppressed,
         files=files,
     )
