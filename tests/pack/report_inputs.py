@@ -6,6 +6,7 @@ and the ledger metrics and jobs in the shape ``qgov ledger metrics|query`` gives
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -111,8 +112,9 @@ def evidence_pack(tmp: Path, *, jobs: int = 60) -> PackData:
     return replace(data, ledger=ledger)
 
 
-def hostile_pack(tmp: Path) -> PackData:
-    """A repository whose folder, scanned file and attestation owner are markup."""
+def hostile_pack(tmp: Path, now: dt.datetime | None = FIXED_TIME) -> PackData:
+    """A repository whose folder, scanned file and attestation owner are markup. ``now``
+    None: the pack's time is taken as ``qgov report`` takes it (``SOURCE_DATE_EPOCH``)."""
     project = tmp / HOSTILE_NAME
     # "</script>" holds a slash: the file is script>.py in a folder named <script>alert(1)<,
     # and its repository-relative path reads <script>alert(1)</script>.py.
@@ -134,4 +136,4 @@ def hostile_pack(tmp: Path) -> PackData:
     )
     argv = [str(project), "--out", "unused", "--no-engines",
             "--attestations", str(attestations), "--title", f"Pack {HOSTILE_NAME}"]
-    return collect_from_args(main_args(argv), FIXED_TIME).data
+    return collect_from_args(main_args(argv), now).data
