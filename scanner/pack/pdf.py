@@ -1,5 +1,9 @@
-"""report.pdf: report.html rendered with WeasyPrint, reproducibly (no creation date other
-than the pack's own time, a fixed document identifier)."""
+"""report.pdf: report.html rendered with WeasyPrint, reproducibly: the creation and
+modification dates are the pack's own time (``PackData.generated_at``, which
+``SOURCE_DATE_EPOCH`` pins) and the document identifier is derived from the HTML, so the
+same pack gives the same bytes. Page numbers, running headers, the contents' page numbers
+and repeated table headers come from the print rules in ``report_templates/pack/report.css``.
+"""
 
 from __future__ import annotations
 
