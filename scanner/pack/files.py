@@ -5,6 +5,8 @@
   finding with its ``repository``, the organisation's control and requirement statuses).
 - ``findings.sarif``: SARIF 2.1.0 with one run per repository (``automationDetails.id``
   names it).
+- ``assessment-results.json``: OSCAL 1.2.1 assessment results of each repository, from the
+  same report as its ``findings.json`` and beside it, at the pack's time.
 - ``junit.xml``: the JUnit report of each repository, suites prefixed with its name when
   there are several.
 - ``control-matrix.csv``: every selected framework requirement × covering control, with the
@@ -12,6 +14,8 @@
 - ``pack.json``: what ``qgov pack diff`` compares (findings by fingerprint, statuses,
   exceptions, attestations, self-test checks) and ``catalog.json``: the catalog's digests.
 - ``governance/access-review.json``, ``vendors/assessments.json`` when given.
+- ``evidence/ledger/metrics.json`` and ``jobs.csv``: ``qgov ledger metrics --format json``
+  and ``qgov ledger query --format csv`` of a ledger that verified.
 
 Every renderer is pure; the writer owns the files. Output is deterministic: sorted keys
 where order carries no meaning, no absolute paths, times from the pack.
@@ -122,6 +126,24 @@ def _total(data: PackData) -> bytes:
         },
     }
     return _dump(document)
+
+
+# --- OSCAL assessment results ------------------------------------------------------------------
+
+OSCAL_FILE = "assessment-results.json"
+
+
+def oscal_files(data: PackData) -> dict[str, bytes]:
+    """One OSCAL document per repository, beside its findings.json. The pack's time pins
+    the document's time (and so its UUIDs): the same pack gives the same bytes."""
+    from scanner.reports.oscal import render_oscal
+
+    return {
+        f"{repository_dir(data, repository)}{OSCAL_FILE}":
+            render_oscal(_report(data, repository), generated_at=data.generated_at)
+            .encode("utf-8")
+        for repository in data.repositories
+    }
 
 
 # --- SARIF and JUnit ---------------------------------------------------------------------------
@@ -330,8 +352,7 @@ def ledger_verification(data: PackData) -> bytes | None:
 SELFTEST_FILE = SELFTEST_PACK_PATH
 
 # Further files of the pack, each ``(pack path, renderer)``; a renderer returning None writes
-# nothing. The OSCAL assessment results are wired here when they land:
-#     ("oscal-assessment-results.json", render_oscal_assessment_results)
+# nothing. (The OSCAL assessment results, one per repository, are ``oscal_files``.)
 PACK_FILE_WRITERS: list[tuple[str, Callable[[PackData], bytes | None]]] = [
     ("catalog.json", catalog_file),
     ("governance/access-review.json", access_review_file),

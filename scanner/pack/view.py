@@ -37,7 +37,8 @@ from scanner.pack.view_governance import (
 from scanner.status.statuses import ControlStatus
 
 # The machine-readable files of a pack, by the names the writer gives them.
-STANDARD_FILES = ("findings.json", "findings.sarif", "junit.xml", "control-matrix.csv")
+STANDARD_FILES = ("findings.json", "assessment-results.json", "findings.sarif", "junit.xml",
+                  "control-matrix.csv")
 _SOURCE = {"scan": "folder scanned for this pack", "scan-json": "scan JSON from another run"}
 _FAILING = (ControlStatus.FAILING, ControlStatus.CONTROL_TEST_FAILED)
 

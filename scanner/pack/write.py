@@ -110,6 +110,7 @@ def generated_files(data: PackData) -> tuple[PackData, dict[str, bytes]]:
 
     rendered: dict[str, bytes] = {}
     rendered.update(pack_files.findings_files(data))
+    rendered.update(pack_files.oscal_files(data))
     rendered["findings.sarif"] = pack_files.sarif(data)
     rendered["junit.xml"] = pack_files.junit(data)
     rendered["control-matrix.csv"] = pack_files.control_matrix(data)

@@ -15,6 +15,7 @@ import pytest
 
 from scanner.pack import files as pack_files
 from tests.helpers import LEAKY, REPO, SAMPLES
+from tests.oscal_schema import schema_errors
 from tests.pack.helpers import (
     EPOCH_NOV_2026,
     TOKEN,
@@ -70,6 +71,15 @@ def test_pack_layout_and_contents(
     assert manifest["inputs"][0]["kind"] == "scan-target"
     summary = json.loads(files["pack.json"])
     assert summary["exceptions"][0]["state"] == "honoured"
+    # OSCAL assessment results of the same scan, valid against the official schema, at the
+    # pack's time, in the manifest and in the report's list of files.
+    oscal = json.loads(files["assessment-results.json"])
+    assert schema_errors(oscal) == []
+    results = oscal["assessment-results"]
+    assert results["metadata"]["published"] == "2026-11-01T12:00:00+00:00"
+    assert {f["target"]["target-id"] for f in results["results"][0]["findings"]} >= {"SEC-01"}
+    assert "assessment-results.json" in listed
+    assert b"<code>assessment-results.json</code>" in files["report.html"]
     assert summary["selftest"]["why_missing"].startswith("no self-test evidence was given")
 
 
@@ -176,6 +186,12 @@ def test_same_inputs_same_pack_byte_for_byte(
     assert sorted(first) == sorted(second)
     assert [name for name in first if first[name] != second[name]] == []
     assert "repositories/leaky-quantum-project/findings.json" in first
+    # One OSCAL document per repository, beside its findings.json, none at the top.
+    for name in ("leaky-quantum-project", "governed-quantum-project"):
+        oscal = json.loads(first[f"repositories/{name}/assessment-results.json"])
+        assert schema_errors(oscal) == []
+        assert name in oscal["assessment-results"]["metadata"]["title"]
+    assert "assessment-results.json" not in first
     # Nothing of the temporary folder, the machine's home or the working folder leaks in.
     for name, content in first.items():
         assert b".partial-" not in content, name

@@ -16,15 +16,10 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-import regex
-from jsonschema import Draft7Validator
-from jsonschema.exceptions import ValidationError
 
 from scanner.catalog import Catalog
 from scanner.cli import main
@@ -33,36 +28,13 @@ from scanner.reports.oscal import OSCAL_NS, render_oscal
 from scanner.reports.report import ScanReport
 from scanner.status.statuses import ControlStatus
 from tests.conftest import IBM_KEY
-from tests.helpers import DATA, REPO, SAMPLES, small_project, write_tree
+from tests.helpers import REPO, SAMPLES, small_project, write_tree
+from tests.oscal_schema import schema_errors
 from tests.status.helpers import selftest_report
 
-SCHEMA = json.loads((DATA / "schemas/oscal_assessment-results_schema.json").read_text())
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
 UUID_V5 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 SATISFIED_STATUSES = {"passing", "control-test-passed", "attested"}
-
-
-def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
-    """The schema's patterns are ECMA-262 with Unicode classes (``\\p{L}``, ``\\p{N}``)
-    that Python's ``re`` lacks: run them with the ``regex`` module, with ``$`` meaning the
-    end of the string as in ECMA-262 (Python's also matches before a final newline)."""
-    if not validator.is_type(instance, "string"):
-        return
-    if pattern.endswith("$") and not pattern.endswith("\\$"):
-        pattern = pattern[:-1] + r"\Z"
-    if not regex.search(pattern, instance):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-@cache
-def validator() -> Draft7Validator:
-    # date-time, uri and uri-reference are checked too (jsonschema's format-nongpl extra).
-    cls = jsonschema.validators.extend(Draft7Validator, {"pattern": _pattern})
-    return cls(SCHEMA, format_checker=Draft7Validator.FORMAT_CHECKER)  # type: ignore[no-any-return]
-
-
-def schema_errors(doc: dict[str, Any]) -> list[str]:
-    return [f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator().iter_errors(doc)]
 
 
 def scan_oscal(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str,
