@@ -167,7 +167,7 @@ def collect(
     ledger = None
     if request.ledger is not None:
         ledger, planned, found = ev.ledger_section(request.ledger, public_key=request.ledger_key,
-                                                   policy=request.policy)
+                                                   policy=request.policy, as_of=now)
         copies += planned
         problems += found
 

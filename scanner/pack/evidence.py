@@ -139,49 +139,62 @@ def selftest_section(
 LEDGER_DIR = f"{EVIDENCE_DIR}/ledger"
 LEDGER_PACK_PATH = f"{LEDGER_DIR}/ledger.jsonl"
 LEDGER_VERIFICATION = f"{LEDGER_DIR}/verification.json"
+# What `qgov ledger metrics --format json` and `qgov ledger query --format csv` answer.
+LEDGER_METRICS = f"{LEDGER_DIR}/metrics.json"
+LEDGER_JOBS = f"{LEDGER_DIR}/jobs.csv"
 # Files kept beside a ledger that verifying it reads: its public key copy and signed head.
 _SIDECARS = (".pub", ".head")
 
 
-def _trusted_keys(policy: Path | None) -> dict[str, Any]:
-    """The trust anchor a policy names for its ledger (as `qgov ledger verify --policy`)."""
+def _governed_policy(policy: Path | None) -> Any:
+    """The policy as the governed job loads it (its ledger key, quotas, exceptions), or None
+    when none is given or the governed job cannot load it (then it names no key to trust)."""
     if policy is None:
-        return {}
+        return None
     from scanner.governed.policy import load_policy
 
     try:
-        settings = load_policy(policy).policy.ledger
+        return load_policy(policy)
     except (GovernedError, OSError):
-        return {}  # a policy the governed job cannot load names no key to trust
-    return {
-        "policy_public_key": settings.public_key,
-        "policy_signing_key": Path(settings.signing_key) if settings.signing_key else None,
-    }
+        return None
 
 
 def ledger_section(
-    ledger: Path, *, public_key: Path | None, policy: Path | None
+    ledger: Path, *, public_key: Path | None, policy: Path | None, as_of: dt.datetime
 ) -> tuple[LedgerSection, list[FileCopy], list[Problem]]:
     """Verify ``ledger`` (anchored on ``public_key`` or the policy's ledger key when given)
-    and plan its copy; a ledger that cannot be read or fails verification is a problem."""
-    from scanner.governed.ledger import verify_ledger
+    and plan its copy; a ledger that cannot be read or fails verification is a problem.
+    A ledger that verified is answered from as ``qgov ledger metrics`` and ``query`` do,
+    at ``as_of`` (the pack's time); one that did not is not answered from at all."""
+    from scanner.evidence import verify
 
     shown = display_path(ledger)
     hashed = hash_evidence(ledger.parent, ledger.name)
     if hashed.sha256 is None:
         message = f"the ledger cannot be read: {hashed.problem}"
         return (LedgerSection(origin=shown, pack_path=None, verdict="UNREADABLE", intact=False,
-                              verification={}, problems=(message,)),
+                              verification={}, problems=(message,),
+                              answers_withheld=_WITHHELD_UNREADABLE),
                 [], [Problem(shown, message)])
+    loaded = _governed_policy(policy)
+    settings = loaded.policy.ledger if loaded is not None else None
     try:
-        report = verify_ledger(ledger, public_key=public_key, **_trusted_keys(policy))
+        verification = verify(
+            ledger,
+            public_key=public_key,
+            policy_public_key=settings.public_key if settings else None,
+            policy_signing_key=Path(settings.signing_key) if settings and settings.signing_key
+            else None,
+        )
     except (LedgerError, OSError) as exc:
         message = f"the ledger cannot be verified: {printable(str(exc), path=False)}"
         section = LedgerSection(origin=shown, pack_path=LEDGER_PACK_PATH, verdict="UNREADABLE",
-                                intact=False, verification={}, problems=(message,))
+                                intact=False, verification={}, problems=(message,),
+                                answers_withheld=_WITHHELD_UNREADABLE)
         return section, [FileCopy(LEDGER_PACK_PATH, ledger, hashed.sha256, "ledger",
                                   MAX_LEDGER_BYTES)], [Problem(shown, message)]
-    verification = _shown_paths(report.to_json(), ledger, shown)
+    report = verification.report
+    verification_json = _shown_paths(report.to_json(), ledger, shown)
     problems_text = tuple(f"{p.kind}: {p.message}" for p in report.problems)
     copies = [FileCopy(LEDGER_PACK_PATH, ledger, hashed.sha256, "ledger", MAX_LEDGER_BYTES)]
     for suffix in _SIDECARS:
@@ -203,13 +216,53 @@ def ledger_section(
         pack_path=LEDGER_PACK_PATH,
         verdict=report.verdict,
         intact=report.intact,
-        verification=verification,
+        verification=verification_json,
         problems=problems_text,
         proven=tuple(report.proven()),
         not_proven=tuple(report.not_proven()),
         extra_files=(LEDGER_VERIFICATION,),
     )
+    section, withheld = _answers(section, verification, loaded, as_of, ledger, shown)
+    if withheld is not None and report.intact:  # verified, then changed while it was read
+        problems.append(Problem(shown, withheld))
     return section, copies, problems
+
+
+_WITHHELD_UNREADABLE = ("no metrics and no jobs: the ledger could not be read or verified, "
+                        "so nothing is answered from it")
+
+
+def _answers(
+    section: LedgerSection, verification: Any, loaded: Any, as_of: dt.datetime, ledger: Path,
+    shown: str,
+) -> tuple[LedgerSection, str | None]:
+    """The section with ``qgov ledger metrics`` and ``query`` answers from a verified ledger
+    (the same functions, the same JSON and CSV), or with why there are none. Like those
+    commands without ``--unverified``, nothing is answered from a ledger that failed
+    verification or changed while it was read: no number from it is shown as fact."""
+    from scanner.evidence import metrics, query
+    from scanner.evidence.render import query_csv
+
+    if not verification.intact:
+        return replace(section, answers_withheld=(
+            f"no metrics and no jobs: the ledger failed verification "
+            f"({verification.report.verdict}), so nothing is answered from it, as "
+            "'qgov ledger metrics' and 'qgov ledger query' refuse to (their --unverified "
+            "answers anyway, flagged, for forensics)")), None
+    telemetry = metrics(verification, policy=loaded.policy if loaded else None,
+                        policy_ref=loaded.ref if loaded else None, as_of=as_of)
+    jobs = query(verification, as_of=as_of)
+    if not (telemetry.intact and jobs.intact):
+        warning = telemetry.warning() or jobs.warning() or "it changed while it was read"
+        return replace(section, answers_withheld=f"no metrics and no jobs: {warning}"), warning
+    answered = _shown_paths(jobs.to_json(), ledger, shown)
+    return replace(
+        section,
+        metrics=_shown_paths(telemetry.to_json(), ledger, shown),
+        jobs=tuple(answered["jobs"]),
+        jobs_csv=query_csv(jobs),
+        extra_files=(*section.extra_files, LEDGER_METRICS, LEDGER_JOBS),
+    ), None
 
 
 def _shown_paths(value: Any, ledger: Path, shown: str) -> Any:

@@ -32,7 +32,12 @@ from xml.etree import ElementTree as ET
 
 from scanner.clock import iso_utc
 from scanner.model import Severity
-from scanner.pack.evidence import LEDGER_VERIFICATION, SELFTEST_PACK_PATH
+from scanner.pack.evidence import (
+    LEDGER_JOBS,
+    LEDGER_METRICS,
+    LEDGER_VERIFICATION,
+    SELFTEST_PACK_PATH,
+)
 from scanner.pack.model import OrgControl, PackData, RepositorySection
 from scanner.reports.json_report import render_json
 from scanner.reports.junit import render_junit
@@ -305,6 +310,8 @@ def pack_summary(data: PackData) -> bytes:
             "verdict": data.ledger.verdict, "intact": data.ledger.intact,
             "verification": LEDGER_VERIFICATION if data.ledger.verification else None,
             "problems": list(data.ledger.problems),
+            "files": list(data.ledger.extra_files),
+            "answers_withheld": data.ledger.answers_withheld,
         },
         "vendors": [{"vendor": v.assessment.vendor.name, "origin": v.origin,
                      "verdict": v.verdict, "score": v.score, "gaps": v.gaps}
@@ -349,6 +356,18 @@ def ledger_verification(data: PackData) -> bytes | None:
     return _dump(data.ledger.verification)
 
 
+def ledger_metrics(data: PackData) -> bytes | None:
+    if data.ledger is None or data.ledger.metrics is None:
+        return None
+    return _dump(data.ledger.metrics)
+
+
+def ledger_jobs(data: PackData) -> bytes | None:
+    if data.ledger is None or data.ledger.jobs_csv is None:
+        return None
+    return data.ledger.jobs_csv.encode("utf-8")
+
+
 SELFTEST_FILE = SELFTEST_PACK_PATH
 
 # Further files of the pack, each ``(pack path, renderer)``; a renderer returning None writes
@@ -358,4 +377,6 @@ PACK_FILE_WRITERS: list[tuple[str, Callable[[PackData], bytes | None]]] = [
     ("governance/access-review.json", access_review_file),
     ("vendors/assessments.json", vendors_file),
     (LEDGER_VERIFICATION, ledger_verification),
+    (LEDGER_METRICS, ledger_metrics),
+    (LEDGER_JOBS, ledger_jobs),
 ]

@@ -183,9 +183,13 @@ class LedgerSection:
     problems: tuple[str, ...] = ()
     proven: tuple[str, ...] = ()
     not_proven: tuple[str, ...] = ()
-    # Filled in when ledger queries and metrics are available (scanner.evidence).
+    # The answers of a ledger that verified (scanner.evidence): `qgov ledger metrics`'s JSON,
+    # `qgov ledger query`'s job rows (JSON) and CSV; paths shown as elsewhere in the pack.
     metrics: dict[str, Any] | None = None
     jobs: tuple[dict[str, Any], ...] = ()
+    jobs_csv: str | None = None
+    # Why there are no answers (failed verification, changed while read …); None: answered.
+    answers_withheld: str | None = None
     extra_files: tuple[str, ...] = ()  # further pack files (metrics.json, jobs.csv …)
 
 

@@ -63,8 +63,9 @@ _FACTS = (
     ("checkpoints_verified", "checkpoints verified"),
     ("head_hash", "head hash"),
 )
-# Shown elsewhere in the section (or the ledger's own path): not repeated among the metrics.
-_METRICS_SKIPPED = ("warning", "verification", "ledger")
+# Shown elsewhere in the section (or the ledger's own path, or how it was read): not repeated
+# among the metrics. ``warning`` is always None: metrics are only taken from a verified ledger.
+_METRICS_SKIPPED = ("warning", "verification", "ledger", "reading")
 # The columns a jobs table prefers, when the rows have them.
 _JOB_COLUMNS = (
     ("job_id", "job"), ("submitted_at", "submitted"), ("who.subject", "who"),
@@ -192,7 +193,9 @@ def ledger_view(section: LedgerSection | None, caps: Caps) -> dict[str, Any] | N
         "not_proven": list(section.not_proven),
         "problems": list(section.problems[: caps.ledger_problems]),
         "problems_more": max(0, len(section.problems) - caps.ledger_problems),
-        "warning": metrics.get("warning") if isinstance(metrics, dict) else None,
+        # Metrics and jobs are only ever from a ledger that verified (scanner.pack.evidence):
+        # otherwise there are none, and this says why.
+        "withheld": section.answers_withheld,
         "metrics": metric_rows(metrics, caps) if metrics else [],
         "jobs": jobs_table(section.jobs, caps) if section.jobs else None,
         "extra_files": list(section.extra_files),

@@ -3,12 +3,14 @@ shown as such, never skipped), self-test results, and attestations that lapsed."
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
 
-from scanner.governed.ledger import Ledger
+from tests.governed.helpers import World
 from tests.pack.helpers import EPOCH_JAN_2027, pack_bytes, project, qgov
 
 
@@ -20,26 +22,24 @@ def key_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     return config
 
 
-def _ledger(path: Path, events: int = 6) -> Path:
-    ledger = Ledger(path, checkpoint_every=2)
-    with ledger.session() as session:
-        for n in range(events):
-            session.append("job.decision", actor={"subject": "alice@example.org",
-                                                  "kind": "human", "verified": True},
-                           source={"channel": "tests"},
-                           policy={"id": "p", "version": "1", "sha256": "0" * 64},
-                           decision="allow", subject={"job_id": f"job-{n}", "project": "lab"},
-                           data={"n": n})
-    return path
+def _governed_ledger(root: Path) -> tuple[Path, Path]:
+    """Three jobs through the real governed path (two completed, one refused: too many
+    shots for the role): its ledger and the policy it ran under."""
+    world = World(root)
+    assert world.run("bell").status == "completed"
+    assert world.run("again", seed=11).status == "completed"
+    assert world.run("greedy", shots=100_000).status == "refused"
+    return world.ledger, world.write_policy()
 
 
-def test_an_intact_ledger_is_copied_with_its_verification(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_an_intact_ledger_is_copied_with_its_verification_metrics_and_jobs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ledger = _ledger(tmp_path / "ledger" / "ledger.jsonl")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH_JAN_2027)
+    ledger, policy = _governed_ledger(tmp_path / "world")
     out = tmp_path / "pack"
     code, _, err = qgov(capsys, "report", str(project(tmp_path / "repo")), "--out", str(out),
-                        "--no-engines", "--ledger", str(ledger))
+                        "--no-engines", "--ledger", str(ledger), "--policy", str(policy))
     assert code == 0, err
     files = pack_bytes(out)
     assert files["evidence/ledger/ledger.jsonl"] == ledger.read_bytes()
@@ -49,22 +49,44 @@ def test_an_intact_ledger_is_copied_with_its_verification(
     assert verification["events"] == len(ledger.read_text().splitlines())
     summary = json.loads(files["pack.json"])
     assert summary["ledger"]["verdict"].startswith("INTACT")
+    assert summary["ledger"]["answers_withheld"] is None
     assert summary["problems"] == []
+    # The answers `qgov ledger metrics --format json` and `query --format csv` give, at the
+    # pack's time, with the policy's quotas; the ledger's path as shown, not the machine's.
+    metrics = json.loads(files["evidence/ledger/metrics.json"])
+    assert metrics["warning"] is None
+    assert metrics["jobs"] == {"submitted": 3, "allowed": 2, "refused": 1, "completed": 2,
+                               "failed": 0, "not_run": 0, "success_rate": 1.0}
+    assert metrics["window"]["as_of"].startswith("2027-01-15T12:00:00")
+    assert metrics["policy"]["id"] == "tests"
+    assert [p["project"] for p in metrics["quota"]["projects"]] == ["lab"]
+    assert metrics["ledger"] == summary["ledger"]["origin"]
+    jobs = list(csv.DictReader(io.StringIO(files["evidence/ledger/jobs.csv"].decode())))
+    assert sorted(j["job_name"] for j in jobs) == ["again", "bell", "greedy"]
+    assert {j["ledger_verdict"] for j in jobs} == {summary["ledger"]["verdict"]}
+    assert {j["decision"] for j in jobs if j["job_name"] == "greedy"} == {"deny"}
+    manifest = {f["path"] for f in json.loads(files["manifest.json"])["files"]}
+    assert {"evidence/ledger/metrics.json", "evidence/ledger/jobs.csv"} <= manifest
+    # The report shows them, and lists the files.
+    html = files["report.html"].decode()
+    assert "evidence/ledger/jobs.csv" in html and "success rate" in html
+    assert "no metrics and no jobs" not in html
     # The copy in the pack verifies on its own too.
     code, out_text, _ = qgov(capsys, "ledger", "verify", str(out / "evidence/ledger/ledger.jsonl"))
     assert code == 0, out_text
 
 
-def test_a_tampered_ledger_is_shown_as_such_never_skipped(
+def test_a_tampered_ledger_is_shown_as_such_never_skipped_nor_answered_from(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ledger = _ledger(tmp_path / "ledger" / "ledger.jsonl")
+    ledger, policy = _governed_ledger(tmp_path / "world")
     lines = ledger.read_text().splitlines(keepends=True)
-    lines[2] = lines[2].replace('"job-1"', '"job-9"')
+    edited = next(n for n, line in enumerate(lines) if '"greedy"' in line)
+    lines[edited] = lines[edited].replace('"deny"', '"allow"')
     ledger.write_text("".join(lines))
     out = tmp_path / "pack"
     code, _, err = qgov(capsys, "report", str(project(tmp_path / "repo")), "--out", str(out),
-                        "--no-engines", "--ledger", str(ledger))
+                        "--no-engines", "--ledger", str(ledger), "--policy", str(policy))
     assert code == 0, err  # the pack is written, and says what is wrong
     assert "problem(s) with the inputs" in err and "failed verification (TAMPERED)" in err
     files = pack_bytes(out)
@@ -73,6 +95,14 @@ def test_a_tampered_ledger_is_shown_as_such_never_skipped(
     assert any("failed verification (TAMPERED)" in p["message"] for p in summary["problems"])
     assert files["evidence/ledger/ledger.jsonl"] == ledger.read_bytes()
     assert b"failed verification (TAMPERED)" in files["report.html"]
+    # No number from it is presented as fact: no metrics, no jobs, and the report says why.
+    assert "evidence/ledger/metrics.json" not in files
+    assert "evidence/ledger/jobs.csv" not in files
+    assert summary["ledger"]["answers_withheld"].startswith(
+        "no metrics and no jobs: the ledger failed verification (TAMPERED)")
+    html = files["report.html"].decode()
+    assert "no metrics and no jobs: the ledger failed verification (TAMPERED)" in html
+    assert "success rate" not in html and "greedy" not in html
 
 
 def test_self_test_evidence_counts_and_is_copied(

@@ -168,24 +168,40 @@ def test_the_page_is_self_contained(sample_html: str, sample_page: ParsedPage) -
     assert "default-src 'none'" in sample_html  # the browser refuses any fetch
 
 
-def test_a_tampered_ledger_is_shown_as_damaged_with_its_jobs_capped(tmp_path: Path,
-                                                                    monkeypatch:
-                                                                    pytest.MonkeyPatch) -> None:
+def test_a_tampered_ledger_is_shown_as_damaged_and_nothing_is_answered_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     data = evidence_pack(tmp_path, jobs=60)
     page = parse(render_report_html(data))
     text = page.visible
     assert "⚠ TAMPERED" in text
     assert "The ledger failed verification" in text
-    assert "LEDGER VERIFICATION FAILED: TAMPERED" in text
-    assert f"60 jobs in the ledger; the first {DEFAULT_CAPS.ledger_jobs} are listed" in text
-    assert "… and 10 more jobs" in text
-    job_rows = [row for row in page.rows if row and row[0].startswith("job-")]
-    assert len(job_rows) == DEFAULT_CAPS.ledger_jobs
+    # No number from it is shown as fact: no metrics, no jobs, and the reason instead.
+    assert "no metrics and no jobs: the ledger failed verification (TAMPERED)" in text
+    assert "Governance metrics" in text and "success rate" not in text
+    assert not [row for row in page.rows if row and row[0].startswith("job-")]
     # The governed-job control tests given with --selftest, the failed check flagged.
     assert "✗ 1 of 3 control-test checks failed" in text
     check = [row for row in page.rows if row[0].startswith("ledger-tamper-detected")]
     assert check and check[0][1:3] == ["LOG-02", "✗ failed"]
+
+
+def test_an_intact_ledger_shows_its_metrics_and_jobs_capped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    data = evidence_pack(tmp_path, jobs=60, tampered=False)
+    page = parse(render_report_html(data))
+    text = page.visible
+    assert "no metrics and no jobs" not in text
+    # The metrics table: area (on its first row), metric, value; the jobs area first.
+    metrics = [row[1:] for row in page.rows if len(row) == 3]
+    assert metrics[metrics.index(["submitted", "60"]) + 2] == ["refused", "15"]
+    assert f"60 jobs in the ledger; the first {DEFAULT_CAPS.ledger_jobs} are listed" in text
+    assert "… and 10 more jobs" in text
+    job_rows = [row for row in page.rows if row and row[0].startswith("job-")]
+    assert len(job_rows) == DEFAULT_CAPS.ledger_jobs
 
 
 def test_ten_thousand_findings_stay_readable(sample_pack: PackData) -> None:
