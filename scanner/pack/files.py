@@ -304,6 +304,8 @@ def pack_summary(data: PackData) -> bytes:
             "why_missing": data.selftest.why_missing,
             "generated_at": selftest.generated_at if selftest else None,
             "checks": {c.id: c.status for c in selftest.checks} if selftest else {},
+            "policy": selftest.policy.model_dump(mode="json", exclude={"file"})
+            if selftest and selftest.policy else None,
         },
         "ledger": None if data.ledger is None else {
             "origin": data.ledger.origin, "copy": data.ledger.pack_path,

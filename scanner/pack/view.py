@@ -349,7 +349,7 @@ def report_view(data: PackData, caps: Caps = DEFAULT_CAPS) -> dict[str, Any]:
         "frameworks": frameworks,
         "controls": _controls(data, control_rows, finding_anchors),
         "findings": findings,
-        "selftest": selftest_view(data.selftest),
+        "selftest": selftest_view(data.selftest, data.policy),
         "ledger": ledger_view(data.ledger, caps),
         "exceptions": exceptions_view(data.exceptions),
         "suppressions": suppressions_view(data.suppressions, caps, data.multi_repository),

@@ -19,7 +19,31 @@ from scanner.pack.model import AttestationSection, LedgerSection, SelftestSectio
 # --- governed-job control tests ----------------------------------------------------------------
 
 
-def selftest_view(section: SelftestSection) -> dict[str, Any]:
+def _tested_policy(section: SelftestSection,
+                   pack_policy: tuple[str, str] | None) -> dict[str, Any]:
+    """Which policy the control tests ran against, said so that the built-in demo policy is
+    never mistaken for the organisation's, and whether it is the pack's ``--policy``."""
+    assert section.evidence is not None
+    tested = section.evidence.policy
+    if tested is None:
+        return {"kind": "unknown"}
+    same = None
+    if pack_policy is not None and tested.sha256:
+        same = tested.sha256 == pack_policy[1]
+    return {
+        "kind": "demo" if tested.built_in else "organisation",
+        "id": tested.id,
+        "version": tested.version,
+        "sha256": tested.sha256,
+        "pack_policy": pack_policy[0] if pack_policy else None,
+        "same_as_pack_policy": same,
+    }
+
+
+def selftest_view(section: SelftestSection,
+                  pack_policy: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The control-test results; ``pack_policy`` (shown path, SHA-256) is the organisation
+    policy given to the pack, compared with the one the tests ran against."""
     evidence = section.evidence
     if evidence is None:
         return {"present": False, "why_missing": section.why_missing or "not given"}
@@ -45,6 +69,7 @@ def selftest_view(section: SelftestSection) -> dict[str, Any]:
         "version": evidence.version,
         "total": len(checks),
         "failed": failed,
+        "policy": _tested_policy(section, pack_policy),
         "checks": checks,
     }
 

@@ -66,11 +66,35 @@ class _Tool(BaseModel):
     component: StrictStr = ""
 
 
+class SelftestPolicy(BaseModel):
+    """Which policy the checks ran against (``selftest.json``'s ``policy``): the
+    organisation's (``qgov job selftest --policy FILE``) or qgov's built-in demo policy."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    source: StrictStr  # "organisation" or "built-in"
+    id: StrictStr = ""
+    version: StrictStr = ""
+    sha256: StrictStr = ""
+    file: StrictStr = ""
+
+    @field_validator("source", "id", "version", "sha256", "file")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        return printable(value, path=False)
+
+    @property
+    def built_in(self) -> bool:
+        return self.source != "organisation"
+
+
 class _Report(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     tool: _Tool
     generated_at: StrictStr
+    # None: written before qgov recorded it (then which policy is unknown).
+    policy: SelftestPolicy | None = None
     checks: tuple[SelftestCheck, ...]
 
 
@@ -81,6 +105,7 @@ class SelftestEvidence:
     generated_at: str
     version: str
     checks: tuple[SelftestCheck, ...]
+    policy: SelftestPolicy | None = None
 
     def for_control(self, control_id: str) -> list[SelftestCheck]:
         return [check for check in self.checks if control_id in check.control_ids]
@@ -120,4 +145,5 @@ def load_selftest(path: Path) -> SelftestEvidence:
         generated_at=printable(report.generated_at, path=False),
         version=printable(report.tool.version, path=False),
         checks=report.checks,
+        policy=report.policy,
     )

@@ -4,17 +4,21 @@ markup, no secret value, long lists capped with counts, same input -> same bytes
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from scanner.cli.report_cmds import collect_from_args, main_args
+from scanner.governed.policy import load_policy
 from scanner.pack.caps import DEFAULT_CAPS
-from scanner.pack.example import sample_pack_data, synthetic_pack_data
+from scanner.pack.example import FIXED_TIME, sample_pack_data, samples_dir, synthetic_pack_data
 from scanner.pack.html import render_report_html
 from scanner.pack.model import PackData
 from tests.pack.html_text import ParsedPage, parse
 from tests.pack.report_inputs import HOSTILE_FILE, HOSTILE_NAME, evidence_pack, hostile_pack
+from tests.status.helpers import selftest_report
 
 # The samples' credentials (samples/leaky-quantum-project/.env); the report may show only
 # their masked form (first four characters, length, hash).
@@ -226,3 +230,40 @@ def test_same_input_same_bytes(sample_pack: PackData, sample_html: str) -> None:
     assert render_report_html(sample_pack) == sample_html
     again = sample_pack_data()  # scanned and collected again from scratch
     assert render_report_html(again) == sample_html
+
+
+def _selftest_pack(tmp_path: Path, policy: dict[str, str] | None, *pack_policy: str) -> str:
+    """The report's visible text for the leaky sample with self-test evidence whose
+    ``policy`` section is ``policy`` (as ``qgov job selftest`` writes it)."""
+    document = selftest_report()
+    if policy is not None:
+        document["policy"] = policy
+    evidence = tmp_path / "selftest.json"
+    evidence.write_text(json.dumps(document), encoding="utf-8")
+    argv = [str(samples_dir() / "leaky-quantum-project"), "--out", "unused", "--no-engines",
+            "--selftest", str(evidence), *pack_policy]
+    return parse(render_report_html(collect_from_args(main_args(argv), FIXED_TIME).data)).visible
+
+
+def test_control_tests_say_which_policy_they_ran_against(tmp_path: Path) -> None:
+    sample = samples_dir() / "policy" / "org-policy.yaml"
+    ref = load_policy(sample).ref
+    organisation = {"source": "organisation", **ref, "file": str(sample)}
+    text = _selftest_pack(tmp_path, organisation, "--policy", str(sample))
+    assert (f"Policy tested The organisation's: {ref['id']} version {ref['version']} — the "
+            "policy given to this pack") in text
+    assert f"Policy SHA-256 {ref['sha256']}" in text
+    assert "demo policy" not in text
+    # Another policy given to the pack than the one tested: said, not hidden.
+    other = tmp_path / "other-policy.yaml"
+    other.write_bytes(sample.read_bytes() + b"\n# edited\n")
+    text = _selftest_pack(tmp_path, organisation, "--policy", str(other))
+    assert "ran against another version of the policy than the one given to this pack" in text
+    # The built-in demo policy is never mistaken for the organisation's.
+    text = _selftest_pack(tmp_path, {"source": "built-in", "id": "qgov-selftest",
+                                     "version": "1", "sha256": "ab" * 32, "file": "policy.yaml"})
+    assert "These checks ran against qgov's built-in demo policy, not the organisation's" in text
+    assert "qgov's built-in demo policy (qgov-selftest 1), not the organisation's" in text
+    # Evidence written before the policy was recorded: unknown, and may be the demo policy.
+    text = _selftest_pack(tmp_path, None)
+    assert "The policy these checks ran against is not recorded" in text
