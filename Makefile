@@ -33,8 +33,8 @@ demo: $(STAMP)
 	-$(BIN)/qgov job run samples/jobs/regulated-data-in-dev.yaml --policy samples/policy/org-policy.yaml
 	$(BIN)/qgov ledger verify .qgov/ledger.jsonl
 	@echo
-	@echo "== the governed job's self-test (control-test evidence for the pack) =="
-	$(BIN)/qgov job selftest --out $(CURDIR)/.qgov/selftest
+	@echo "== the governed job's self-test against the organisation's policy (control-test evidence for the pack) =="
+	$(BIN)/qgov job selftest --policy samples/policy/org-policy.yaml --out $(CURDIR)/.qgov/selftest
 	@echo
 	@echo "== qgov report: the signed audit pack for samples/ in audit-pack/ =="
 	test -f .qgov/pack-signing-key || $(BIN)/qgov pack keygen --out .qgov/pack-signing-key

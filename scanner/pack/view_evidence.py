@@ -9,6 +9,7 @@ field added later still shows without a template change.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -90,13 +91,18 @@ _FACTS = (
 )
 # Shown elsewhere in the section (or the ledger's own path, or how it was read): not repeated
 # among the metrics. ``warning`` is always None: metrics are only taken from a verified ledger.
-_METRICS_SKIPPED = ("warning", "verification", "ledger", "reading")
-# The columns a jobs table prefers, when the rows have them.
+# The window and the time of the answers are facts of the section instead.
+_METRICS_SKIPPED = ("warning", "verification", "ledger", "reading", "window",
+                    "events_in_window")
+# An ISO time's fraction of a second, left out on the page (the files keep it).
+_FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})\.\d{1,9}(Z|[+-]\d{2}:\d{2})")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+# The columns a jobs table prefers, when the rows have them (the rest is in jobs.csv): who
+# ran what where with which data, the decision with its reasons, the outcome.
 _JOB_COLUMNS = (
     ("job_id", "job"), ("submitted_at", "submitted"), ("who.subject", "who"),
-    ("project", "project"), ("backend", "backend"), ("dataset", "dataset"),
-    ("decision", "decision"), ("status", "status"), ("time_to_result_ms", "time to result (ms)"),
-    ("verified", "verified"),
+    ("backend", "backend"), ("dataset", "dataset"), ("decision", "decision"),
+    ("status", "status"), ("verified", "verified"),
 )
 
 
@@ -109,21 +115,47 @@ def _scalar(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.4g}"
+    if isinstance(value, str):
+        value = _FRACTION.sub(r"\1\2", value)
+        # "2026-11-29 12:00:00Z": a space lets a narrow column wrap between day and time.
+        return value.replace("T", " ", 1) if _ISO_TIME.fullmatch(value) else value
     return str(value)
 
 
 def _compact(value: Any, limit: int = 300) -> str:
-    """A nested value as one short line of text (JSON, cut at ``limit`` characters)."""
+    """A nested value as one short line of text: a mapping's ``key: value`` pairs, a list's
+    items, cut at ``limit`` characters; empty ones "none"."""
     if not isinstance(value, dict | list):
         return _scalar(value)
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    if not value:
+        return "none"
+    if isinstance(value, dict):
+        text = ", ".join(f"{str(k).replace('_', ' ')}: {_compact(v, limit)}"
+                         for k, v in value.items())
+    elif all(not isinstance(v, dict | list) for v in value):
+        text = ", ".join(_scalar(v) for v in value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= limit else text[:limit] + " …"
 
 
 def _item(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k.replace('_', ' ')}: {_compact(v, 80)}" for k, v in value.items())
     return _compact(value)
+
+
+def _cell(row: Mapping[str, Any], path: str) -> str:
+    """A jobs-table cell: the dataset as name@version (classification), a decision with its
+    reason codes."""
+    value = _lookup(row, path)
+    if path == "dataset" and isinstance(value, Mapping) and value.get("name"):
+        version = f"@{value['version']}" if value.get("version") else ""
+        kind = f" ({value['classification']})" if value.get("classification") else ""
+        return f"{value['name']}{version}{kind}"
+    reasons = row.get("reasons")
+    if path == "decision" and value == "deny" and isinstance(reasons, list) and reasons:
+        codes = [str(r.get("code")) for r in reasons if isinstance(r, Mapping)]
+        return "deny: " + ", ".join(codes)
+    return _compact(value, 120)
 
 
 def _value(key: str, value: Any) -> str:
@@ -153,7 +185,9 @@ def metric_rows(metrics: Mapping[str, Any], caps: Caps) -> list[dict[str, Any]]:
             rows.append({"group": group, "label": shown, "values": items or ["none"]})
         else:
             key = label[-1] if label else group
-            rows.append({"group": group, "label": shown, "values": [_value(key, value)]})
+            # A number of its own (not inside a mapping): the area names it.
+            rows.append({"group": group, "label": shown if label else "",
+                         "values": [_value(key, value)]})
 
     for key, value in metrics.items():
         if key not in _METRICS_SKIPPED:
@@ -184,7 +218,7 @@ def jobs_table(jobs: Sequence[Mapping[str, Any]], caps: Caps) -> dict[str, Any]:
         columns = [(k, k.replace("_", " ")) for k in list(keys)[:8]]
     return {
         "columns": [label for _, label in columns],
-        "rows": [[_compact(_lookup(row, path), 120) for path, _ in columns] for row in shown],
+        "rows": [[_cell(row, path) for path, _ in columns] for row in shown],
         "total": len(jobs),
         "more": len(jobs) - len(shown),
     }
@@ -207,6 +241,14 @@ def ledger_view(section: LedgerSection | None, caps: Caps) -> dict[str, Any] | N
         facts.append(("trust anchor", f"{anchor.get('kind', '?')}: {anchor.get('source', '?')}"
                       + ("" if anchor.get("anchored") else " (not an anchor)")))
     metrics = section.metrics
+    if isinstance(metrics, dict):
+        window = metrics.get("window") or {}
+        events = metrics.get("events_in_window") or {}
+        if window.get("as_of"):
+            facts.append(("metrics and jobs as of", _scalar(window["as_of"])))
+        if events.get("first"):
+            facts.append(("events answered from", f"{_scalar(events['first'])} to "
+                          f"{_scalar(events.get('last'))} (the whole ledger)"))
     return {
         "origin": section.origin,
         "pack_path": section.pack_path,
