@@ -20,7 +20,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from scanner.fs import FileRefused, decode, read_user_file
 from scanner.model import printable
@@ -50,16 +50,11 @@ class Source:
 
 
 def strip_userinfo(url: str) -> tuple[str, bool]:
-    """``url`` without ``user[:password]@`` and whether it had any. scp-like locations keep
+    """``url`` without ``user[:password]@`` and whether it had any. Split by hand, not with
+    urlsplit, which would end the authority at a '#' in a password. scp-like locations keep
     their user name (``git@host:org/repo``: an SSH login, not a secret)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url, False
-    if parts.scheme and "@" in parts.netloc:
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=host)), True
-    return url, False
+    cleaned = clean_text(url) if "://" in url else url
+    return cleaned, cleaned != url
 
 
 def clean_text(text: str) -> str:

@@ -44,13 +44,12 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     processes = [_start([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                          "--dashboard-address", ":0", "--no-show"], tmp_path / "scheduler.log")]
     try:
-        for index in range(2):
-            processes.append(_start(
-                [str(DASK), "worker", address, "--nworkers", "1", "--nthreads", "1",
-                 "--host", "127.0.0.1", "--dashboard-address", ":0", "--no-dashboard"],
-                tmp_path / f"worker{index}.log",
-                DASK_DISTRIBUTED__WORKER__DAEMON="False", **{TEST_HOLD_ENV: str(hold)},
-            ))
+        processes.extend(_start(
+            [str(DASK), "worker", address, "--nworkers", "1", "--nthreads", "1",
+             "--host", "127.0.0.1", "--dashboard-address", ":0", "--no-dashboard"],
+            tmp_path / f"worker{index}.log",
+            DASK_DISTRIBUTED__WORKER__DAEMON="False", **{TEST_HOLD_ENV: str(hold)},
+        ) for index in range(2))
         yield address, hold
     finally:
         for process in reversed(processes):
