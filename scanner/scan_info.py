@@ -9,6 +9,8 @@ relative to the working folder when inside it, with ``~`` for the home folder ot
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ from scanner.catalog import Catalog
 from scanner.catalog_digest import CatalogInfo, catalog_info
 from scanner.clock import iso_utc
 from scanner.config import Settings
+from scanner.fs import FileRefused, read_user_file
 from scanner.gitinfo import GitState, git_state
 from scanner.model import ScanResult, Severity, Tier, printable
 
@@ -92,6 +95,37 @@ class ScanInfo(BaseModel):
     tool_version: str
     catalog: CatalogInfo
     config: EffectiveConfig
+    # SHA-256 of everything that decides the results besides the scanned content: qgov's
+    # version, the catalog, every setting and the files they name (baseline, policy,
+    # attestations). `qgov org scan` skips a repository whose commit and digest are unchanged.
+    config_digest: str | None = None
+
+
+# Settings that change how a scan runs, not what it finds.
+_RUN_ONLY_SETTINGS = ("jobs", "format", "cache")
+_MAX_DIGESTED_BYTES = 64 * 1024 * 1024
+
+
+def config_digest(settings: Settings, catalog: CatalogInfo) -> str:
+    """The ``config_digest`` of a scan with ``settings`` and ``catalog``."""
+    files: dict[str, str | None] = {}
+    for name in ("baseline", "policy", "attestations"):
+        value = getattr(settings, name)
+        if value:
+            try:
+                data = read_user_file(settings.resolve(value), max_bytes=_MAX_DIGESTED_BYTES,
+                                      what=name)
+                files[name] = hashlib.sha256(data).hexdigest()
+            except FileRefused:
+                files[name] = None
+    document = {
+        "tool_version": __version__,
+        "catalog": catalog.digest,
+        "settings": settings.model_dump(mode="json", exclude=set(_RUN_ONLY_SETTINGS)),
+        "files": files,
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _age(snapshot: str | None, now: dt.datetime) -> int | None:
@@ -144,10 +178,12 @@ def describe_scan(
         custom_catalog=tuple(display_path(settings.resolve(p)) for p in settings.custom_catalog),
         osv=osv,
     )
+    catalog_summary = catalog_info(catalog, custom=bool(settings.custom_catalog))
     return ScanInfo(
         targets=tuple(ScanTarget(path=display_path(root), git=git_state(root)) for root in roots),
         scanned_at=iso_utc(now),
         tool_version=__version__,
-        catalog=catalog_info(catalog, custom=bool(settings.custom_catalog)),
+        catalog=catalog_summary,
         config=config,
+        config_digest=config_digest(settings, catalog_summary),
     )

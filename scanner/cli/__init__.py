@@ -20,6 +20,7 @@ from scanner.cli import (
     catalog_cmds,
     job_cmds,
     ledger_cmds,
+    org_cmds,
     pack_cmds,
     report_cmds,
     scan_cmds,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     access_cmds.register(sub)
     report_cmds.register(sub)
     pack_cmds.register(sub)
+    org_cmds.register(sub)
     return parser
 
 

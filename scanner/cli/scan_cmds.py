@@ -462,35 +462,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
     prepared = _prepare(args)
     if isinstance(prepared, str):
         return _error(prepared)
-    settings, catalog = prepared.settings, prepared.catalog
-    outputs = _outputs(args, settings)
+    outputs = _outputs(args, prepared.settings)
     if isinstance(outputs, str):
         return _error(outputs)
-    baseline = None
-    if settings.baseline:
-        try:
-            baseline = load_baseline(settings.resolve(settings.baseline))
-        except BaselineError as exc:
-            return _error(str(exc))
-    evidence = status_inputs(args, prepared)
-    if isinstance(evidence, str):
-        return _error(evidence)
-    try:
-        run = _run(prepared, args, baseline)
-    except GitError as exc:
-        return _error(str(exc))
     sarif = any(o.format is OutputFormat.SARIF for o in outputs)
-    report = ScanReport(
-        result=run.result,
-        catalog=catalog,
-        fail_on=None if settings.fail_on == "none" else Severity(settings.fail_on),
-        strict=settings.strict,
-        min_severity=Severity(args.severity) if args.severity else None,
-        docs=find_rule_docs() if sarif else None,
-        status=compute_status(run.result, catalog, attestations=evidence.attestations,
-                              selftest=evidence.selftest),
-        scan=scan_info(args, prepared, run.result),
-    )
+    built = scan_report(args, prepared, sarif=sarif)
+    if isinstance(built, str):
+        return _error(built)
+    report, run = built
     stdout_report = next((o for o in outputs if o.target == "-"), None)
     for output in outputs:
         if output is stdout_report:
@@ -508,6 +487,39 @@ def cmd_scan(args: argparse.Namespace) -> int:
         for name, seconds in sorted(run.timings.items(), key=lambda kv: -kv[1]):
             print(f"  {name:<24} {seconds:8.3f}s", file=sys.stderr)
     return EXIT_FAIL if gate(report).failed else EXIT_OK
+
+
+def scan_report(
+    args: argparse.Namespace, prepared: _Prepared, *, sarif: bool = False
+) -> tuple[ScanReport, ScanRun] | str:
+    """Scan as ``args`` ask and make the report every format renders (or an error message);
+    what `qgov scan` does between reading its options and writing its reports."""
+    settings, catalog = prepared.settings, prepared.catalog
+    baseline = None
+    if settings.baseline:
+        try:
+            baseline = load_baseline(settings.resolve(settings.baseline))
+        except BaselineError as exc:
+            return str(exc)
+    evidence = status_inputs(args, prepared)
+    if isinstance(evidence, str):
+        return evidence
+    try:
+        run = _run(prepared, args, baseline)
+    except GitError as exc:
+        return str(exc)
+    report = ScanReport(
+        result=run.result,
+        catalog=catalog,
+        fail_on=None if settings.fail_on == "none" else Severity(settings.fail_on),
+        strict=settings.strict,
+        min_severity=Severity(args.severity) if args.severity else None,
+        docs=find_rule_docs() if sarif else None,
+        status=compute_status(run.result, catalog, attestations=evidence.attestations,
+                              selftest=evidence.selftest),
+        scan=scan_info(args, prepared, run.result),
+    )
+    return report, run
 
 
 def _console(

@@ -1,0 +1,170 @@
+"""`qgov org scan SOURCES --out DIR`: every repository of an organisation, one Dask task each.
+
+Exit codes: 0 every repository was scanned (or unchanged since its last result); 1 some
+failed (each with its reason in DIR/org-scan.json; the others' results are written);
+2 the run could not start (unreadable SOURCES, unreachable scheduler, usage error).
+Findings do not change the exit code: the results and `qgov report DIR/*.json` say that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from scanner.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK
+from scanner.clock import iso_utc, report_time
+from scanner.model import printable
+
+DEFAULT_TIMEOUT = 900.0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    org = sub.add_parser("org", help="scan every repository of an organisation on Dask")
+    org_sub = org.add_subparsers(dest="org_command", metavar="ACTION")
+    scan = org_sub.add_parser(
+        "scan",
+        help="clone and scan many repositories, one Dask task each",
+        description="Fetch a shallow clone of each repository SOURCES lists and scan it with "
+        "the team's config, one Dask task per repository, on a local cluster or an existing "
+        "one (--scheduler). Each result is written to DIR/NAME.json as soon as it is done; "
+        "DIR/org-scan.json records every repository's status. Re-running skips repositories "
+        "whose commit and config are unchanged. Exit 0: all scanned; 1: some failed; 2: the "
+        "run could not start.",
+    )
+    scan.add_argument("sources", metavar="SOURCES",
+                      help="a file of repository URLs or local paths (one a line, # comments), "
+                      "or a folder of git checkouts")
+    scan.add_argument("--out", required=True, metavar="DIR", help="where results are written")
+    scan.add_argument("--clones", metavar="DIR",
+                      help="where each worker keeps its clones (default: DIR/.clones)")
+    scan.add_argument("--scheduler", metavar="ADDRESS",
+                      help="an existing Dask scheduler (tcp://HOST:8786); default: a local "
+                      "cluster")
+    scan.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                      help="worker processes of the local cluster (default: the CPU count)")
+    scan.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT, metavar="S",
+                      help=f"time budget per repository, clone and scan (default: "
+                      f"{DEFAULT_TIMEOUT:g})")
+    scan.add_argument("--rescan", action="store_true",
+                      help="scan every repository, even those unchanged since their result")
+    options = scan.add_argument_group("scan options (as for qgov scan, applied to each)")
+    options.add_argument("--config", metavar="FILE",
+                         help="the team's .qgov.yaml (default: each repository's own)")
+    options.add_argument("--no-engines", action="store_true",
+                         help="skip bandit, semgrep and vulnerability lookups")
+    options.add_argument("--osv-db", metavar="PATH", help="offline OSV database")
+    options.add_argument("--policy", metavar="FILE", help="organisation policy")
+    options.add_argument("--no-cache", action="store_true", help="do not use the result cache")
+    options.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                         help="detector processes per repository scan (default: 1; the "
+                         "repositories themselves run in parallel)")
+    scan.set_defaults(handler=cmd_org_scan)
+    org.set_defaults(handler=lambda _args: _usage(org))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_ERROR
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {value!r}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {value!r}")
+    return number
+
+
+def _error(message: str) -> int:
+    print(f"qgov: error: {printable(message, path=False)}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _scan_options(args: argparse.Namespace) -> tuple[str, ...] | str:
+    """The `qgov scan` options every task runs with; files are made absolute here."""
+    options = ["--jobs", str(args.jobs)]
+    for flag, value in (("--config", args.config), ("--osv-db", args.osv_db),
+                        ("--policy", args.policy)):
+        if value:
+            path = Path(value).expanduser()
+            if not path.exists():
+                return f"{flag} {value}: no such file"
+            options += [flag, str(path.resolve())]
+    options += ["--no-engines"] if args.no_engines else []
+    options += ["--no-cache"] if args.no_cache else []
+    return tuple(options)
+
+
+def cmd_org_scan(args: argparse.Namespace) -> int:
+    from scanner.org.run import OrgRun, OrgRunError, RepoRecord, execute
+    from scanner.org.sources import SourcesError, read_sources
+
+    try:
+        sources = read_sources(Path(args.sources))
+    except SourcesError as exc:
+        return _error(str(exc))
+    if not sources:
+        return _error(f"{args.sources}: lists no repository")
+    options = _scan_options(args)
+    if isinstance(options, str):
+        return _error(options)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _error(f"{args.out}: cannot create the output folder ({exc.strerror})")
+    stripped = [s for s in sources if s.had_credentials]
+    if stripped:
+        lines = ", ".join(str(s.line) for s in stripped[:10])
+        print(f"qgov: warning: credentials removed from the URL on line(s) {lines} of "
+              f"{args.sources}; qgov takes credentials only from git's credential helper or "
+              "the environment", file=sys.stderr)
+    workers = args.workers or os.cpu_count() or 1
+    if args.scheduler is None:
+        print(f"qgov: scanning {len(sources)} repositories on a local Dask cluster of "
+              f"{workers} worker(s)", file=sys.stderr)
+    else:
+        print(f"qgov: scanning {len(sources)} repositories on the Dask cluster at "
+              f"{printable(args.scheduler)}", file=sys.stderr)
+
+    def progress(rec: RepoRecord, done: int, failed: int, remaining: int) -> None:
+        what = {"scanned": "scanned", "unchanged": "unchanged, skipped",
+                "failed": "FAILED"}[rec.status]
+        detail = f" ({rec.commit[:12]}, {rec.seconds:.1f}s)" if rec.commit and rec.seconds \
+            is not None and rec.status != "failed" else ""
+        if rec.status == "failed":
+            detail = f": {rec.reason}"
+        print(f"[{done} done, {failed} failed, {remaining} remaining] {rec.name} {what}{detail}",
+              file=sys.stderr, flush=True)
+
+    run = OrgRun(
+        sources=sources, out=out,
+        clones=Path(args.clones).expanduser().resolve() if args.clones
+        else out.resolve() / ".clones",
+        scan_options=options, budget_seconds=args.timeout, workers=workers,
+        scheduler=args.scheduler, rescan=args.rescan, on_record=progress,
+    )
+    try:
+        records = execute(run, lambda: iso_utc(report_time()))
+    except OrgRunError as exc:
+        return _error(str(exc))
+    counts = {s: sum(1 for r in records.values() if r.status == s)
+              for s in ("scanned", "unchanged", "failed")}
+    print(f"qgov: {len(sources)} repositories: {counts['scanned']} scanned, "
+          f"{counts['unchanged']} unchanged, {counts['failed']} failed; results in {args.out} "
+          f"(summary: {Path(args.out) / 'org-scan.json'})", file=sys.stderr)
+    return EXIT_FAIL if counts["failed"] else EXIT_OK
