@@ -477,13 +477,18 @@ class ResultCache:
     def _shard_path(self, shard: str) -> str:
         return os.path.join(self.folder, f"v{FORMAT}", f"{shard}.json")
 
-    def _read(self, shard: str) -> Shard | None:
-        """A shard file's entries; None when it is missing or does not read as a shard."""
+    def _read(self, shard: str, missing: list[bool] | None = None) -> Shard | None:
+        """A shard file's entries; None when it is missing (noted in ``missing``) or does
+        not read as a shard."""
         try:
             with open(self._shard_path(shard), "rb") as handle:
                 if os.fstat(handle.fileno()).st_size > MAX_SHARD_BYTES:
                     return None
                 raw = handle.read()
+        except FileNotFoundError:
+            if missing is not None:
+                missing.append(True)
+            return None
         except OSError:
             return None
         try:
@@ -498,10 +503,13 @@ class ResultCache:
     def _load(self, shard: str) -> Shard:
         loaded = self._shards.get(shard)
         if loaded is None:
-            loaded = self._read(shard)
+            missing: list[bool] = []
+            loaded = self._read(shard, missing)
             if loaded is None:
                 loaded = {}
-                if os.path.lexists(self._shard_path(shard)):
+                # Decided by the same open() that failed, not a second look: a concurrent
+                # scan may create the shard in between, and that is a miss, not damage.
+                if not missing:
                     # Unreadable as a whole: every entry in it counts as discarded.
                     self.discarded += 1
                     self._changes.setdefault(shard, {})
