@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -332,6 +333,25 @@ def _refused(args: argparse.Namespace, result: Any) -> bool:
     return True
 
 
+def _answer(
+    args: argparse.Namespace,
+    result: Any,
+    as_csv: Callable[[Any], str],
+    as_text: Callable[[Any], list[str]],
+) -> int:
+    """Print a query's or the metrics' answer in the asked format (or the refusal)."""
+    if _refused(args, result):
+        return EXIT_FAIL
+    if args.format == "csv":
+        warning = result.warning()
+        if warning is not None:  # the CSV carries the verdict per row; say it here too
+            print(f"qgov: {warning}", file=sys.stderr)
+        sys.stdout.write(as_csv(result))
+    else:
+        emit(args, result.to_json(), as_text(result))
+    return _exit(args, result)
+
+
 def _exit(args: argparse.Namespace, result: Any) -> int:
     if not result.intact:
         return EXIT_FAIL
@@ -374,16 +394,7 @@ def cmd_ledger_query(args: argparse.Namespace) -> int:
         verified_only=args.verified_only,
         as_of=window[1],
     )
-    if _refused(args, result):
-        return EXIT_FAIL
-    if args.format == "csv":
-        warning = result.warning()
-        if warning is not None:  # the CSV carries the verdict per row; say it here too
-            print(f"qgov: {warning}", file=sys.stderr)
-        sys.stdout.write(query_csv(result))
-    else:
-        emit(args, result.to_json(), query_text(result))
-    return _exit(args, result)
+    return _answer(args, result, query_csv, query_text)
 
 
 @guard
@@ -405,13 +416,4 @@ def cmd_ledger_metrics(args: argparse.Namespace) -> int:
         policy_ref=loaded.ref if loaded else None,
         as_of=window[1],
     )
-    if _refused(args, result):
-        return EXIT_FAIL
-    if args.format == "csv":
-        warning = result.warning()
-        if warning is not None:  # the CSV carries the verdict per row; say it here too
-            print(f"qgov: {warning}", file=sys.stderr)
-        sys.stdout.write(metrics_csv(result))
-    else:
-        emit(args, result.to_json(), metrics_text(result))
-    return _exit(args, result)
+    return _answer(args, result, metrics_csv, metrics_text)
