@@ -93,7 +93,9 @@ def run_qgov(corpus: Path, code: Path, jobs: int | None) -> Run:
     stop = threading.Event()
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        process = psutil.Popen(command, stdout=out, stderr=subprocess.PIPE, env=env, cwd=REPO)
+        # Run from the code's own folder: `python -m` puts the working folder first on
+        # sys.path, ahead of PYTHONPATH.
+        process = psutil.Popen(command, stdout=out, stderr=subprocess.PIPE, env=env, cwd=code)
         sampler = threading.Thread(target=_sample, args=(process, peaks, stop))
         sampler.start()
         _out, err = process.communicate()
