@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -130,13 +131,16 @@ def test_two_jobs_report_exactly_what_one_job_reports(
 
 
 def _failing_shard(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
-    """bandit fails on the shard holding lib/m00.py: its worker dies, or it raises."""
+    """bandit fails on the shard holding lib/m00.py: its worker dies, it raises, or it
+    hangs."""
     real_run = BanditEngine.run
 
     def run(self: BanditEngine, sources: list[SourceFile]) -> EngineOutput:
         if any(s.path == "lib/m00.py" for s in sources):
             if how == "crash":
                 os._exit(3)
+            if how == "hang":
+                time.sleep(120)
             raise RuntimeError("bandit broke on this shard")
         return real_run(self, sources)
 
@@ -146,13 +150,15 @@ def _failing_shard(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
 @pytest.mark.parametrize(("how", "message"), [
     ("crash", "bandit failed: the worker analysing "),
     ("raise", "bandit failed: RuntimeError: bandit broke on this shard"),
+    ("hang", "bandit failed: analysing "),
 ])
 def test_a_failing_shard_is_a_bandit_failure_and_the_rest_is_reported(
     how: str, message: str, project: Path, tmp_path: Path,
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = tmp_path / "engines.yaml"
-    config.write_text("engines: {semgrep: false, vulnerabilities: false}\n")
+    # A shard of n files may take n seconds here: the hanging one is stopped after a few.
+    config.write_text("engines: {semgrep: false, vulnerabilities: false}\nfile_timeout: 1\n")
     _failing_shard(monkeypatch, how)
     code, doc = scan_json(capsys, str(project), "--config", str(config), "--jobs", "2",
                           "--no-cache", "--fail-on", "none", engines=True)
