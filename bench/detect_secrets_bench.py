@@ -147,7 +147,9 @@ def main() -> int:
             {"notebooks": build_notebooks, "large": build_large}[args.corpus](corpus)
     label = f"{args.corpus}{f', --jobs {args.jobs}' if args.jobs else ''}"
     with tempfile.TemporaryDirectory(prefix="qgov-ref-") as scratch:
-        versions = {"this tree": REPO}
+        here = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,
+                              capture_output=True, text=True, check=False).stdout.strip()
+        versions = {f"this tree ({here or 'not a git checkout'})": REPO}
         if args.ref:
             versions[f"at {args.ref}"] = export(args.ref, Path(scratch))
         runs: dict[str, list[Run]] = {name: [] for name in [*versions, "detect-secrets"]}
@@ -197,7 +199,7 @@ def _append(rows: list[str]) -> None:
     start = lines.index(SECTION)
     rows_end = start
     for index in range(start, len(lines)):
-        if lines[index].startswith("| "):
+        if lines[index].startswith("|"):
             rows_end = index
     lines[rows_end + 1 : rows_end + 1] = rows
     results.write_text("\n".join(lines) + "\n", encoding="utf-8")
