@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scanner.detectors.notebooks import DEFAULT_REGULATED_PATHS
 from scanner.discover import invalid_patterns
+from scanner.engines.semgrep_engine import DEFAULT_MAX_MEMORY as DEFAULT_SEMGREP_MAX_MEMORY
 from scanner.formats.yaml import (
     DEFAULT_MAX_DOCUMENT_BYTES,
     DocumentError,
@@ -76,6 +77,9 @@ class Settings(BaseModel):
     vuln_service: Literal["offline", "online"] = "offline"
     vuln_timeout: int = Field(default=15, gt=0)
     semgrep_timeout: int = Field(default=300, gt=0)
+    # MiB semgrep may use for one rule on one file (its --max-memory); 0: no limit.
+    semgrep_max_memory: int = Field(default=DEFAULT_SEMGREP_MAX_MEMORY, ge=0)
+    # Processes (and semgrep threads) a scan keeps busy at once; None: the machine's cores.
     jobs: int | None = Field(default=None, ge=1)
     # Per-file budget: a file (or a Terraform module, up to ten times as long) that takes
     # longer, or more memory, is reported as a scan error and the scan carries on.

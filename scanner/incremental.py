@@ -2,65 +2,27 @@
 
 Every unit of work (a file, or a module's files) is looked up in the cache first; only the
 units that miss go to the worker processes, and the workers are not started at all when
-nothing missed. Each engine runs only on the files it has no cached result for (bandit and
-semgrep analyse every file on its own, so per-file results are exact); the vulnerability
-engine's results are kept for its whole set of manifests at once, because an issue it finds
-through a requirements include lands in the included file. A result is kept only when it is
-complete: a unit stopped by its budget, an engine that failed or could not start, or an
-engine notice (semgrep missing, a service unreachable) keeps nothing, so the next scan tries
-again.
+nothing missed and no engine has shards for them. The engines run beside the workers (see
+``scanner.engine_runs`` for how, and for what of theirs is kept). A result is kept only when
+it is complete: a unit stopped by its budget keeps nothing, so the next scan tries again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from scanner.cache import (
-    Include,
-    Result,
-    ResultCache,
-    content_digest_full,
-    dated_kinds,
-    detection_key,
-    engine_key,
-    includes_hold,
-    unit_key,
-)
+from scanner.cache import Result, ResultCache, dated_kinds, detection_key, includes_hold, unit_key
 from scanner.detection import Outcome, work_units
 from scanner.detectors.registry import DetectorOptions, build_detectors
+from scanner.engine_runs import TRANSIENT, EngineRuns, plan_engines
 from scanner.engines.interface import Engine, EngineOutput
-from scanner.engines.osv import VulnerabilityEngine
-from scanner.model import ScanError
 from scanner.source import SourceFile
 from scanner.workers import Budget, WorkerPool
 
 ProgressCallback = Callable[[int, int], None]
-
-# Scan errors that say "not this time" rather than something about the file: never kept.
-TRANSIENT = frozenset({"budget-exceeded", "engine-error", "engine-unavailable"})
-
-
-def _hash(parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-class _Digests:
-    """Each file's content hash, computed once per scan."""
-
-    def __init__(self) -> None:
-        self._known: dict[int, str] = {}
-
-    def __call__(self, source: SourceFile) -> str:
-        key = id(source)
-        if key not in self._known:
-            self._known[key] = content_digest_full(source.text)
-        return self._known[key]
 
 
 def detect(
@@ -109,20 +71,29 @@ def detect(
         if _speaks_of(result, {s.path for s in unit} | {i[1] for i in part.includes}):
             cache.put(key, result)
 
+    budget_jobs = jobs or os.cpu_count() or 1
+    looked = time.perf_counter()
+    plans = plan_engines(engines, sources, cache)
+    if cache is not None:
+        timings["cache-lookup"] = timings.get("cache-lookup", 0.0) + time.perf_counter() - looked
     detect_started = time.perf_counter()
-    if missed:
-        files = sum(len(unit) for unit in missed)
-        workers = min(jobs or os.cpu_count() or 1, max(1, files // 8))
-        # The workers are forked before the engine thread starts (forking beside a running
-        # thread can deadlock the child).
-        with WorkerPool(workers, options, budget) as pool, ThreadPoolExecutor(1) as thread:
-            engine_future = thread.submit(run_engines, engines, sources, cache)
-            outcome.merge(pool.run(missed, progress, on_unit=keep))
+    with EngineRuns(plans, budget_jobs) as runs:
+        if missed or runs.shards:
+            files = sum(len(unit) for unit in missed)
+            workers = min(budget_jobs, max(1, files // 8 + len(runs.shards)))
+            for engine in {shard.engine.name: shard.engine for shard in runs.shards}.values():
+                engine.prepare()  # imported once here, not in every worker
+            # The workers are forked before the engine threads start (forking beside a
+            # running thread can deadlock the child).
+            with WorkerPool(workers, options, budget) as pool:
+                runs.start()
+                outcome.merge(pool.run(missed, progress, on_unit=keep, shards=runs.shards,
+                                       on_shard=runs.on_shard))
             timings["detectors"] = time.perf_counter() - detect_started
-            engine_output, engine_timings = engine_future.result()
-    else:
-        timings["detectors"] = 0.0
-        engine_output, engine_timings = run_engines(engines, sources, cache)
+        else:
+            timings["detectors"] = 0.0
+            runs.start()
+        engine_output, engine_timings = runs.finish(cache)
     timings.update(engine_timings)
     if cache is not None:
         flushed = time.perf_counter()
@@ -151,118 +122,3 @@ def _speaks_of(result: Result, paths: set[str]) -> bool:
         *(i[0] for i in result.includes),
     ]
     return all(path in paths for path in named)
-
-
-# --- engines ---------------------------------------------------------------------------------
-
-
-def run_engines(
-    engines: Iterable[Engine], sources: list[SourceFile], cache: ResultCache | None = None
-) -> tuple[EngineOutput, dict[str, float]]:
-    output = EngineOutput()
-    timings: dict[str, float] = {}
-    digests = _Digests()
-    for engine in engines:
-        wanted = [s for s in sources if s.kind in engine.kinds]
-        started = time.perf_counter()
-        key = engine_key(engine) if cache is not None else None
-        if cache is None or key is None:
-            part = _run(engine, wanted)
-        elif isinstance(engine, VulnerabilityEngine):
-            part = _whole_set(engine, wanted, cache, key, digests)
-        else:
-            part = _per_file(engine, wanted, cache, key, digests)
-        timings[f"engine:{engine.name}"] = time.perf_counter() - started
-        output.issues.extend(part.issues)
-        output.errors.extend(part.errors)
-        output.notices.extend(part.notices)
-        output.not_run.update(part.not_run)
-        output.vuln_db = part.vuln_db or output.vuln_db
-        # Results from the cache count as analysed: they are this engine's answer for
-        # exactly these files and rules.
-        if engine.name not in part.not_run:
-            output.ran[engine.name] = len(wanted)
-    return output, timings
-
-
-def _run(engine: Engine, sources: list[SourceFile]) -> EngineOutput:
-    try:
-        return engine.run(sources)
-    except Exception as exc:  # an outside analyser failing must not sink the scan
-        return EngineOutput(
-            errors=[
-                ScanError(
-                    path=".",
-                    reason="engine-error",
-                    message=f"{engine.name} failed: {exc.__class__.__name__}: {exc}",
-                )
-            ],
-            not_run={engine.name: f"{engine.name} failed"},
-        )
-
-
-def _includes(sources: Iterable[SourceFile]) -> list[Include]:
-    return [(s.path, rel, digest) for s in sources for rel, digest in s.included]
-
-
-def _per_file(
-    engine: Engine,
-    wanted: list[SourceFile],
-    cache: ResultCache,
-    key: str,
-    digests: _Digests,
-) -> EngineOutput:
-    output = EngineOutput()
-    by_path = {s.path: s for s in wanted}
-    missed: list[SourceFile] = []
-    keys: dict[str, str] = {}
-    for source in wanted:
-        file_key = _hash([key, source.path, source.kind.value, digests(source)])
-        hit = cache.get(file_key, [source.path])
-        if hit is not None and includes_hold(hit.includes, by_path):
-            output.issues.extend(hit.issues)
-            output.errors.extend(hit.errors)
-        else:
-            missed.append(source)
-            keys[source.path] = file_key
-    if not missed:
-        return output
-    part = _run(engine, missed)
-    output.issues.extend(part.issues)
-    output.errors.extend(part.errors)
-    output.notices.extend(part.notices)
-    output.not_run.update(part.not_run)
-    if part.notices or part.not_run or any(e.path not in keys for e in part.errors) or any(
-        i.path not in keys for i in part.issues
-    ):
-        return output  # something about the run, or another file: keep nothing
-    results = {path: Result() for path in keys}
-    for issue in part.issues:
-        results[issue.path or ""].issues.append(issue)
-    for error in part.errors:
-        results[error.path].errors.append(error)
-    for source in missed:
-        result = results[source.path]
-        if not any(e.reason in TRANSIENT for e in result.errors):
-            result.includes = _includes([source])
-            cache.put(keys[source.path], result)
-    return output
-
-
-def _whole_set(
-    engine: Engine,
-    wanted: list[SourceFile],
-    cache: ResultCache,
-    key: str,
-    digests: _Digests,
-) -> EngineOutput:
-    set_key = _hash([key, sorted([s.path, s.kind.value, digests(s)] for s in wanted)])
-    hit = cache.get(set_key, None)
-    if hit is not None and includes_hold(hit.includes, {s.path: s for s in wanted}):
-        return EngineOutput(issues=hit.issues, errors=hit.errors, vuln_db=hit.vuln_db)
-    part = _run(engine, wanted)
-    transient = any(e.reason in TRANSIENT for e in part.errors)
-    if not part.notices and not part.not_run and not transient:
-        cache.put(set_key, Result(issues=part.issues, errors=part.errors,
-                                  includes=_includes(wanted), vuln_db=part.vuln_db))
-    return part

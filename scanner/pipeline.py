@@ -1,8 +1,9 @@
 """One scan, start to finish: discover -> detect (+ engines) -> findings -> suppress.
 
 Detection runs in supervised worker processes (``scanner.workers``): regex work is
-CPU-bound and holds the GIL, and a file that runs past its budget must be stoppable. Engines,
-which are mostly outside processes, run on a thread meanwhile. The unit of work is a file,
+CPU-bound and holds the GIL, and a file that runs past its budget must be stoppable. Engines
+run meanwhile (``scanner.engine_runs``): bandit in shards on the same workers, the others,
+which mostly wait on outside processes, on threads. The unit of work is a file,
 or every file of one module for a detector that reads modules (Terraform), so a module is
 parsed once, on one worker; units the result cache holds are not analysed again
 (``scanner.incremental``). Every stage returns new data; nothing reaches back into an

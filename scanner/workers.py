@@ -7,6 +7,11 @@ the unit's files into scan errors and the rest of the scan carries on, so no hos
 can stall or sink a CI gate. Regular expressions cannot be interrupted inside a process,
 which is why the budget is enforced from outside.
 
+The same workers also run shards of an in-process engine (bandit: a slice of its files, see
+``EngineShard``), so detection and engine work share one pool of ``jobs`` processes and
+whichever finishes first takes the other's remaining work. A shard whose worker dies, runs
+past its budget or raises becomes that engine's failure, never a hang.
+
 The first workers are forked (cheap, and before the engine thread starts); a replacement for
 a killed worker is spawned, because forking while other threads run can deadlock the child.
 """
@@ -25,12 +30,25 @@ from typing import Any
 
 from scanner.detection import Outcome, detect_unit
 from scanner.detectors.registry import DetectorOptions, build_detectors
+from scanner.engines.interface import Engine, EngineOutput, engine_failure
 from scanner.inventory.finders import build_fact_finders
 from scanner.model import ScanError
 from scanner.source import SourceFile
 
 ProgressCallback = Callable[[int, int], None]
 UnitCallback = Callable[[Sequence[SourceFile], Outcome], None]
+
+
+@dataclass(frozen=True)
+class EngineShard:
+    """One slice of a shardable engine's files, run as one piece of work on a worker."""
+
+    engine: Engine
+    sources: tuple[SourceFile, ...]
+    index: int  # the slice's place, so parts are combined in a fixed order
+
+
+ShardCallback = Callable[[EngineShard, EngineOutput], None]
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,10 @@ def _worker_main(
             return
         if batch is None:
             return
+        if isinstance(batch, EngineShard):
+            progress[0], progress[1] = 0, time.monotonic()
+            connection.send(_run_shard(batch))
+            continue
         outcomes = []
         for done, unit in enumerate(batch):
             # Shared memory, not a message: the parent times each unit from this mark.
@@ -82,13 +104,25 @@ def _worker_main(
         connection.send(outcomes)
 
 
+def _run_shard(shard: EngineShard) -> EngineOutput:
+    try:
+        return shard.engine.run(list(shard.sources))
+    except Exception as exc:  # the engine failing on its slice is its failure, as in-process
+        return engine_failure(shard.engine.name, f"{exc.__class__.__name__}: {exc}")
+
+
 @dataclass
 class _Worker:
     process: BaseProcess
     connection: Connection
     progress: Any  # shared [units of the batch done, monotonic time the current one began]
     batch: list[Sequence[SourceFile]] = field(default_factory=list)  # sent, not yet answered
+    shard: EngineShard | None = None  # or an engine shard, sent and not yet answered
     sent_at: float = 0.0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.batch) or self.shard is not None
 
     def current(self) -> tuple[int, float]:
         """Index of the unit being analysed and when it began (send time until the worker
@@ -137,21 +171,27 @@ class WorkerPool:
         units: Sequence[Sequence[SourceFile]],
         progress: ProgressCallback | None = None,
         on_unit: UnitCallback | None = None,
+        shards: Sequence[EngineShard] = (),
+        on_shard: ShardCallback | None = None,
     ) -> Outcome:
         """Every unit's outcome, merged; ``on_unit(unit, outcome)`` sees each unit that
-        finished within its budget (not the ones stopped)."""
+        finished within its budget (not the ones stopped). Engine ``shards`` go first (they
+        are the largest pieces); ``on_shard`` gets each one's output or failure."""
         merged = Outcome()
-        pending: deque[Sequence[SourceFile]] = deque(units)
+        pending: deque[Sequence[SourceFile] | EngineShard] = deque([*shards, *units])
         total = sum(len(unit) for unit in units)
         done = 0
-        while pending or any(w.batch for w in self._workers):
+        while pending or any(w.busy for w in self._workers):
             for worker in self._workers:
-                if not worker.batch and pending:
+                if not worker.busy and pending:
                     self._assign(worker, pending)
-            busy = [w for w in self._workers if w.batch]
+            busy = [w for w in self._workers if w.busy]
             ready = set(wait([w.connection for w in busy], timeout=self.POLL_SECONDS))
             now = time.monotonic()
             for index, worker in enumerate(self._workers):
+                if worker.shard is not None:
+                    self._watch_shard(index, worker, ready, now, pending, on_shard)
+                    continue
                 if not worker.batch:
                     continue
                 finished: Sequence[Sequence[SourceFile]]
@@ -184,17 +224,66 @@ class WorkerPool:
                     progress(done, total)
         return merged
 
-    def _assign(self, worker: _Worker, pending: deque[Sequence[SourceFile]]) -> None:
-        batch = [pending.popleft()]
-        files = len(batch[0])
-        while pending and files + len(pending[0]) <= self.BATCH_FILES:
-            files += len(pending[0])
-            batch.append(pending.popleft())
-        worker.batch = batch
+    def _watch_shard(
+        self,
+        index: int,
+        worker: _Worker,
+        ready: set[Any],
+        now: float,
+        pending: deque[Sequence[SourceFile] | EngineShard],
+        on_shard: ShardCallback | None,
+    ) -> None:
+        """Hand a finished shard's output to ``on_shard``; a worker that died or ran past
+        the shard's budget is replaced and the shard is the engine's failure."""
+        shard = worker.shard
+        assert shard is not None
+        files = len(shard.sources)
+        output: EngineOutput
+        if worker.connection in ready:
+            try:
+                output = worker.connection.recv()
+                worker.shard = None
+            except (EOFError, OSError):
+                output = engine_failure(
+                    shard.engine.name, f"the worker analysing {files} of its files stopped"
+                )
+                self._workers[index] = self._replace(worker, pending)
+        else:
+            seconds = self.budget.seconds_for(shard.sources)
+            if now - worker.current()[1] < seconds:
+                return
+            output = engine_failure(shard.engine.name, (
+                f"analysing {files} of its files ran past its {seconds:g}-second budget "
+                "(file_timeout)"
+            ))
+            self._workers[index] = self._replace(worker, pending)
+        if on_shard is not None:
+            on_shard(shard, output)
+
+    def _assign(
+        self, worker: _Worker, pending: deque[Sequence[SourceFile] | EngineShard]
+    ) -> None:
+        first = pending.popleft()
         worker.sent_at = time.monotonic()
+        if isinstance(first, EngineShard):
+            worker.shard = first
+            worker.connection.send(first)
+            return
+        batch = [first]
+        files = len(first)
+        while pending:
+            following = pending[0]
+            if isinstance(following, EngineShard) or files + len(following) > self.BATCH_FILES:
+                break
+            files += len(following)
+            batch.append(following)
+            pending.popleft()
+        worker.batch = batch
         worker.connection.send([list(unit) for unit in batch])
 
-    def _replace(self, worker: _Worker, pending: deque[Sequence[SourceFile]]) -> _Worker:
+    def _replace(
+        self, worker: _Worker, pending: deque[Sequence[SourceFile] | EngineShard]
+    ) -> _Worker:
         """Kill a worker whose current unit failed; the rest of its batch (done or not: its
         results die with the worker) goes back to the front of the queue."""
         current = min(worker.current()[0], len(worker.batch) - 1)

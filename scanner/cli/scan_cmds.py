@@ -155,7 +155,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="class of data the workload handles (default: what the tier implies)",
     )
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="worker processes for detection and bandit, and semgrep's threads")
     parser.add_argument(
         "--no-engines", action="store_true", help="skip bandit, semgrep and vulnerability lookups"
     )

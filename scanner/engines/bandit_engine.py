@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -102,6 +102,17 @@ class BanditMap:
         return {self.default, *self.by_test.values()}
 
 
+def _ordered(output: EngineOutput) -> EngineOutput:
+    """Issues and errors in one order that does not depend on how the files were split
+    or named in the scratch folder, so a sharded run equals a single one."""
+    output.issues.sort(key=lambda i: (
+        i.path or "", i.cell if i.cell is not None else -1, i.line or 0, i.column or 0,
+        i.rule_id, i.message, i.material,
+    ))
+    output.errors.sort(key=lambda e: (e.path, e.line or 0, e.message))
+    return output
+
+
 def load_bandit_map(path: Path = MAP_FILE) -> BanditMap:
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -148,6 +159,8 @@ class _Target:
 class BanditEngine(Engine):
     name = "bandit"
     kinds = frozenset({FileKind.PYTHON, FileKind.NOTEBOOK})
+    # bandit checks each file on its own: a scan splits the files over worker processes.
+    shardable = True
 
     def __init__(self, mapping: BanditMap | None = None, *, skip_in_tests: bool = True) -> None:
         self.mapping = mapping or load_bandit_map()
@@ -180,7 +193,14 @@ class BanditEngine(Engine):
                 targets[str(path)] = _Target(source, prepared)
             if targets:
                 self._run_bandit(targets, output)
-        return output
+        return _ordered(output)
+
+    def prepare(self) -> None:
+        with _quiet_bandit():
+            from bandit.core import manager  # noqa: F401 - loads bandit's plugins once
+
+    def combine(self, parts: Sequence[EngineOutput]) -> EngineOutput:
+        return _ordered(super().combine(parts))
 
     @staticmethod
     def _prepare_notebook(source: SourceFile, output: EngineOutput) -> NotebookPython | None:

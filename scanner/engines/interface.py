@@ -9,6 +9,7 @@ errors and one-line notices (e.g. "semgrep not installed; skipped").
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -33,9 +34,37 @@ class EngineOutput:
 class Engine(ABC):
     name: ClassVar[str]
     kinds: ClassVar[frozenset[FileKind]]
+    #: Whether the engine runs in-process and analyses each file on its own, so its files
+    #: may be split over worker processes (``combine`` then joins the parts).
+    shardable: ClassVar[bool] = False
     #: Rule ids this engine owns (for bandit and semgrep they come from data files).
     rules: frozenset[str]
 
     @abstractmethod
     def run(self, sources: list[SourceFile]) -> EngineOutput:
         """Analyse all ``sources`` (already filtered to ``kinds``) in one invocation."""
+
+    def prepare(self) -> None:
+        """Load what ``run`` needs, once, before worker processes are forked to run shards
+        (they inherit it instead of each loading it again)."""
+        return None
+
+    def combine(self, parts: Sequence[EngineOutput]) -> EngineOutput:
+        """One output from the outputs of runs over disjoint parts of the files; a
+        shardable engine orders it so that it equals one run over all of them."""
+        whole = EngineOutput()
+        for part in parts:
+            whole.issues.extend(part.issues)
+            whole.errors.extend(part.errors)
+            whole.notices.extend(n for n in part.notices if n not in whole.notices)
+            whole.not_run.update(part.not_run)
+            whole.vuln_db = part.vuln_db or whole.vuln_db
+        return whole
+
+
+def engine_failure(name: str, why: str) -> EngineOutput:
+    """The output of an engine that failed: one scan error, and its rules checked nothing."""
+    return EngineOutput(
+        errors=[ScanError(path=".", reason="engine-error", message=f"{name} failed: {why}")],
+        not_run={name: f"{name} failed"},
+    )

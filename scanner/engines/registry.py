@@ -3,6 +3,7 @@ settings (engines never see the settings object itself)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from scanner.config import Settings
@@ -23,12 +24,21 @@ def vulnerability_options(settings: Settings, root: Path) -> VulnerabilityOption
     )
 
 
+def job_budget(settings: Settings) -> int:
+    """How many processes (or semgrep threads) a scan may keep busy: ``jobs``, else the
+    machine's cores."""
+    return settings.jobs or os.cpu_count() or 1
+
+
 def build_engines(settings: Settings, root: Path) -> list[Engine]:
     engines: list[Engine] = []
     if settings.engines.bandit:
         engines.append(BanditEngine(skip_in_tests=settings.bandit_skip_in_tests))
     if settings.engines.semgrep:
-        engines.append(SemgrepEngine(timeout=settings.semgrep_timeout))
+        engines.append(SemgrepEngine(
+            timeout=settings.semgrep_timeout, jobs=job_budget(settings),
+            max_memory=settings.semgrep_max_memory,
+        ))
     if settings.engines.vulnerabilities:
         engines.append(VulnerabilityEngine(vulnerability_options(settings, root)))
     return engines

@@ -28,8 +28,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import nbformat
-
 from scanner.formats.document import Document
 from scanner.formats.errors import ParseError
 
@@ -115,6 +113,10 @@ def _upgraded(data: dict[str, Any], major: int) -> dict[str, Any]:
                     if isinstance(level, int) and not isinstance(level, bool)
                     else 1
                 )
+    # Imported here: nbformat loads jsonschema (and its format checkers), which cost every
+    # scan's start-up up to seconds, for the rare notebook older than version 4.
+    import nbformat
+
     try:
         upgraded = dict(nbformat.convert(nbformat.from_dict(data), 4))
     except Exception as exc:

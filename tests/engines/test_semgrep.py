@@ -169,3 +169,22 @@ def test_every_rule_file_has_metadata_and_a_test(catalog: Catalog) -> None:
             assert set(rule["metadata"]["controls"]) <= set(entry.controls)
     assert ids == [f"QG-SG-00{n}" for n in range(1, 6)]
     assert SemgrepEngine().rules == set(ids)
+
+
+@needs_semgrep
+def test_the_native_command_line_finds_what_the_wrapper_finds(tmp_path: Path) -> None:
+    """qgov runs semgrep's native CLI (--experimental) for its start-up time and memory; on
+    the rules' own test files and a library it must report exactly what pysemgrep does."""
+    (tmp_path / "qlib").mkdir()
+    (tmp_path / "qlib" / "jobs.py").write_text(LIBRARY, encoding="utf-8")
+    sources = [s for s in [*sources_under(RULE_TESTS), *sources_under(tmp_path)]
+               if s.kind is FileKind.PYTHON]
+
+    def found(native: bool) -> list[tuple[str, str, int | None, str]]:
+        output = SemgrepEngine(native=native).run(sources)
+        assert output.errors == [] and output.notices == []
+        return sorted((i.rule_id, i.path or "", i.line, i.material) for i in output.issues)
+
+    native = found(native=True)
+    assert len({rule for rule, *_rest in native}) == 5  # every rule matched something
+    assert native == found(native=False)
