@@ -19,7 +19,7 @@ from scanner.governed.canonical import sha256_hex
 from scanner.governed.errors import SpecError
 from scanner.governed.policy import load_policy
 from scanner.governed.selftest import CHECKS, run_selftest
-from scanner.governed.selftest.org import Planner, _signers
+from scanner.governed.selftest.org_plan import Planner, _signers
 from tests.governed.helpers import SAMPLES
 
 SAMPLE = SAMPLES / "policy" / "org-policy.yaml"
