@@ -9,6 +9,8 @@ event says whether verification vouches for it. Reading is streamed (one line at
   the events with their verified flag
 - :mod:`.query`     :func:`query` -> :class:`QueryResult`: one :class:`JobRow` per job, or
   the raw events (:func:`iter_events` streams them)
+- :mod:`.filters`   :class:`Filters`, what a query asks about
+- :mod:`.job_row`   :class:`JobRow`, a job's events folded into one row
 - :mod:`.metrics`   :func:`metrics` -> :class:`Metrics`: success rate, time to result,
   approval latency, denials by reason, replays, revocations, quota use, exceptions, reviews
 - :mod:`.timespec`  ``--since``/``--until`` forms and :class:`TimeRange`
@@ -21,8 +23,10 @@ Typical use (the audit pack)::
     telemetry = metrics(verification, policy=loaded.policy, policy_ref=loaded.ref)
 """
 
+from scanner.evidence.filters import Filters
+from scanner.evidence.job_row import JobRow
 from scanner.evidence.metrics import Metrics, exceptions_in_force, metrics
-from scanner.evidence.query import Filters, JobRow, QueryResult, iter_events, query
+from scanner.evidence.query import QueryResult, iter_events, query
 from scanner.evidence.reading import (
     FAILED_PREFIX,
     LedgerEvent,

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scanner.evidence.query import grant_summary
+from scanner.evidence.job_row import grant_summary
 from scanner.evidence.reading import (
     LedgerEvent,
     LedgerReader,

@@ -154,15 +154,15 @@ class LedgerEvent:
 
     @property
     def actor(self) -> dict[str, Any]:
-        return _mapping(self.body.get("actor"))
+        return as_mapping(self.body.get("actor"))
 
     @property
     def subject(self) -> dict[str, Any]:
-        return _mapping(self.body.get("subject"))
+        return as_mapping(self.body.get("subject"))
 
     @property
     def data(self) -> dict[str, Any]:
-        return _mapping(self.body.get("data"))
+        return as_mapping(self.body.get("data"))
 
     @property
     def job_id(self) -> str | None:
@@ -170,8 +170,16 @@ class LedgerEvent:
         return value if isinstance(value, str) else None
 
 
-def _mapping(value: object) -> dict[str, Any]:
+def as_mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def as_text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def as_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def moment(value: object) -> datetime | None:

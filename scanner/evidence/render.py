@@ -15,8 +15,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from scanner.evidence.job_row import JobRow
 from scanner.evidence.metrics import Metrics
-from scanner.evidence.query import JobRow, QueryResult
+from scanner.evidence.query import QueryResult
 from scanner.evidence.reading import LedgerEvent
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
