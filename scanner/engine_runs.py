@@ -31,14 +31,8 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from scanner.cache import (
-    Include,
-    Result,
-    ResultCache,
-    content_digest_full,
-    engine_key,
-    includes_hold,
-)
+from scanner.cache import ResultCache, content_digest_full, engine_key, includes_hold
+from scanner.cache_entry import Include, Result
 from scanner.engines.interface import Engine, EngineOutput, engine_failure
 from scanner.engines.osv import VulnerabilityEngine
 from scanner.source import SourceFile

@@ -36,7 +36,8 @@ from pathlib import Path
 from subprocess import Popen
 from typing import IO
 
-from scanner.cache import Result, ResultCache, detection_key
+from scanner.cache import ResultCache, detection_key
+from scanner.cache_entry import Result
 from scanner.catalog import Catalog
 from scanner.config import Settings
 from scanner.detection import Outcome

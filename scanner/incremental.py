@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
-from scanner.cache import Result, ResultCache, dated_kinds, detection_key, includes_hold, unit_key
+from scanner.cache import ResultCache, dated_kinds, detection_key, includes_hold, unit_key
+from scanner.cache_entry import Result
 from scanner.detection import Outcome, work_units
 from scanner.detectors.registry import DetectorOptions, build_detectors
 from scanner.engine_runs import TRANSIENT, EngineRuns, plan_engines

@@ -20,7 +20,8 @@ import pytest
 
 import scanner.incremental
 from scanner import cache as cache_module
-from scanner.cache import FORMAT, Result, ResultCache, dated_kinds, default_dir, unit_key
+from scanner.cache import FORMAT, ResultCache, dated_kinds, default_dir, unit_key
+from scanner.cache_entry import Result
 from scanner.engines.bandit_engine import BanditEngine
 from scanner.engines.interface import EngineOutput
 from scanner.engines.semgrep_engine import SemgrepEngine, find_semgrep
