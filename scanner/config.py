@@ -21,8 +21,7 @@ from scanner.formats.yaml import (
     parse_yaml_bytes,
 )
 from scanner.fs import DEFAULT_MAX_FILE_BYTES, FileRefused, read_user_file
-from scanner.governed.policy_sections import DataClass
-from scanner.model import Severity, Tier
+from scanner.model import DataClass, Severity, Tier
 from scanner.repo import git_top
 
 CONFIG_NAMES = (".qgov.yaml", ".qgov.yml")

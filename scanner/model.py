@@ -104,6 +104,11 @@ class Tier(StrEnum):
         return self in (Tier.REGULATED_PILOT, Tier.PRODUCTION_CRITICAL)
 
 
+# The class of data a workload handles (policy, job specs, `--data-class`). Here rather than
+# in scanner.governed so that the config and `qgov scan` need none of the governed job.
+DataClass = Literal["synthetic", "masked", "internal", "confidential", "regulated"]
+
+
 class FileKind(StrEnum):
     PYTHON = "python"
     NOTEBOOK = "notebook"

@@ -1,5 +1,8 @@
 """The command line: the only place that parses arguments, prints and picks exit codes.
 
+The parsers (scanner.cli.parsers) are built for every command and import almost nothing;
+each command's handler module is imported only when that command runs.
+
 Exit codes: 0 clean, 1 findings at/above the threshold (or a refused job / broken
 ledger), 2 usage error, unreadable config or a scan that could not run. Never a traceback.
 """
@@ -15,19 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from scanner import __version__
-from scanner.cli import (
-    access_cmds,
-    catalog_cmds,
-    job_cmds,
-    ledger_cmds,
-    org_cmds,
-    pack_cmds,
-    report_cmds,
-    scan_cmds,
-    token_cmds,
-    vendor_cmds,
-)
 from scanner.cli.exits import EXIT_ERROR, EXIT_OK
+from scanner.cli.parsers import access, catalog, governed, org, pack, report, scan, vendor
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,22 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"qgov {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    scan_cmds.register(sub)
-    catalog_cmds.register(sub)
+    scan.register(sub)
+    catalog.register(sub)
     register_governed(sub)
-    vendor_cmds.register(sub)
-    access_cmds.register(sub)
-    report_cmds.register(sub)
-    pack_cmds.register(sub)
-    org_cmds.register(sub)
+    vendor.register(sub)
+    access.register(sub)
+    report.register(sub)
+    pack.register(sub)
+    org.register(sub)
     return parser
 
 
 def register_governed(subparsers: Any) -> None:
     """The governed-job command groups: `qgov job`, `qgov ledger` and `qgov token`."""
-    job_cmds.register(subparsers)
-    ledger_cmds.register(subparsers)
-    token_cmds.register(subparsers)
+    governed.register(subparsers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,41 +24,6 @@ from scanner.governed.errors import GovernedError
 Handler = Callable[[argparse.Namespace], int]
 
 
-def format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
-    )
-
-
-def ledger_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--ledger",
-        type=Path,
-        metavar="FILE",
-        help="audit ledger (default: $QGOV_LEDGER, else .qgov/ledger.jsonl in the current "
-        "directory); its signing key is created in the user's key store "
-        "($XDG_CONFIG_HOME/qgov/keys/<ledger-id>.pem) unless the policy names one",
-    )
-
-
-def witness_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--witness",
-        type=Path,
-        metavar="FILE",
-        help="also append every signed ledger head to this append-only file (default: the "
-        "policy's ledger.witness); keep it outside the ledger folder",
-    )
-
-
-def command_group(subparsers: Any, name: str, help_text: str, actions: str) -> Any:
-    """``qgov <name> <action>``: a command group whose action is required."""
-    group = subparsers.add_parser(name, help=help_text)
-    sub = group.add_subparsers(dest=f"{name}_command", metavar=f"{{{actions}}}")
-    sub.required = True
-    return sub
-
-
 def fail(message: str) -> int:
     print(f"qgov: error: {message}", file=sys.stderr)
     return EXIT_ERROR

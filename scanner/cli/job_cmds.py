@@ -9,148 +9,16 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from scanner.cli.exits import EXIT_FAIL, EXIT_OK
 from scanner.cli.governed_common import (
-    command_group,
     emit,
-    format_option,
     guard,
-    ledger_option,
     read_token,
-    witness_option,
 )
 from scanner.governed.errors import GovernedError
 from scanner.governed.extra import needs_job_extra
-
-
-def register(subparsers: Any) -> None:
-    """Add the `job` command group to an argparse subparsers action."""
-    actions = command_group(
-        subparsers,
-        "job",
-        "submit, approve, replay, self-test and drill governed quantum jobs",
-        "run,approve,replay,selftest,drill",
-    )
-
-    run = actions.add_parser(
-        "run",
-        help="run a job spec through the governed path on the Aer simulator",
-        description=(
-            "Check identity, authorization, data gate and quota, then run the job on the Aer\n"
-            "simulator, or refuse it with the reasons. Either way the audit ledger records it.\n"
-            "\n"
-            "Identity: --token FILE|-, --token-env VAR or --demo-identity SUBJECT. With none\n"
-            "of them, qgov mints a 5-minute token for the policy's demo_default_identity with\n"
-            "the public demo issuer key: fine for the dev/test samples, always refused for\n"
-            "regulated-pilot and production. A token is good for one request: a second use\n"
-            "is refused as a replay. Elevations (regulated backend, export, debug) need an\n"
-            "approval granted with 'qgov job approve'.\n"
-            "\n"
-            "Exit codes: 0 completed; 1 refused, failed in the simulator, or export refused;\n"
-            "2 malformed spec/policy or unusable ledger."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    run.add_argument("spec", type=Path, help="job spec (YAML)")
-    run.add_argument("--policy", type=Path, required=True, help="org policy (YAML)")
-    ledger_option(run)
-    witness_option(run)
-    who = run.add_mutually_exclusive_group()
-    who.add_argument(
-        "--token", metavar="FILE|-", help="read the identity token (JWT) from a file or stdin"
-    )
-    who.add_argument(
-        "--token-env", metavar="VAR", help="read the identity token from this environment variable"
-    )
-    who.add_argument(
-        "--demo-identity",
-        metavar="SUBJECT",
-        help="mint a 5-minute demo token for this subject (its issuer must be marked demo)",
-    )
-    run.add_argument(
-        "--approvals",
-        type=Path,
-        metavar="FILE",
-        help="unsigned approval records (YAML): never valid on their own -- an id found there is "
-        "refused as unsigned, or as ambiguous if also granted; see 'qgov job approve'",
-    )
-    run.add_argument(
-        "--export",
-        type=Path,
-        metavar="FILE",
-        help="write the result counts here -- a separately authorised and logged export",
-    )
-    run.add_argument(
-        "--records",
-        type=Path,
-        metavar="DIR",
-        help="execution records (default: <ledger dir>/records)",
-    )
-    run.add_argument(
-        "--log-file",
-        type=Path,
-        metavar="FILE",
-        help="scrubbed run log (default: <ledger dir>/governed.log)",
-    )
-    run.add_argument(
-        "--debug",
-        action="store_true",
-        help="ask for debug logging; granted only inside the policy's approved, time-boxed window",
-    )
-    run.add_argument(
-        "--source", metavar="LABEL", help="caller label recorded as the request source"
-    )
-    format_option(run)
-    run.set_defaults(handler=cmd_job_run)
-
-    replay = actions.add_parser(
-        "replay", help="re-run a recorded execution and compare the result hash"
-    )
-    replay.add_argument("record", type=Path, help="execution record (JSON)")
-    replay.add_argument(
-        "--circuit", type=Path, metavar="FILE", help="circuit file, if not at the recorded path"
-    )
-    replay.add_argument(
-        "--policy", type=Path, help="policy for ledger settings and SIEM forwarding"
-    )
-    ledger_option(replay)
-    witness_option(replay)
-    format_option(replay)
-    replay.set_defaults(handler=cmd_job_replay)
-
-    selftest = actions.add_parser(
-        "selftest",
-        help="run the control-test scenario and write machine-readable evidence",
-        description=(
-            "Push jobs through the governed path and check that each control holds, with its\n"
-            "evidence in the ledger; write DIR/selftest.json (pass / fail / not-exercised per\n"
-            "check) and the evidence beside it.\n"
-            "\n"
-            "Without --policy the checks run in a built-in world. With --policy they run in a\n"
-            "copy of the organisation's: its roles, projects, tiers, backends, registry,\n"
-            "elevation rules, revocations and quotas; a self-test key stands in for each\n"
-            "issuer's (the organisation's private keys are never needed) and a local collector\n"
-            "for the SIEM. A check the policy gives nothing to exercise is not exercised (the\n"
-            "reason is recorded); one whose control the policy leaves out or switches off fails.\n"
-            "\n"
-            "Exit codes: 0 no check failed; 1 a check failed; 2 unusable policy or folder."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    selftest.add_argument("--out", type=Path, required=True, metavar="DIR", help="evidence folder")
-    selftest.add_argument(
-        "--policy",
-        type=Path,
-        metavar="FILE",
-        help="run against this organisation policy (default: the built-in one)",
-    )
-    format_option(selftest)
-    selftest.set_defaults(handler=cmd_job_selftest)
-
-    _register_job_identity(actions)
 
 
 @guard
@@ -281,75 +149,6 @@ def cmd_job_selftest(args: argparse.Namespace) -> int:
 
 
 # -- identity, approvals and drills (`qgov job approve`, `qgov job drill`) ---------------------
-
-
-def _register_job_identity(actions: Any) -> None:
-    from scanner.governed.approvals import ELEVATED_ACTIONS
-    from scanner.governed.drills import DRILLS
-
-    approve = actions.add_parser(
-        "approve",
-        help="grant a just-in-time approval for a job spec, as the approver, with your token",
-        description=(
-            "Grant one elevation (run-regulated, export, debug) for one job spec. Your token is\n"
-            "verified like a submitter's; you must be a human the policy marks approver: true\n"
-            "and not the requester. The approval is bound to the spec's SHA-256, the action,\n"
-            "the requester and an expiry, signed, and written to the ledger -- the only place\n"
-            "approvals count. Its id is the one the spec names (approval / export_approval) or,\n"
-            "for debug, the policy's debug.approval.\n"
-            "\n"
-            "Exit codes: 0 granted; 1 refused (reasons printed and logged); 2 unusable input."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    approve.add_argument("spec", type=Path, help="the job spec (YAML) to approve")
-    approve.add_argument("--policy", type=Path, required=True, help="org policy (YAML)")
-    approve.add_argument("--action", required=True, choices=ELEVATED_ACTIONS)
-    approve.add_argument("--requester", required=True, metavar="SUBJECT", help="who may use it")
-    approve.add_argument("--reason", required=True, help="why (a ticket, a sentence)")
-    approve.add_argument(
-        "--expires",
-        default="1h",
-        metavar="DURATION|TIME",
-        help="how long it lasts: 30m, 2h, 1h30m, or an ISO time (default 1h; at most "
-        "elevation.max_hours)",
-    )
-    approve.add_argument(
-        "--single-use",
-        action="store_true",
-        help="valid for one request (always so when the policy says elevation.single_use)",
-    )
-    who = approve.add_mutually_exclusive_group(required=True)
-    who.add_argument("--token", metavar="FILE|-", help="the approver's identity token")
-    who.add_argument("--token-env", metavar="VAR", help="read it from this environment variable")
-    ledger_option(approve)
-    format_option(approve)
-    approve.set_defaults(handler=cmd_job_approve, demo_identity=None)
-
-    drill = actions.add_parser(
-        "drill",
-        help="play a tabletop incident drill against the policy, with per-step evidence",
-        description=(
-            "Play an incident end to end in a copy of the policy's world (its identities,\n"
-            "roles, projects, backends and registry; a drill issuer key stands in for the\n"
-            "real ones) and write per-step evidence -- JSON and the ledger excerpt -- to DIR.\n"
-            "  token-leak           a leaked token is replayed, then revoked and refused\n"
-            "  access-compromise    a compromised identity is revoked; its jobs are listed\n"
-            "  unauthorized-export  export without / with a forged / with a real approval\n"
-            "\n"
-            "Exit codes: 0 every step behaved as the control requires; 1 a step did not;\n"
-            "2 the policy cannot host the drill (e.g. no identity that may run a job)."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    drill.add_argument("scenario", choices=sorted(DRILLS))
-    drill.add_argument("--policy", type=Path, required=True, help="org policy (YAML)")
-    drill.add_argument("--out", type=Path, required=True, metavar="DIR", help="evidence folder")
-    drill.add_argument(
-        "--subject", metavar="SUBJECT", help="the identity to play the victim (default: chosen)"
-    )
-    format_option(drill)
-    drill.set_defaults(handler=cmd_job_drill)
 
 
 def parse_validity(text: str, now: datetime) -> timedelta:

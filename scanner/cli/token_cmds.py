@@ -6,46 +6,13 @@ import argparse
 import os
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from scanner.cli.exits import EXIT_OK
-from scanner.cli.governed_common import command_group, fail, guard
+from scanner.cli.governed_common import fail, guard
 
 DEMO_ISSUER = "https://demo.qgov.invalid/issuer"
 DEMO_AUDIENCE = "qgov-governed-jobs"
-
-
-def register(subparsers: Any) -> None:
-    """Add the `token` command group to an argparse subparsers action."""
-    actions = command_group(subparsers, "token", "identity token helpers", "mint")
-    mint = actions.add_parser(
-        "mint",
-        help="mint a short-lived identity token (demo issuer or a given key)",
-        description=(
-            "Mint a signed, short-lived JWT. --demo signs with the demo issuer key derived from "
-            "qgov's public demo seed (it proves nothing; refused outside dev/test). --key signs "
-            "with your own private key PEM. The token goes to stdout or --out FILE (mode 0600)."
-        ),
-    )
-    source = mint.add_mutually_exclusive_group(required=True)
-    source.add_argument("--demo", action="store_true", help="use the public demo issuer key")
-    source.add_argument("--key", type=Path, metavar="PEM", help="private key to sign with")
-    mint.add_argument("--subject", required=True, help="the 'sub' claim")
-    mint.add_argument(
-        "--kind", choices=("human", "workload", "service"), help="identity kind claim"
-    )
-    mint.add_argument("--policy", type=Path, help="take issuer, audience and kind from this policy")
-    mint.add_argument("--issuer", help="the 'iss' claim")
-    mint.add_argument("--audience", help="the 'aud' claim")
-    mint.add_argument("--kid", help="key id header")
-    mint.add_argument(
-        "--ttl", type=int, default=300, metavar="SECONDS", help="lifetime (default 300)"
-    )
-    mint.add_argument(
-        "--out", type=Path, metavar="FILE", help="write the token here instead of stdout"
-    )
-    mint.set_defaults(handler=cmd_token_mint)
 
 
 @guard

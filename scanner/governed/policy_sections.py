@@ -31,9 +31,8 @@ from scanner.governance.sections import AccessReviews, Environment
 from scanner.governed.errors import FieldProblem
 from scanner.governed.scrub import text_problem
 from scanner.governed.timeutil import as_utc
-from scanner.model import Tier
+from scanner.model import DataClass, Tier
 
-DataClass = Literal["synthetic", "masked", "internal", "confidential", "regulated"]
 IdentityKind = Literal["human", "workload", "service"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 # Only asymmetric algorithms: verifying a token must never need a shared (long-lived) secret.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import assert_never
 
+from scanner.output_format import OutputFormat
 from scanner.reports.codequality import render_codequality
 from scanner.reports.json_report import render_json
 from scanner.reports.junit import render_junit
@@ -15,16 +15,6 @@ from scanner.reports.sarif import render_sarif
 from scanner.reports.text import render_text, use_color
 
 __all__ = ["OutputFormat", "ScanReport", "failing", "gate", "render", "summary", "use_color"]
-
-
-class OutputFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
-    JUNIT = "junit"
-    MARKDOWN = "markdown"
-    CODEQUALITY = "codequality"
-    OSCAL = "oscal"
 
 
 def render(report: ScanReport, output_format: OutputFormat) -> str:
