@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from scanner.cache import ResultCache
 from scanner.catalog import Catalog
@@ -29,7 +29,6 @@ from scanner.discover import Candidate, read_source, rebase_patterns
 from scanner.engines.registry import build_engines
 from scanner.findings import FindingBuilder
 from scanner.fs import ScanRoot
-from scanner.governance.lenient import PolicyFile
 from scanner.incremental import detect
 from scanner.inventory.build import build_inventory
 from scanner.inventory.checks import InventoryCheck, check_inventory
@@ -53,6 +52,9 @@ from scanner.suppress.exceptions import Register, apply_exceptions, root_registe
 from scanner.suppress.inline import apply_inline
 from scanner.targets import Selection, config_base, discover_sources, register_files
 from scanner.workers import Budget
+
+if TYPE_CHECKING:
+    from scanner.governance.lenient import PolicyFile
 
 ProgressCallback = Callable[[int, int], None]
 

@@ -29,7 +29,7 @@ from scanner.discover import (
     walk_targets,
 )
 from scanner.fs import ScanRoot, decode, is_binary
-from scanner.governance.lenient import EXCEPTIONS_FILE_NAMES
+from scanner.governance.names import EXCEPTIONS_FILE_NAMES
 from scanner.model import ScanError, printable
 from scanner.repo import Git, RepoRoot
 from scanner.source import SourceFile

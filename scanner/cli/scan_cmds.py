@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner import __version__
 from scanner.cache import ResultCache
@@ -30,7 +30,6 @@ from scanner.discover import invalid_patterns
 from scanner.engines.osv import NO_DATABASE_NOTICE, database_problem
 from scanner.engines.registry import engine_rules
 from scanner.engines.semgrep_engine import NOT_FOUND_NOTICE
-from scanner.governance.lenient import PolicyFile, PolicyFileError, read_policy_file
 from scanner.history import run_history
 from scanner.model import ScanResult, Severity, printable
 from scanner.pipeline import ScanRun, run_scan
@@ -53,6 +52,9 @@ from scanner.suppress.baseline import (
     updated_document,
 )
 from scanner.targets import Selection, within
+
+if TYPE_CHECKING:
+    from scanner.governance.lenient import PolicyFile
 
 
 def status_inputs(args: argparse.Namespace, prepared: _Prepared) -> StatusInputs | str:
@@ -128,9 +130,17 @@ def _prepare(args: argparse.Namespace) -> _Prepared | str:
             )
         settings = settings.model_copy(update=update)
         catalog = load_catalog(settings.resolve(p) for p in settings.custom_catalog)
-        policy = read_policy_file(settings.resolve(settings.policy)) if settings.policy else None
-    except (ConfigError, CatalogError, PolicyFileError, RootError) as exc:
+    except (ConfigError, CatalogError, RootError) as exc:
         return str(exc)
+    policy = None
+    if settings.policy:
+        # Loaded only when a policy is configured: its models take a third of a second.
+        from scanner.governance.lenient import PolicyFileError, read_policy_file
+
+        try:
+            policy = read_policy_file(settings.resolve(settings.policy))
+        except (ConfigError, PolicyFileError) as exc:
+            return str(exc)
     for pattern in args.skip_rule:
         if not any(rule_matches(pattern, rule_id) for rule_id in catalog.rules):
             return f"--skip-rule {pattern}: matches no rule (the rules are in docs/rules/)"

@@ -16,14 +16,7 @@ from datetime import date
 from typing import ClassVar
 
 from scanner.detectors.interface import Detector
-from scanner.governance.checks import RULES, check_exceptions, check_policy
-from scanner.governance.lenient import (
-    EXCEPTIONS_FILE_NAMES,
-    document_kind,
-    parse_policy,
-    parse_register,
-    read_documents,
-)
+from scanner.governance.names import EXCEPTIONS_FILE_NAMES, RULES
 from scanner.model import FileKind, Issue
 from scanner.source import SourceFile
 
@@ -48,6 +41,15 @@ class GovernancePolicyDetector(Detector):
     def scan(self, source: SourceFile) -> Iterator[Issue]:
         if not self.examines(source):
             return
+        # Loaded on the first policy file: the models are heavy and most trees have none.
+        from scanner.governance.checks import check_exceptions, check_policy
+        from scanner.governance.lenient import (
+            document_kind,
+            parse_policy,
+            parse_register,
+            read_documents,
+        )
+
         today = self.today or date.today()
         for document in read_documents(source.text):
             kind = document_kind(document, source.path)

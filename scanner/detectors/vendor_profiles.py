@@ -33,10 +33,7 @@ from scanner.formats.errors import ParseError
 from scanner.formats.yaml import check_size
 from scanner.model import FileKind, Issue, Tier
 from scanner.source import SourceFile
-from scanner.vendors.assess import assess_loaded
-from scanner.vendors.profile_loader import ProfileError, parse_documents, profile_from_documents
-from scanner.vendors.requirement_table import RULE_IDS
-from scanner.vendors.requirements import Status
+from scanner.vendors.rule_ids import RULE_IDS
 
 
 def looks_like_profile(documents: list[Any]) -> bool:
@@ -62,6 +59,15 @@ class VendorProfileDetector(Detector):
         self.today = today
 
     def scan(self, source: SourceFile) -> Iterator[Issue]:
+        # Loaded on the first profile: most trees have none.
+        from scanner.vendors.assess import assess_loaded
+        from scanner.vendors.profile_loader import (
+            ProfileError,
+            parse_documents,
+            profile_from_documents,
+        )
+        from scanner.vendors.requirements import Status
+
         check_size(source.text, "vendor profile")
         try:
             try:

@@ -31,8 +31,6 @@ from scanner.governed.timeutil import as_utc
 from scanner.masking import mask
 from scanner.model import Issue, Severity
 
-RULES = frozenset(f"QG-GOV-{n:03d}" for n in range(1, 14))
-
 EXPIRING_SOON_DAYS = 30
 DEBUG_MAX_HOURS = 24
 LOW_ENVIRONMENTS = frozenset({"dev", "test"})

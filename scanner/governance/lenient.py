@@ -39,6 +39,7 @@ from scanner.formats.yaml import (
     load_all_with_lines,
 )
 from scanner.fs import FileRefused, read_user_file
+from scanner.governance.names import EXCEPTIONS_FILE_NAMES
 from scanner.governance.sections import ExceptionsFile
 from scanner.governed.policy import OrgPolicy
 from scanner.governed.policy_sections import Role
@@ -122,7 +123,6 @@ LenientExceptionsFile = lenient_model(ExceptionsFile)
 _POLICY_KEYS = frozenset(OrgPolicy.model_fields) - {"roles", "exceptions"}
 _ROLE_KEYS = frozenset(Role.model_fields) - {"name", "projects", "environments"}
 _EXCEPTION_KEYS = frozenset({"control", "risk_owner", "compensating_controls"})
-EXCEPTIONS_FILE_NAMES = frozenset({".qgov-exceptions.yaml", ".qgov-exceptions.yml"})
 
 DocumentKind = Literal["policy", "exceptions"]
 

@@ -8,8 +8,10 @@ that pass it, so a finding is never both accepted and reported for the same reas
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-from scanner.governance.lenient import ExceptionView
+if TYPE_CHECKING:
+    from scanner.governance.lenient import ExceptionView
 
 # What an entry needs before it may accept risk: who is accountable, why, what limits the
 # risk meanwhile, until when, and what it is about.

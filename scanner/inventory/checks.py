@@ -26,7 +26,6 @@ from scanner.inventory.build import use_order
 from scanner.inventory.policy import InventoryPolicy, ProviderRule, region_allowed
 from scanner.inventory.table import display_name
 from scanner.model import Inventory, Issue, ProviderUse, Severity, Tier, UseKind, printable
-from scanner.vendors.profile_loader import ProfileError, load_profile
 
 NOT_ASSESSED = "QG-INV-001"
 REGION_NOT_ALLOWED = "QG-INV-002"
@@ -120,6 +119,9 @@ def _unassessed(provider: str, rule: ProviderRule | None, check: InventoryCheck)
     shown = printable(rule.vendor_profile or str(path))
     if not Path(path).is_file():
         return f"its vendor profile {shown} (named by {label}) does not exist"
+    # Here, not at the top: only a policy naming vendor profiles needs the profile models.
+    from scanner.vendors.profile_loader import ProfileError, load_profile
+
     try:
         load_profile(path, shown)
     except ProfileError as exc:

@@ -7,17 +7,18 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from scanner.formats.errors import ParseError
 from scanner.formats.yaml import DEFAULT_MAX_DOCUMENT_BYTES
-from scanner.governed.errors import FieldProblem
-from scanner.governed.policy import OrgPolicy
 from scanner.inventory.table import canonical_id
 from scanner.model import FileKind, printable
 from scanner.source import SourceFile
-from scanner.vendors.profile_loader import ProfileError, parse_profile
+
+if TYPE_CHECKING:
+    from scanner.governed.policy import OrgPolicy
 
 # Vendor profiles are small; a tree with more than this many is not read for providers.
 MAX_TREE_PROFILES = 200
@@ -29,6 +30,10 @@ def found_policy(sources: Sequence[SourceFile]) -> tuple[SourceFile, OrgPolicy] 
     for source in sources:
         if source.kind is not FileKind.GOVERNANCE_POLICY:
             continue
+        # Loaded on the first policy file: the models are heavy and most trees have none.
+        from scanner.governed.errors import FieldProblem
+        from scanner.governed.policy import OrgPolicy
+
         if len(source.text) > DEFAULT_MAX_DOCUMENT_BYTES:
             continue
         try:
@@ -47,6 +52,8 @@ def tree_profiles(sources: Sequence[SourceFile]) -> dict[str, str]:
     found: dict[str, str] = {}
     profiles = [s for s in sources if s.kind is FileKind.VENDOR_PROFILE]
     for source in sorted(profiles, key=lambda s: s.path)[:MAX_TREE_PROFILES]:
+        from scanner.vendors.profile_loader import ProfileError, parse_profile
+
         try:
             loaded = parse_profile(source.text, source.path)
         except (ProfileError, RecursionError):

@@ -25,20 +25,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pathspec
 
 from scanner.formats.errors import ParseError
-from scanner.governance.lenient import (
-    EXCEPTIONS_FILE_NAMES,
-    ExceptionView,
-    document_kind,
-    parse_register,
-    read_documents,
-)
+from scanner.governance.names import EXCEPTIONS_FILE_NAMES
 from scanner.governance.register import honoured
 from scanner.model import Finding, Suppression, SuppressionKind
 from scanner.source import SourceFile
+
+if TYPE_CHECKING:
+    from scanner.governance.lenient import ExceptionView
 
 
 @dataclass(frozen=True)
@@ -100,6 +98,10 @@ def root_registers(sources: Iterable[SourceFile]) -> list[Register]:
     for source in sources:
         if source.path.lower() not in EXCEPTIONS_FILE_NAMES or source.root is None:
             continue
+        # Here, not at the top: the policy models cost a third of a second to load and most
+        # trees have no register.
+        from scanner.governance.lenient import document_kind, parse_register, read_documents
+
         try:
             entries: list[ExceptionView] = []
             for document in read_documents(source.text):

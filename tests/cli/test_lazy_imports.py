@@ -27,7 +27,10 @@ _NOT_FOR_A_SCAN = (
     "scanner.cli.report_cmds", "scanner.cli.org_cmds", "scanner.cli.catalog_cmds",
     "scanner.governed.ledger", "scanner.governed.service", "scanner.governed.drills",
     "scanner.governed.tokens", "scanner.governance.access_review", "scanner.pack",
-    "scanner.evidence", "scanner.vendors.render", "jinja2", "trestle", "dask", "weasyprint",
+    "scanner.evidence", "scanner.vendors.render", "scanner.vendors.profile",
+    "scanner.vendors.requirement_table", "scanner.governance.lenient",
+    "scanner.governance.checks", "scanner.governed.policy", "jinja2", "trestle", "dask",
+    "weasyprint",
 )
 
 
@@ -51,6 +54,27 @@ def test_a_scan_without_engines_loads_no_other_command(tmp_path: Path) -> None:
     assert code == 0
     assert "scanner.pipeline" in loaded  # it did scan
     assert _offenders(loaded) == []
+
+
+def test_policy_and_vendor_code_loads_when_the_tree_holds_such_files(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / ".qgov-exceptions.yaml").write_text("exceptions: []\n", encoding="utf-8")
+    code, loaded = _modules(tmp_path, "scan", str(project), "--no-engines", "--no-cache",
+                            "--format", "json", "--fail-on", "none")
+    assert code == 0
+    assert "scanner.governance.lenient" in loaded
+
+
+def test_the_spelled_out_rule_ids_are_the_detectors_own() -> None:
+    from scanner.governance.checks import check_policy  # noqa: F401 - the rules' home
+    from scanner.governance.names import RULES
+    from scanner.vendors.requirement_table import RULE_IDS as table_ids
+    from scanner.vendors.rule_ids import RULE_IDS
+
+    assert RULE_IDS == table_ids
+    declared = {f"QG-GOV-{n:03d}" for n in range(1, 14)}
+    assert RULES == declared
 
 
 def test_help_builds_the_whole_tree_from_parsers_alone(tmp_path: Path) -> None:
