@@ -3,10 +3,12 @@ clock. The mechanics are the shipped :class:`scanner.governed.world.World`'s."""
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from scanner.cli import register_governed
 from scanner.governed import world
 from scanner.governed.approvals import Approval
 
@@ -133,3 +135,11 @@ def approval(
         reason="tests",
         **extra,
     )
+
+
+def qgov(*argv: str) -> int:
+    """The governed-job commands (job, ledger, token) as the CLI runs them."""
+    parser = argparse.ArgumentParser(prog="qgov")
+    register_governed(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    return int(args.handler(args))

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from scanner.governed.ledger import verify_ledger
-from tests.governed.test_governed_cli import POLICY, demo, mint_demo, qgov  # noqa: F401
+from tests.governed.helpers import qgov
+from tests.governed.test_governed_cli import POLICY, mint_demo
 
 EXPORT_SPEC = "samples/jobs/bell-export.yaml"
 

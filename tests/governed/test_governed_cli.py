@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from scanner.cli import register_governed as register
 from scanner.governed.tokens import private_key_pem
-from tests.governed.helpers import SAMPLES
+from tests.governed.helpers import qgov
 
 POLICY = "samples/policy/org-policy.yaml"
 BELL = "samples/jobs/bell.yaml"
@@ -27,21 +24,6 @@ CATALOG_IDS = {
     *(f"GOV-0{n}" for n in range(1, 6)),
 }
 
-
-def qgov(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="qgov")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return int(args.handler(args))
-
-
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for part in ("jobs", "policy", "datasets"):
-        shutil.copytree(SAMPLES / part, tmp_path / "samples" / part)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("QGOV_LEDGER", raising=False)
-    return tmp_path
 
 
 def test_sample_run_needs_no_setup(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,6 @@ circuits, deeply nested YAML, and numbers or switches given as the wrong type.""
 
 from __future__ import annotations
 
-import argparse
 import os
 import threading
 import time
@@ -13,20 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from scanner.cli import register_governed as register
 from scanner.governed.circuits import MAX_EXPANDED_OPS, CircuitRefused, load_circuit, prescan
 from scanner.governed.errors import SpecError
 from scanner.governed.spec import load_job_spec
-from tests.governed.helpers import BELL, World
+from tests.governed.helpers import BELL, World, qgov
 
 SECRET_WORD = "eyJhbGciOiJFZERTQSJ9" + "c2VjcmV0LXdvcmQ"
 
-
-def qgov(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="qgov")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return int(args.handler(args))
 
 
 def token_file(world: World) -> str:

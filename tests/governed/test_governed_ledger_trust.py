@@ -3,7 +3,6 @@ exact bytes, planted links and paths that are not ledger files."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -15,7 +14,6 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from scanner.cli import register_governed as register
 from scanner.governed.canonical import canonical_json
 from scanner.governed.errors import LedgerError
 from scanner.governed.ledger import Ledger, event_hash, verify_ledger
@@ -29,7 +27,7 @@ from scanner.governed.ledger.format import (
     signed_payload,
     stored_key_path,
 )
-from tests.governed.helpers import SAMPLES
+from tests.governed.helpers import qgov
 
 Lines = list[str]
 POLICY = "samples/policy/org-policy.yaml"
@@ -460,21 +458,6 @@ def test_an_oversized_line_is_damage_read_in_bounded_memory(
 
 # -- the command line ------------------------------------------------------------------------
 
-
-def qgov(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="qgov")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return int(args.handler(args))
-
-
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for part in ("jobs", "policy", "datasets"):
-        shutil.copytree(SAMPLES / part, tmp_path / "samples" / part)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("QGOV_LEDGER", raising=False)
-    return tmp_path
 
 
 def test_verify_says_what_was_proven_and_strict_wants_an_anchor(

@@ -3,7 +3,6 @@ provenance: code commit, image digest, environment hash and calibration referenc
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -15,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from scanner.cli import register_governed as register
 from scanner.governed import environment
 from scanner.governed.adapters import run_backend
 from scanner.governed.canonical import canonical_json, sha256_hex
 from scanner.governed.errors import SpecError
 from scanner.governed.record import ExecutionRecord, read_record
 from scanner.governed.replay import replay
-from tests.governed.helpers import SAMPLES, World
+from tests.governed.helpers import World, qgov
 
 POLICY = "samples/policy/org-policy.yaml"
 MULTI_REGISTER = (
@@ -31,21 +29,6 @@ MULTI_REGISTER = (
 )
 BELL3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nc = measure q;\n'
 
-
-def qgov(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="qgov")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return int(args.handler(args))
-
-
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for part in ("jobs", "policy", "datasets"):
-        shutil.copytree(SAMPLES / part, tmp_path / "samples" / part)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("QGOV_LEDGER", raising=False)
-    return tmp_path
 
 
 def with_providers(world: World, *extra: dict[str, Any]) -> None:

@@ -3,7 +3,6 @@ verified first, streamed, and honest about what verification does not vouch for.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import io
@@ -19,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from scanner.cli import register_governed
 from scanner.evidence import (
     FAILED_PREFIX,
     Filters,
@@ -36,7 +34,7 @@ from scanner.governed.policy import load_policy
 from scanner.governed.replay import replay
 from scanner.governed.service import RunOutcome
 from tests.governed.bulk import job_events, write_ledger
-from tests.governed.helpers import ALICE, BOB, NOW, PIPELINE, World
+from tests.governed.helpers import ALICE, BOB, NOW, PIPELINE, World, qgov
 
 T_GATE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nh q[0];\nt q[0];\n' + (
     "measure q -> c;\n"
@@ -133,12 +131,6 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
         patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("story-config")))
         yield _tell(tmp_path_factory.mktemp("story"))
 
-
-def qgov(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="qgov")
-    register_governed(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return int(args.handler(args))
 
 
 def _copy(story: Story, folder: Path) -> Path:

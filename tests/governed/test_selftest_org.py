@@ -4,7 +4,6 @@ applicable where a policy has nothing to exercise."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,13 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
-from scanner.cli import main, register_governed
+from scanner.cli import main
 from scanner.governed.canonical import sha256_hex
 from scanner.governed.errors import SpecError
 from scanner.governed.policy import load_policy
 from scanner.governed.selftest import CHECKS, run_selftest
 from scanner.governed.selftest.org_plan import Planner, _signers
-from tests.governed.helpers import SAMPLES
+from tests.governed.helpers import SAMPLES, qgov
 
 SAMPLE = SAMPLES / "policy" / "org-policy.yaml"
 # Their controls are switched off in the weak policy below: these checks must fail.
@@ -32,12 +31,6 @@ WEAKENED = {
     "burst-alerted",  # no project raises burst alerts
 }
 
-
-def qgov(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="qgov")
-    register_governed(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return int(args.handler(args))
 
 
 def _sample() -> dict[str, Any]:
