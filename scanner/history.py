@@ -39,10 +39,11 @@ from typing import IO
 from scanner.cache import ResultCache, detection_key
 from scanner.cache_entry import Result
 from scanner.catalog import Catalog
+from scanner.classify import classify
 from scanner.config import Settings
 from scanner.detection import Outcome
 from scanner.detectors.registry import DetectorOptions
-from scanner.discover import BINARY_EXTENSIONS, Ignores, WalkResult, classify
+from scanner.discover import BINARY_EXTENSIONS, Ignores, WalkResult
 from scanner.findings import FindingBuilder
 from scanner.fs import decode, is_binary
 from scanner.model import (

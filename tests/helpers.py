@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from scanner.catalog import Catalog, load_catalog
+from scanner.classify import classify
 from scanner.cli import main
 from scanner.detection import detect_unit
 from scanner.detectors.interface import Detector
-from scanner.discover import Candidate, classify, read_source, walk
+from scanner.discover import Candidate, read_source, walk
 from scanner.findings import FindingBuilder
 from scanner.fs import ScanRoot
 from scanner.model import FileKind, Finding, Issue, ScanError, Severity

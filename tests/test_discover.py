@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.discover import classify, read_source, walk
+from scanner.classify import classify
+from scanner.discover import read_source, walk
 from scanner.fs import ScanRoot
 from scanner.model import FileKind, ScanError
 from tests.conftest import IBM_KEY

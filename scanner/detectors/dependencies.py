@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.classify import classify
 from scanner.detectors.interface import Detector
-from scanner.discover import classify
 from scanner.formats.errors import ParseError
 from scanner.formats.manifests import (
     MANIFEST_KINDS,

@@ -7,9 +7,9 @@ import time
 import pytest
 
 from scanner.catalog import Catalog
+from scanner.classify import classify
 from scanner.detectors.cicd import CicdDetector
 from scanner.detectors.cicd.shell import unpinned_installs
-from scanner.discover import classify
 from scanner.model import FileKind, Finding, Severity
 from scanner.source import SourceFile
 from tests.helpers import (

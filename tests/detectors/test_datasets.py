@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
+from scanner.classify import classify
 from scanner.detectors.datasets import SAMPLE_CHARS, SAMPLE_LINES, dataset_issues, sample
 from scanner.detectors.pii import scan_personal_data
 from scanner.detectors.secrets import SecretsDetector
-from scanner.discover import classify
 from scanner.model import Confidence, FileKind, Finding, Severity
 from tests.conftest import IONQ_KEY
 from tests.helpers import DATA, SAMPLES, findings, located, source, source_at

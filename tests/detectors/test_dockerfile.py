@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
+from scanner.classify import classify
 from scanner.detectors.dockerfile import DockerfileDetector
-from scanner.discover import classify
 from scanner.model import FileKind, Finding, Severity
 from tests.helpers import Detection, Located, default_severity, detect, located, rule_ids, source
 
