@@ -240,8 +240,8 @@ class ResultCache:
     def _shard_path(self, shard: str) -> str:
         return os.path.join(self.folder, f"v{FORMAT}", f"{shard}.json")
 
-    def _read(self, shard: str, missing: list[bool] | None = None) -> Shard | None:
-        """A shard file's entries; None when it is missing (noted in ``missing``) or does
+    def _read(self, shard: str) -> Shard | None:
+        """A shard file's entries (none when there is no such file yet); None when it does
         not read as a shard."""
         try:
             with open(self._shard_path(shard), "rb") as handle:
@@ -249,9 +249,9 @@ class ResultCache:
                     return None
                 raw = handle.read()
         except FileNotFoundError:
-            if missing is not None:
-                missing.append(True)
-            return None
+            # Decided by this open(), not a second look: a concurrent scan may create the
+            # shard just after, and that is a miss, not damage.
+            return {}
         except OSError:
             return None
         try:
@@ -266,16 +266,12 @@ class ResultCache:
     def _load(self, shard: str) -> Shard:
         loaded = self._shards.get(shard)
         if loaded is None:
-            missing: list[bool] = []
-            loaded = self._read(shard, missing)
+            loaded = self._read(shard)
             if loaded is None:
+                # Unreadable as a whole: every entry in it counts as discarded.
                 loaded = {}
-                # Decided by the same open() that failed, not a second look: a concurrent
-                # scan may create the shard in between, and that is a miss, not damage.
-                if not missing:
-                    # Unreadable as a whole: every entry in it counts as discarded.
-                    self.discarded += 1
-                    self._changes.setdefault(shard, {})
+                self.discarded += 1
+                self._changes.setdefault(shard, {})
             self._shards[shard] = loaded
         return loaded
 
