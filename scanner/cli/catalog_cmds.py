@@ -22,13 +22,19 @@ from scanner.status.render import status_csv, status_json, status_text
 from scanner.suppress.baseline import BaselineError, load_baseline
 
 
+def configured_catalog(config: str | None) -> Catalog:
+    """The built-in catalog plus the custom folders ``--config FILE`` names; raises
+    CatalogError or ConfigError."""
+    extra = []
+    if config:
+        settings = load_config_file(Path(config))
+        extra = [settings.resolve(p) for p in settings.custom_catalog]
+    return load_catalog(extra)
+
+
 def _catalog(args: argparse.Namespace) -> Catalog | None:
     try:
-        extra = []
-        if args.config:
-            settings = load_config_file(Path(args.config))
-            extra = [settings.resolve(p) for p in settings.custom_catalog]
-        return load_catalog(extra)
+        return configured_catalog(args.config)
     except (CatalogError, ConfigError) as exc:
         print(f"qgov: error: {exc}", file=sys.stderr)
         return None

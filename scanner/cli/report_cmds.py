@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from copy import copy
 from pathlib import Path
 
-from scanner.catalog import Catalog, CatalogError, load_catalog
+from scanner.catalog import Catalog, CatalogError
+from scanner.cli.catalog_cmds import configured_catalog
 from scanner.cli.exits import EXIT_ERROR, EXIT_OK
 from scanner.cli.scan_cmds import (
     load_configured_baseline,
@@ -27,7 +28,7 @@ from scanner.cli.scan_cmds import (
 )
 from scanner.cli.scan_cmds import run as run_scan
 from scanner.clock import report_time
-from scanner.config import ConfigError, load_config_file
+from scanner.config import ConfigError
 from scanner.model import printable
 from scanner.pack.collect import (
     Collected,
@@ -82,11 +83,7 @@ def _own_output(root: Path, out: Path) -> list[str]:
 
 def _default_catalog(args: argparse.Namespace) -> Catalog:
     try:
-        extra = []
-        if args.config:
-            settings = load_config_file(Path(args.config))
-            extra = [settings.resolve(p) for p in settings.custom_catalog]
-        return load_catalog(extra)
+        return configured_catalog(args.config)
     except (CatalogError, ConfigError) as exc:
         raise PackInputError(str(exc)) from exc
 
